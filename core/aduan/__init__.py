@@ -1,0 +1,19 @@
+"""aduan: a pluggable public-complaint platform for Indonesian regional governments.
+
+Plugins import everything they need from here::
+
+    from aduan import hookimpl, JobRequest, Schedule
+
+and never reach into core modules other than the public ones named in the README
+(``aduan.services``, ``aduan.privacy``, ``aduan.models``, ``aduan.jobs``, ``aduan.events``).
+"""
+import pluggy
+
+__version__ = "0.1.0"
+
+#: Marker for plugin hook implementations: ``@hookimpl def track_event(app, event): ...``
+hookimpl = pluggy.HookimplMarker("aduan")
+
+from .events import DomainEvent, JobRequest, Schedule  # noqa: E402
+
+__all__ = ["__version__", "hookimpl", "DomainEvent", "JobRequest", "Schedule"]

@@ -1,0 +1,70 @@
+"""REST API (flask-smorest), mounted under ``/api/v1``."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ..auth import Actor
+from ..services import Conflict, InvalidInput, NotFound, ServiceError
+
+
+def actor() -> Actor:
+    return g.actor
+
+
+def require(*roles: str):
+    """Decorator: 401 without credentials, 403 with the wrong role."""
+
+    def deco(fn):
+        @wraps(fn)
+        def wrapper(*args, **kwargs):
+            a = g.actor
+            if a.role in ("public", "reporter"):
+                abort(401, "authentication required: Authorization: Bearer <token>")
+            if roles and a.role not in roles:
+                abort(403, f"this needs one of the roles: {', '.join(roles)}")
+            return fn(*args, **kwargs)
+
+        wrapper._aduan_roles = roles  # for the OpenAPI security note
+        return wrapper
+
+    return deco
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def rate_limit(name: str, config_key: str) -> None:
+    """429 with Retry-After when the client exceeded the configured limit."""
+    from .. import ratelimit
+
+    spec = current_app.config[config_key]
+    allowed, reset = ratelimit.hit(name, client_address(), spec, current_app.config["SECRET_KEY"])
+    if not allowed:
+        resp = jsonify(code=429, status="Too Many Requests", message=f"rate limit {spec} exceeded; try again later")
+        resp.status_code = 429
+        resp.headers["Retry-After"] = str(reset)
+        abort(resp)
+
+
+def register(app, api) -> None:
+    from . import admin, complaints, directory
+
+    for bp in (complaints.blp, directory.blp, admin.blp):
+        api.register_blueprint(bp)
+
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError):
+        body = {"code": exc.status, "status": {404: "Not Found", 409: "Conflict", 422: "Unprocessable Entity"}.get(
+            exc.status, "Bad Request"), "message": str(exc)}
+        if isinstance(exc, InvalidInput):
+            body["message"] = "invalid input"
+            body["errors"] = exc.errors
+        if isinstance(exc, Conflict):
+            body["allowed_actions"] = exc.allowed
+        resp = jsonify(body)
+        resp.status_code = exc.status
+        return resp

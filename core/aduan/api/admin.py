@@ -1,0 +1,241 @@
+"""Users, tokens, jobs, plugins, statistics, health."""
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+
+import peewee as pw
+from flask import abort, current_app, g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from .. import __version__, jobs
+from ..auth import create_token
+from ..db import database, utcnow
+from ..models import Agency, Complaint, Job, Token, User
+from ..services import InvalidInput
+from . import require
+from .schemas import (JobOut, JobQuery, PluginOut, StatsOut, StatsQuery, TokenIn, TokenOut, UserIn, UserOut,
+                      UserPatch)
+
+blp = Blueprint("admin", __name__, url_prefix="/api/v1", description="Accounts, tokens, jobs, plugins and statistics.")
+
+
+def _iso(v):
+    return v.isoformat() + "Z" if v else None
+
+
+def _user_out(u: User) -> dict:
+    return {"id": u.id, "username": u.username, "name": u.name, "email": u.email, "role": u.role,
+            "agency_id": u.agency_id, "active": u.active}
+
+
+def _token_out(t: Token, raw: str | None = None) -> dict:
+    out = {"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": _iso(t.created_at),
+           "last_used_at": _iso(t.last_used_at), "expires_at": _iso(t.expires_at), "revoked": t.revoked}
+    if raw:
+        out["token"] = raw
+    return out
+
+
+def _check_agency(agency_id):
+    if agency_id is not None and Agency.get_or_none(Agency.id == agency_id) is None:
+        raise InvalidInput({"agency_id": [f"unknown agency: {agency_id}"]})
+
+
+@blp.route("/health")
+class Health(MethodView):
+    @blp.response(200)
+    def get(self):
+        """Liveness and database check, for load balancers."""
+        database.execute_sql("SELECT 1")
+        return {"status": "ok", "version": __version__}
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @require()
+    @blp.response(200, UserOut)
+    @blp.doc(security=[{"bearer": []}])
+    def get(self):
+        """The account behind the token."""
+        u = User.get_or_none(User.id == g.actor.user_id) or abort(404, "no account")
+        return _user_out(u)
+
+
+@blp.route("/users")
+class Users(MethodView):
+    @require("admin")
+    @blp.response(200, UserOut(many=True))
+    @blp.doc(security=[{"bearer": []}])
+    def get(self):
+        """Staff accounts."""
+        return [_user_out(u) for u in User.select().order_by(User.username)]
+
+    @require("admin")
+    @blp.arguments(UserIn)
+    @blp.response(201, UserOut)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, data):
+        """Create a staff account (officers need an agency)."""
+        _check_agency(data.get("agency_id"))
+        try:
+            with database.atomic():
+                u = User.create(username=data["username"], name=data["name"], email=data.get("email"),
+                                role=data["role"], agency=data.get("agency_id"))
+        except pw.IntegrityError:
+            raise InvalidInput({"username": ["already in use"]}) from None
+        return _user_out(u)
+
+
+@blp.route("/users/<int:user_id>")
+class UserDetail(MethodView):
+    @require("admin")
+    @blp.arguments(UserPatch)
+    @blp.response(200, UserOut)
+    @blp.doc(security=[{"bearer": []}])
+    def patch(self, data, user_id):
+        """Change or deactivate an account."""
+        u = User.get_or_none(User.id == user_id) or abort(404, "no such user")
+        _check_agency(data.get("agency_id"))
+        role = data.get("role", u.role)
+        agency = data.get("agency_id", u.agency_id)
+        if role == "officer" and not agency:
+            raise InvalidInput({"agency_id": ["an officer belongs to an agency"]})
+        fields = {("agency" if k == "agency_id" else k): v for k, v in data.items()}
+        if fields:
+            User.update(**fields).where(User.id == user_id).execute()
+        return _user_out(User.get_by_id(user_id))
+
+
+@blp.route("/users/<int:user_id>/tokens")
+class UserTokens(MethodView):
+    @require("admin")
+    @blp.response(200, TokenOut(many=True))
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, user_id):
+        """The account's tokens (never the secrets)."""
+        return [_token_out(t) for t in Token.select().where(Token.user == user_id).order_by(Token.id)]
+
+    @require("admin")
+    @blp.arguments(TokenIn)
+    @blp.response(201, TokenOut)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, data, user_id):
+        """Issue a token. The secret is in this response only."""
+        u = User.get_or_none(User.id == user_id) or abort(404, "no such user")
+        exp = utcnow() + dt.timedelta(days=data["expires_days"]) if data.get("expires_days") else None
+        with database.atomic():
+            t, raw = create_token(u, data["name"], exp)
+        return _token_out(t, raw)
+
+
+@blp.route("/tokens/<int:token_id>")
+class TokenDetail(MethodView):
+    @require("admin")
+    @blp.response(204)
+    @blp.doc(security=[{"bearer": []}])
+    def delete(self, token_id):
+        """Revoke a token."""
+        if not Token.update(revoked=True).where(Token.id == token_id).execute():
+            abort(404, "no such token")
+
+
+def _job_out(j: Job) -> dict:
+    return {"id": j.id, "kind": j.kind, "key": j.key, "status": j.status, "attempts": j.attempts,
+            "max_attempts": j.max_attempts, "run_at": _iso(j.run_at), "last_error": j.last_error,
+            "tracking_id": j.complaint.tracking_id if j.complaint_id else None, "created_at": _iso(j.created_at),
+            "finished_at": _iso(j.finished_at)}
+
+
+@blp.route("/jobs")
+class Jobs(MethodView):
+    @require("admin")
+    @blp.arguments(JobQuery, location="query")
+    @blp.response(200, JobOut(many=True))
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, args):
+        """Outbox jobs, dead ones first: what failed to reach another system and why."""
+        q = Job.select()
+        if args.get("status"):
+            q = q.where(Job.status == args["status"])
+        if args.get("kind"):
+            q = q.where(Job.kind == args["kind"])
+        order = pw.Case(None, [(Job.status == "dead", 0), (Job.status == "running", 1), (Job.status == "pending", 2)], 3)
+        return [_job_out(j) for j in q.order_by(order, Job.id.desc()).limit(args["limit"])]
+
+
+@blp.route("/jobs/<int:job_id>/retry")
+class JobRetry(MethodView):
+    @require("admin")
+    @blp.response(200, JobOut)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, job_id):
+        """Run a dead job again, with a fresh attempt budget."""
+        Job.get_or_none(Job.id == job_id) or abort(404, "no such job")
+        if not jobs.retry(job_id):
+            abort(409, "only dead or pending jobs can be retried")
+        return _job_out(Job.get_by_id(job_id))
+
+
+@blp.route("/plugins")
+class Plugins(MethodView):
+    @require()
+    @blp.response(200, PluginOut(many=True))
+    @blp.doc(security=[{"bearer": []}])
+    def get(self):
+        """Installed and enabled plugins, their versions and the hooks each implements."""
+        return current_app.extensions["aduan"].hooks.describe()
+
+
+def _median(values):
+    return round(statistics.median(values), 2) if values else None
+
+
+@blp.route("/stats")
+class Stats(MethodView):
+    @require("admin", "coordinator", "officer")
+    @blp.arguments(StatsQuery, location="query")
+    @blp.response(200, StatsOut)
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, args):
+        """Counts by status and agency, overdue complaints, median time to first response and to
+        resolution, average rating. Officers see their agency only."""
+        q = Complaint.select()
+        if g.actor.role == "officer":
+            q = q.where(Complaint.agency == g.actor.agency_id)
+        if args.get("created_from"):
+            q = q.where(Complaint.created_at >= dt.datetime.combine(args["created_from"], dt.time()))
+        if args.get("created_to"):
+            q = q.where(Complaint.created_at < dt.datetime.combine(args["created_to"] + dt.timedelta(days=1), dt.time()))
+        from ..sla import overdue_stages
+
+        now = utcnow()
+        by_status: dict[str, int] = {}
+        by_agency: dict[int | None, dict] = {}
+        first, resolution, ratings, overdue = [], [], [], 0
+        for c in q.select(Complaint.id, Complaint.status, Complaint.agency, Complaint.created_at,
+                          Complaint.first_response_at, Complaint.resolved_at, Complaint.rating,
+                          Complaint.due_first_response, Complaint.due_verify, Complaint.due_followup,
+                          Complaint.due_resolution).iterator():
+            by_status[c.status] = by_status.get(c.status, 0) + 1
+            row = by_agency.setdefault(c.agency_id, {"agency_id": c.agency_id, "total": 0, "open": 0, "overdue": 0})
+            row["total"] += 1
+            if c.status in ("received", "dispatched", "in_progress", "on_hold"):
+                row["open"] += 1
+            if overdue_stages(c, now):
+                overdue += 1
+                row["overdue"] += 1
+            if c.first_response_at:
+                first.append((c.first_response_at - c.created_at).total_seconds() / 3600)
+            if c.resolved_at:
+                resolution.append((c.resolved_at - c.created_at).total_seconds() / 86400)
+            if c.rating:
+                ratings.append(c.rating)
+        names = {a.id: a.name for a in Agency.select(Agency.id, Agency.name)}
+        for row in by_agency.values():
+            row["agency"] = names.get(row["agency_id"])
+        return {"total": sum(by_status.values()), "by_status": by_status,
+                "by_agency": sorted(by_agency.values(), key=lambda r: -r["total"]), "overdue": overdue,
+                "median_hours_to_first_response": _median(first), "median_days_to_resolution": _median(resolution),
+                "average_rating": round(sum(ratings) / len(ratings), 2) if ratings else None}

@@ -1,0 +1,234 @@
+"""Complaints: filing, tracking, listing, workflow actions, attachments."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+
+from flask import abort, current_app, g, request, send_file
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from flask_smorest.fields import Upload
+
+from .. import privacy, services
+from ..auth import Actor, check_access_code
+from ..db import utcnow
+from ..i18n import status_label
+from ..models import Attachment, Complaint
+from ..sla import overdue_stages
+from ..workflow import allowed_actions
+from . import rate_limit, require
+from .schemas import (ActionIn, AttachmentOut, ComplaintFilter, ComplaintIn, ComplaintOut, ComplaintPage, FiledOut,
+                      UploadIn)
+
+blp = Blueprint("complaints", __name__, url_prefix="/api/v1/complaints",
+                description="File, follow and work complaints (pengaduan, aspirasi, permintaan informasi).")
+
+PUBLIC_LIST_STATUSES = ("dispatched", "in_progress", "on_hold", "resolved", "closed")
+
+
+def _hooks():
+    return current_app.extensions["aduan"].hooks
+
+
+def resolve_actor(complaint: Complaint) -> Actor:
+    """The staff actor, or the reporter when a valid X-Access-Code is given, else the public."""
+    a = g.actor
+    if a.role not in ("public", "reporter"):
+        if not privacy.can_see(a, complaint):
+            abort(404, f"no complaint with tracking id {complaint.tracking_id!r}")
+        return a
+    code = request.headers.get("X-Access-Code")
+    if code:
+        rate_limit("access", "RATE_LIMIT_TRACK")
+        if not check_access_code(complaint, code):
+            abort(403, "wrong access code")
+        return Actor(role="reporter", complaint_id=complaint.id)
+    return a
+
+
+def full_view(c: Complaint, actor: Actor, *, timeline: bool = True) -> dict:
+    audience = privacy.audience_for(actor, c)
+    view = privacy.complaint_view(c, audience, hooks=_hooks())
+    lang = request.args.get("lang") or current_app.config["LANGUAGE"]
+    view["status_label"] = status_label(c.status, lang)
+    role = actor.role if actor.role != "public" else None
+    view["allowed_actions"] = allowed_actions(c.status, role) if role else []
+    if audience in privacy.STAFF_AUDIENCES or audience == "reporter":
+        view["overdue"] = overdue_stages(c, utcnow())
+    if timeline:
+        view["timeline"] = privacy.timeline(c, audience)
+        view["attachments"] = [privacy.attachment_view(a) for a in c.attachments.order_by(Attachment.id)
+                               if privacy.attachment_visible(a, c, audience)]
+    return view
+
+
+def _encode_cursor(cid: int) -> str:
+    return base64.urlsafe_b64encode(str(cid).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except (ValueError, UnicodeDecodeError):
+        abort(422, "invalid cursor")
+
+
+@blp.route("")
+class Complaints(MethodView):
+    @blp.arguments(ComplaintIn)
+    @blp.response(201, FiledOut)
+    @blp.doc(security=[{}, {"bearer": []}])
+    def post(self, data):
+        """File a complaint.
+
+        Public (rate-limited). Returns the tracking id and a one-time access code that unlocks the
+        complaint for its reporter. Staff and integrations may set ``channel``.
+        """
+        a = g.actor
+        channel = "web"
+        if a.role in ("public", "reporter"):
+            rate_limit("file", "RATE_LIMIT_FILE")
+            if data.get("channel"):
+                abort(422, "channel is set by staff and integrations only")
+            actor = Actor(role="reporter")
+        else:
+            channel = data.get("channel") or ("integration" if a.role == "integration" else "staff")
+            actor = a
+        payload = {k: v for k, v in data.items() if k != "channel"}
+        c, code = services.file_complaint(payload, actor=actor, channel=channel)
+        base = current_app.config["BASE_URL"].rstrip("/")
+        return {"tracking_id": c.tracking_id, "access_code": code, "status": c.status,
+                "track_url": f"{base}/api/v1/complaints/{c.tracking_id}"}
+
+    @blp.arguments(ComplaintFilter, location="query")
+    @blp.response(200, ComplaintPage)
+    @blp.doc(security=[{}, {"bearer": []}])
+    def get(self, args):
+        """List complaints, newest first, with keyset pagination (``next_cursor``).
+
+        Staff see what their role allows (officers: their agency only). Without a token the list
+        holds verified, public views only.
+        """
+        a = g.actor
+        staff = a.role in ("admin", "coordinator", "officer", "integration")
+        q = Complaint.select()
+        if not staff:
+            q = q.where(Complaint.status.in_(PUBLIC_LIST_STATUSES))
+        if a.role == "officer":
+            q = q.where(Complaint.agency == a.agency_id)
+        if args.get("status"):
+            q = q.where(Complaint.status.in_(args["status"]))
+        for key, col in (("agency_id", Complaint.agency), ("category_id", Complaint.category),
+                         ("urgency", Complaint.urgency), ("channel", Complaint.channel), ("kind", Complaint.kind)):
+            if args.get(key) is not None:
+                q = q.where(col == args[key])
+        if args.get("region"):
+            r = args["region"]
+            q = q.where((Complaint.region == r) | (Complaint.region.startswith(r + ".")))
+        if args.get("created_from"):
+            q = q.where(Complaint.created_at >= dt.datetime.combine(args["created_from"], dt.time()))
+        if args.get("created_to"):
+            q = q.where(Complaint.created_at < dt.datetime.combine(args["created_to"] + dt.timedelta(days=1), dt.time()))
+        if args.get("q"):
+            term = args["q"]
+            cond = Complaint.title.contains(term) | Complaint.body.contains(term)
+            if not staff:
+                cond = cond & (Complaint.secret == False)  # noqa: E712 - never match on hidden content
+            q = q.where(cond)
+        if args.get("overdue") is not None:
+            now = utcnow()
+            od = Complaint.status.in_(["received", "dispatched", "in_progress", "on_hold"]) & (
+                ((Complaint.first_response_at.is_null()) & (Complaint.due_first_response < now)) |
+                ((Complaint.status == "received") & (Complaint.due_verify < now)) |
+                (Complaint.status.in_(["dispatched", "in_progress"]) & (Complaint.due_followup < now)) |
+                (Complaint.due_resolution < now))
+            q = q.where(od if args["overdue"] else ~od)
+        if args.get("cursor"):
+            q = q.where(Complaint.id < _decode_cursor(args["cursor"]))
+        limit = args["limit"]
+        rows = list(q.order_by(Complaint.id.desc()).limit(limit + 1))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [full_view(c, a if staff else Actor(role="public"), timeline=False) for c in rows]
+        return {"items": items, "next_cursor": _encode_cursor(rows[-1].id) if more and rows else None}
+
+
+@blp.route("/<tracking_id>")
+class ComplaintDetail(MethodView):
+    @blp.response(200, ComplaintOut)
+    @blp.doc(security=[{}, {"accessCode": []}, {"bearer": []}])
+    def get(self, tracking_id):
+        """Track a complaint: the public view; the reporter's full view with ``X-Access-Code``;
+        the staff view (with timeline and internal notes) with a token."""
+        c = services.find_complaint(tracking_id)
+        return full_view(c, resolve_actor(c))
+
+
+@blp.route("/<tracking_id>/actions/<action>")
+class ComplaintAction(MethodView):
+    @blp.arguments(ActionIn)
+    @blp.response(200, ComplaintOut)
+    @blp.alt_response(409, description="The action is not allowed now; `allowed_actions` lists those that are")
+    @blp.doc(security=[{"accessCode": []}, {"bearer": []}])
+    def post(self, data, tracking_id, action):
+        """Take a workflow action.
+
+        Staff: verify, transfer, start, respond, hold, resume, resolve, close, reopen, reject,
+        archive, comment. Reporter (with ``X-Access-Code``): reply, rate, reopen, close.
+        """
+        c = services.find_complaint(tracking_id)
+        a = resolve_actor(c)
+        if a.role == "public":
+            abort(401, "a token or the complaint's access code is required")
+        services.perform(c, action, a, text=data.get("text", ""), agency_id=data.get("agency_id"),
+                         category_id=data.get("category_id"), urgency=data.get("urgency"),
+                         visibility=data.get("visibility"), rating=data.get("rating"))
+        return full_view(Complaint.get_by_id(c.id), a)
+
+
+@blp.route("/<tracking_id>/attachments")
+class ComplaintAttachments(MethodView):
+    @blp.response(200, AttachmentOut(many=True))
+    @blp.doc(security=[{}, {"accessCode": []}, {"bearer": []}])
+    def get(self, tracking_id):
+        """Attachments the caller may see."""
+        c = services.find_complaint(tracking_id)
+        a = resolve_actor(c)
+        aud = privacy.audience_for(a, c)
+        return [privacy.attachment_view(x) for x in c.attachments.order_by(Attachment.id)
+                if privacy.attachment_visible(x, c, aud)]
+
+    @blp.arguments(UploadIn, location="form")
+    @blp.arguments(type("FileIn", (__import__("marshmallow").Schema,), {"file": Upload(required=True)}),
+                   location="files")
+    @blp.response(201, AttachmentOut)
+    @blp.doc(security=[{"accessCode": []}, {"bearer": []}])
+    def post(self, form, files, tracking_id):
+        """Upload an attachment (multipart field ``file``). Size and type (sniffed from the bytes)
+        are limited by ``ATTACHMENT_MAX_BYTES`` and ``ATTACHMENT_TYPES``."""
+        c = services.find_complaint(tracking_id)
+        a = resolve_actor(c)
+        if a.role == "public":
+            abort(401, "a token or the complaint's access code is required")
+        f = files["file"]
+        att = services.add_attachment(c, a, f.stream, f.filename or "lampiran", visibility=form["visibility"])
+        return privacy.attachment_view(att)
+
+
+@blp.route("/<tracking_id>/attachments/<int:attachment_id>")
+class ComplaintAttachment(MethodView):
+    @blp.response(200, description="The file")
+    @blp.doc(security=[{}, {"accessCode": []}, {"bearer": []}])
+    def get(self, tracking_id, attachment_id):
+        """Download an attachment the caller may see."""
+        c = services.find_complaint(tracking_id)
+        a = resolve_actor(c)
+        att = Attachment.get_or_none((Attachment.id == attachment_id) & (Attachment.complaint == c))
+        if att is None or not privacy.attachment_visible(att, c, privacy.audience_for(a, c)):
+            abort(404, "no such attachment")
+        storage = current_app.extensions["aduan"].storage
+        resp = send_file(storage.open(att.sha256), mimetype=att.content_type, as_attachment=True,
+                         download_name=att.filename)
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Cache-Control"] = "private, no-store"
+        return resp

@@ -1,0 +1,159 @@
+"""Configuration: defaults, an optional instance file, ``ADUAN_*`` environment, then the mapping
+passed to ``create_app`` (highest precedence).
+
+Every key is declared in a marshmallow schema with a default and a description, so ``aduan
+config`` can print them all and start-up can refuse an invalid value with a clear message. A
+plugin declares its own keys through ``register_config()``; they live under its prefix
+(``LAPOR_BASE_URL``, environment ``ADUAN_LAPOR_BASE_URL``).
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Mapping
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+#: Keys whose values are never printed, logged or exported. Plugins mark theirs with
+#: ``metadata={"secret": True}``.
+SECRET_MARK = "secret"
+
+
+class StrList(fields.List):
+    """A list of strings that also accepts ``"a,b,c"`` (handy in environment variables)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(fields.String(), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _d(text: str, **extra) -> dict:
+    return {"description": text, **extra}
+
+
+class CoreConfig(Schema):
+    SECRET_KEY = fields.String(load_default="dev-insecure-change-me", metadata=_d(
+        "Key for signing and for deriving the NIK encryption key. Set a long random value in production.", secret=True))
+    NIK_KEY = fields.String(load_default=None, allow_none=True, metadata=_d(
+        "Fernet key for encrypting NIK numbers at rest; derived from SECRET_KEY when unset.", secret=True))
+    DATABASE_URL = fields.String(load_default=None, allow_none=True, metadata=_d(
+        "peewee db_url, e.g. postgresql://user@host/db. Default: SQLite file aduan.db in the instance folder."))
+    DATABASE_POOL_SIZE = fields.Integer(load_default=10, validate=validate.Range(min=1), metadata=_d(
+        "Maximum pooled connections per process (PostgreSQL)."))
+    PLUGINS = StrList(load_default=list, metadata=_d(
+        "Names of the plugins to enable (entry points in group aduan.plugins), e.g. lapor,sms,email."))
+    TIMEZONE = fields.String(load_default="Asia/Makassar", metadata=_d(
+        "Deployment time zone used for display and working days (NTB: Asia/Makassar, WITA)."))
+    LANGUAGE = fields.String(load_default="id", validate=validate.OneOf(["id", "en"]), metadata=_d(
+        "Default language of citizen-facing text: id (Indonesian) or en."))
+    BASE_URL = fields.String(load_default="http://127.0.0.1:5000", metadata=_d(
+        "Public URL of this deployment, used in links sent to citizens."))
+    INSTITUTION_NAME = fields.String(load_default="Pemerintah Provinsi Nusa Tenggara Barat", metadata=_d(
+        "Name of the government running this deployment, shown to citizens."))
+    REGION_PREFIXES = StrList(load_default=list, metadata=_d(
+        "Region code prefixes loaded into the region table (e.g. 52 for NTB). Empty: all of Indonesia."))
+    # SLA clocks
+    SLA_VERIFY_DAYS = fields.Integer(load_default=3, validate=validate.Range(min=0), metadata=_d(
+        "Working days for the coordinator to verify and dispatch a new complaint."))
+    SLA_FOLLOWUP_DAYS = fields.Integer(load_default=5, validate=validate.Range(min=0), metadata=_d(
+        "Working days for the agency to give its follow-up (tindak lanjut) after dispatch."))
+    SLA_AUTOCLOSE_DAYS = fields.Integer(load_default=10, validate=validate.Range(min=1), metadata=_d(
+        "Working days after resolution without a reply from the reporter before the complaint closes itself."))
+    SLA_RESOLUTION_DAYS = fields.Integer(load_default=60, validate=validate.Range(min=1), metadata=_d(
+        "Calendar days from filing within which a complaint must be resolved (Perpres 76/2013)."))
+    SLA_URGENCY_HOURS = fields.Dict(keys=fields.String(validate=validate.OneOf(["mendesak", "penting", "biasa"])),
+                                    values=fields.Float(validate=validate.Range(min=0)),
+                                    load_default=lambda: {"mendesak": 1, "penting": 24, "biasa": 48},
+                                    metadata=_d("Hours to a first public answer per urgency tier (NTB Care)."))
+    HOLIDAY_CATEGORIES = StrList(load_default=lambda: ["public", "government"], metadata=_d(
+        "Categories of the holidays package counted as non-working days (government = cuti bersama)."))
+    HOLIDAYS_EXTRA = StrList(load_default=list, metadata=_d(
+        "Extra non-working dates (YYYY-MM-DD), e.g. a regional holiday or a new cuti bersama."))
+    HOLIDAYS_REMOVED = StrList(load_default=list, metadata=_d(
+        "Dates the holidays package lists that this deployment works on."))
+    SLA_SWEEP_SECONDS = fields.Float(load_default=300, validate=validate.Range(min=1), metadata=_d(
+        "How often the worker checks deadlines."))
+    # HTTP
+    MAX_CONTENT_LENGTH = fields.Integer(load_default=12 * 1024 * 1024, metadata=_d(
+        "Largest request body accepted, in bytes."))
+    ATTACHMENT_MAX_BYTES = fields.Integer(load_default=10 * 1024 * 1024, metadata=_d(
+        "Largest attachment accepted, in bytes."))
+    ATTACHMENT_TYPES = StrList(load_default=lambda: [
+        "image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf", "audio/mpeg",
+        "audio/ogg", "video/mp4"], metadata=_d("MIME types accepted for attachments, sniffed from the bytes."))
+    ATTACHMENT_DIR = fields.String(load_default=None, allow_none=True, metadata=_d(
+        "Where attachments are stored (content-addressed). Default: attachments/ in the instance folder."))
+    RATE_LIMIT_FILE = fields.String(load_default="20/hour", metadata=_d(
+        "Public filing limit per client address, as N/second|minute|hour|day."))
+    RATE_LIMIT_TRACK = fields.String(load_default="300/hour", metadata=_d(
+        "Public tracking and reporter-action limit per client address."))
+    TRUSTED_PROXIES = fields.Integer(load_default=0, validate=validate.Range(min=0), metadata=_d(
+        "Number of reverse proxies in front of the app whose X-Forwarded-For may be trusted."))
+    # Worker
+    JOB_MAX_ATTEMPTS = fields.Integer(load_default=12, validate=validate.Range(min=1), metadata=_d(
+        "Attempts before a failing job is marked dead."))
+    JOB_BACKOFF_BASE = fields.Float(load_default=30, validate=validate.Range(min=0), metadata=_d(
+        "Seconds before the first retry; doubles on each attempt (with jitter)."))
+    JOB_BACKOFF_MAX = fields.Float(load_default=6 * 3600, validate=validate.Range(min=0), metadata=_d(
+        "Longest wait between two attempts, in seconds."))
+    JOB_LEASE_SECONDS = fields.Float(load_default=300, validate=validate.Range(min=0.1), metadata=_d(
+        "How long a claimed job is reserved; a job whose worker died is reclaimed after this."))
+    WORKER_POLL_SECONDS = fields.Float(load_default=2, validate=validate.Range(min=0.01), metadata=_d(
+        "Idle sleep between two looks at the job table."))
+
+
+def parse_env(prefix: str = "ADUAN") -> dict[str, Any]:
+    """``ADUAN_X=...`` → ``{"X": value}``; values that parse as JSON are decoded (like Flask)."""
+    out: dict[str, Any] = {}
+    for key, raw in os.environ.items():
+        if not key.startswith(prefix + "_"):
+            continue
+        name = key[len(prefix) + 1:]
+        try:
+            out[name] = json.loads(raw)
+        except ValueError:
+            out[name] = raw
+    return out
+
+
+def load_file(path: str) -> dict[str, Any]:
+    """An instance file is Python (like Flask's ``from_pyfile``): UPPERCASE names are kept."""
+    ns: dict[str, Any] = {"__file__": path}
+    with open(path, "rb") as fh:
+        exec(compile(fh.read(), path, "exec"), ns)  # noqa: S102 - operator-owned config file
+    return {k: v for k, v in ns.items() if k.isupper()}
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when a configuration value is invalid; names the key, never a secret value."""
+
+
+def validate_section(schema: Schema, raw: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Validate the keys of one schema (core or a plugin's) out of the merged raw mapping."""
+    names = {f.data_key or n for n, f in schema.fields.items()}
+    data = {k[len(prefix):]: v for k, v in raw.items() if k.startswith(prefix) and k[len(prefix):] in names}
+    try:
+        loaded = schema.load(data)
+    except ValidationError as exc:
+        msgs = "; ".join(f"{prefix}{k}: {' '.join(map(str, v if isinstance(v, list) else [v]))}"
+                         for k, v in exc.messages.items())
+        raise ConfigError(f"invalid configuration: {msgs}") from None
+    return {prefix + k: v for k, v in loaded.items()}
+
+
+def describe(schema: Schema, values: Mapping[str, Any], prefix: str = "") -> list[dict[str, Any]]:
+    """Rows for ``aduan config``: key, value (secrets masked), description."""
+    rows = []
+    for name, f in schema.fields.items():
+        key = prefix + name
+        secret = f.metadata.get(SECRET_MARK)
+        val = values.get(key)
+        if secret and val:
+            val = "********"
+        rows.append({"key": key, "env": "ADUAN_" + key, "value": val,
+                     "description": f.metadata.get("description", ""), "secret": bool(secret)})
+    return rows

@@ -1,0 +1,70 @@
+"""Plain data handed between the core and plugins.
+
+These are frozen dataclasses so that a plugin cannot mutate what another plugin sees, and so
+that nothing in them is a live database row (plugins receive them *after* commit).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """One committed change to a complaint, as plugins see it.
+
+    ``type`` is the workflow action that happened (``file``, ``verify``, ``transfer``, ``respond``,
+    ``resolve``, ``close``, ``reply``, ``rate``, ``sla_breach``...). ``visibility`` is ``public``
+    when the reporter and the public may see the event's text, ``internal`` otherwise.
+    ``text`` is the event's text as written (already limited by ``visibility``: plugins that
+    notify a reporter must only send text of ``public`` events). ``data`` carries action-specific
+    details (``{"rating": 4}``, ``{"stage": "verify"}``...).
+    """
+
+    type: str
+    complaint_id: int
+    tracking_id: str
+    event_id: int | None
+    from_status: str | None
+    to_status: str | None
+    agency_id: int | None
+    from_agency_id: int | None
+    actor_role: str
+    channel: str
+    visibility: str
+    text: str = ""
+    source: str = "core"
+    occurred_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """A unit of work a plugin asks the core to run later, durably (transactional outbox).
+
+    ``kind`` names a handler returned by some plugin's ``register_jobs()``. ``key`` makes the
+    request idempotent: a second request with the same key while the first exists is ignored.
+    ``run_at`` (UTC, naive) delays the first attempt; ``max_attempts`` overrides the default.
+    """
+
+    kind: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    key: str | None = None
+    run_at: dt.datetime | None = None
+    max_attempts: int | None = None
+    complaint_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Recurring work run by ``aduan worker``.
+
+    ``every`` is the period in seconds. ``handler(app)`` runs inside the worker with the
+    database connected; at most one worker runs a given schedule at a time (claimed atomically).
+    ``name`` must be unique across plugins: prefix it with the plugin name (``lapor.poll``).
+    """
+
+    name: str
+    every: float
+    handler: Callable[..., Any]

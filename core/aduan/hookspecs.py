@@ -1,0 +1,197 @@
+"""Every hook the core calls, grouped by lifecycle.
+
+Implement them in a plugin module or object with ``@aduan.hookimpl``. Rules that keep plugins
+independent of each other:
+
+* the order in which plugins run must not matter: hooks that collect return lists or mappings that
+  the core merges; only ``actor_from_request`` is ``firstresult``;
+* a plugin names everything it owns with its own prefix (tables ``lapor_*``, config ``LAPOR_*``,
+  job kinds ``lapor.push``, schedules ``lapor.poll``, routes ``/api/v1/plugins/lapor/``);
+* arguments may be added in later versions; removing or renaming one goes through a deprecation
+  warning first, so always accept the arguments by name.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    import click
+    import flask
+    import marshmallow
+    import peewee
+
+    from .auth import Actor
+    from .events import DomainEvent, JobRequest, Schedule
+    from .models import Complaint
+
+hookspec = pluggy.HookspecMarker("aduan")
+
+
+# --- registration: called once while create_app builds the application -------------------------
+
+@hookspec
+def register_config() -> Mapping[str, "type[marshmallow.Schema]"]:
+    """Declare the plugin's configuration keys.
+
+    Called once at start-up, before anything else of the plugin runs. Values come from the same
+    sources as the core's (defaults, instance file, ``ADUAN_<PREFIX>_<KEY>`` environment, the
+    mapping given to ``create_app``) and are validated before the app starts; an invalid value
+    stops start-up with a message naming the key. Mark secrets with
+    ``metadata={"secret": True}`` so ``aduan config`` masks them.
+
+    :return: a mapping from the plugin's config prefix (its name in upper case, e.g. ``"LAPOR"``)
+        to a marshmallow ``Schema`` class whose fields carry ``load_default`` and a
+        ``metadata={"description": ...}``. The validated values land in ``app.config`` as
+        ``LAPOR_<FIELD>``.
+    """
+
+
+@hookspec
+def register_models() -> "list[type[peewee.Model]]":
+    """Declare the plugin's peewee models (tables named ``<plugin>_*``).
+
+    Called once at start-up. Models must bind to :data:`aduan.db.database` (subclass
+    :class:`aduan.models.BaseModel`). Tables are created by the plugin's migrations when it
+    declares some (``register_migrations``), otherwise ``aduan db upgrade`` creates missing ones.
+
+    :return: a list of model classes.
+    """
+
+
+@hookspec
+def register_migrations() -> Mapping[str, str]:
+    """Declare the plugin's migration scripts (``playhouse.migrations`` format).
+
+    Called by ``aduan db upgrade`` (and ``aduan init``) after the core's migrations. Each entry
+    keeps its own history table ``<name>_schema_migration``.
+
+    :return: a mapping ``{plugin_name: directory}``.
+    """
+
+
+@hookspec
+def register_blueprints(app: "flask.Flask") -> list:
+    """Add HTTP routes.
+
+    Called once by ``create_app`` after configuration is validated. Return flask-smorest
+    ``Blueprint`` objects (they appear in the OpenAPI document; mount them under
+    ``/api/v1/plugins/<name>/`` and tag them with the plugin name) or plain Flask blueprints (for
+    webhooks under ``/hooks/<name>/`` and HTML pages, which stay out of the API document).
+
+    :param app: the Flask application being built (``app.config`` is final).
+    :return: a list of blueprints.
+    """
+
+
+@hookspec
+def register_commands() -> "list[click.Command]":
+    """Add ``aduan`` CLI commands.
+
+    Called when the CLI starts. Return one click group named after the plugin
+    (``aduan lapor ...``); commands run inside the application context.
+
+    :return: a list of click commands or groups.
+    """
+
+
+@hookspec
+def register_jobs() -> Mapping[str, Any]:
+    """Declare job handlers run by ``aduan worker``.
+
+    A handler is called as ``handler(app, payload, job)`` outside any transaction, with the
+    database connected. It must be idempotent: a job may run again after a crash. Raise
+    :class:`aduan.jobs.RetryLater` to retry with back-off, :class:`aduan.jobs.PermanentFailure`
+    to mark the job dead at once; any other exception retries with back-off until
+    ``JOB_MAX_ATTEMPTS`` and then marks it dead.
+
+    :return: a mapping from job kind (``"<plugin>.<verb>"``) to handler.
+    """
+
+
+@hookspec
+def register_schedules() -> "list[Schedule]":
+    """Declare recurring work (polling, sweeps, directory syncs) run by ``aduan worker``.
+
+    Each schedule is claimed atomically, so with several workers only one runs it at a time.
+
+    :return: a list of :class:`aduan.Schedule`.
+    """
+
+
+@hookspec
+def register_exporters() -> Mapping[str, Any]:
+    """Declare data exporters run by ``aduan export NAME DIR``.
+
+    An exporter is called as ``exporter(app, directory)`` and returns the list of files it wrote.
+    Everything it writes must go through :mod:`aduan.privacy` (audience ``export``).
+
+    :return: a mapping from exporter name to callable.
+    """
+
+
+@hookspec
+def startup(app: "flask.Flask") -> None:
+    """Called once at the end of ``create_app``, after every plugin is registered.
+
+    Use it for checks that need the whole configuration (e.g. refuse to start with a missing
+    credential). Do not touch the database here: the app may be built before migrations run.
+
+    :param app: the finished application.
+    """
+
+
+# --- per request ---------------------------------------------------------------------------------
+
+@hookspec(firstresult=True)
+def actor_from_request(request: "flask.Request") -> "Actor | None":
+    """Authenticate a request by other means than the core's bearer tokens (e.g. a portal session).
+
+    Called for every API request that carries no ``Authorization: Bearer`` header. The first
+    plugin returning an :class:`aduan.auth.Actor` wins.
+
+    :param request: the current Flask request.
+    :return: an ``Actor``, or ``None`` to let other plugins (or nobody) decide.
+    """
+
+
+@hookspec
+def complaint_extra(complaint: "Complaint", audience: str) -> "Mapping[str, Any] | None":
+    """Add plugin fields to a complaint as shown to an audience (e.g. LAPOR! sync state to staff).
+
+    Called by :func:`aduan.privacy.complaint_view` after the core has decided what the audience
+    sees. Only return what that audience may see: ``audience`` is one of ``public``, ``reporter``,
+    ``officer``, ``coordinator``, ``admin``, ``export``, ``external``.
+
+    :param complaint: the complaint row (read-only).
+    :param audience: who will see the result.
+    :return: a mapping merged under ``extra.<plugin>`` keys, or ``None``.
+    """
+
+
+# --- the life of a complaint ---------------------------------------------------------------------
+
+@hookspec
+def enqueue_jobs(event: "DomainEvent") -> "list[JobRequest] | None":
+    """Plan outside deliveries caused by a change, inside the change's own transaction.
+
+    Called by :mod:`aduan.services` for every domain event *before* commit; the returned jobs are
+    written to the outbox in the same transaction, so a delivery is never lost nor sent for a
+    change that rolled back. Do no I/O here and do not write other tables.
+
+    :param event: the change being recorded.
+    :return: a list of :class:`aduan.JobRequest` (or ``None`` for none).
+    """
+
+
+@hookspec
+def track_event(app: "flask.Flask", event: "DomainEvent") -> None:
+    """Observe a committed change (metrics, caches, logs). Called after commit, once per event.
+
+    Exceptions are logged and swallowed: the change is already committed. Anything that must reach
+    another system belongs in ``enqueue_jobs`` instead.
+
+    :param app: the application.
+    :param event: the committed change.
+    """

@@ -1,0 +1,33 @@
+"""Fixed-window rate limits stored in the database, shared by every web process.
+
+The key is a hash of the client address and the limit name: no raw address is stored.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+
+from .db import database
+from .models import RateLimit
+
+PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def parse(spec: str) -> tuple[int, int]:
+    n, _, unit = spec.partition("/")
+    return int(n), PERIODS[unit.strip().rstrip("s")]
+
+
+def hit(name: str, client: str, spec: str, secret: str) -> tuple[bool, int]:
+    """Count one request; returns (allowed, seconds until the window resets)."""
+    limit, period = parse(spec)
+    now = int(time.time())
+    window = now - now % period
+    key = hashlib.sha256(f"{secret}|{name}|{client}".encode()).hexdigest()[:40]
+    with database.atomic():
+        (RateLimit.insert(key=key, window=window, count=1)
+         .on_conflict(conflict_target=[RateLimit.key, RateLimit.window],
+                      update={RateLimit.count: RateLimit.count + 1})
+         .execute())
+        count = RateLimit.select(RateLimit.count).where(RateLimit.key == key, RateLimit.window == window).scalar()
+    return count <= limit, window + period - now

@@ -1,0 +1,441 @@
+"""The only place that changes complaints.
+
+Each public function runs one transaction that updates the complaint row, appends an
+:class:`~aduan.models.Event` to its timeline, and writes the outbox jobs plugins ask for
+(``enqueue_jobs``); after commit, plugins observe the change (``track_event``). Channels (API,
+SMS, email, Open311, LAPOR! import) all come through here, so the workflow and the SLA clocks
+apply to every one of them.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+from typing import Any, BinaryIO, Mapping
+
+import peewee as pw
+import phonenumbers
+from cryptography.fernet import Fernet
+from flask import current_app
+
+from . import workflow
+from .auth import Actor, hash_access_code, normalise_code, random_code
+from .db import database, is_postgres, utcnow
+from .events import DomainEvent
+from .jobs import enqueue
+from .models import (KINDS, OPEN_STATUSES, URGENCIES, Agency, Attachment, Category, Complaint, Event, Region,
+                     Reporter)
+from .privacy import can_see
+from .sla import Deadlines, overdue_stages
+
+TRACKING_LEN = 8
+ACCESS_CODE_LEN = 10
+MAX_BODY = 10_000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+class ServiceError(Exception):
+    status = 400
+
+
+class InvalidInput(ServiceError):
+    """Bad input; ``errors`` maps field names to messages (a 422 with field messages)."""
+
+    status = 422
+
+    def __init__(self, errors: Mapping[str, Any]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class Conflict(ServiceError):
+    status = 409
+
+    def __init__(self, message: str, allowed: list[str] | None = None):
+        super().__init__(message)
+        self.allowed = allowed or []
+
+
+def _state():
+    return current_app.extensions["aduan"]
+
+
+# --- small helpers shared by channels ---------------------------------------------------------
+
+def clean_text(value: str | None, *, multiline: bool = True) -> str:
+    """NFC-normalise, drop control and bidi-override characters, trim. Emoji and all scripts stay."""
+    if value is None:
+        return ""
+    value = unicodedata.normalize("NFC", str(value))
+    value = _CONTROL.sub("", value)
+    if not multiline:
+        value = " ".join(value.split())
+    return value.strip()
+
+
+def normalise_phone(raw: str | None, region: str = "ID") -> str | None:
+    """E.164 for a valid number (``0812…``, ``+62812…``, ``62812…``, ``0062812…``), else ``None``.
+
+    Short codes and alphanumeric sender ids are not numbers a citizen can be reached at: ``None``.
+    """
+    if not raw:
+        return None
+    s = re.sub(r"[^\d+]", "", raw)
+    if s.startswith("00"):
+        s = "+" + s[2:]
+    elif s.startswith("62") and len(s) >= 10:
+        s = "+" + s
+    try:
+        num = phonenumbers.parse(s, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(num):
+        return None
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_tracking_id(value: str) -> str:
+    return normalise_code(value)
+
+
+def _fernet() -> Fernet:
+    cfg = current_app.config
+    key = cfg.get("NIK_KEY")
+    if not key:
+        key = base64.urlsafe_b64encode(hashlib.sha256(("nik|" + cfg["SECRET_KEY"]).encode()).digest()).decode()
+    return Fernet(key)
+
+
+def encrypt_nik(nik: str) -> tuple[str, str]:
+    return _fernet().encrypt(nik.encode()).decode(), "*" * 12 + nik[-4:]
+
+
+def decrypt_nik(reporter: Reporter) -> str | None:
+    """For coordinators who must verify identity in person; never for display or export."""
+    if not reporter.nik_encrypted:
+        return None
+    return _fernet().decrypt(reporter.nik_encrypted.encode()).decode()
+
+
+def find_complaint(tracking_id: str) -> Complaint:
+    tid = normalise_tracking_id(tracking_id)
+    c = Complaint.get_or_none(Complaint.tracking_id == tid)
+    if c is None:
+        raise NotFound(f"no complaint with tracking id {tracking_id!r}")
+    return c
+
+
+# --- events -----------------------------------------------------------------------------------
+
+def _record(complaint: Complaint, etype: str, actor: Actor, *, from_status=None, to_status=None,
+            from_agency=None, to_agency=None, text="", visibility="public", data=None, source=None,
+            external_id=None, now=None) -> Event:
+    st = _state()
+    ev = Event.create(complaint=complaint, type=etype, actor=actor.user_id, actor_role=actor.role,
+                      from_status=from_status, to_status=to_status, from_agency=from_agency, to_agency=to_agency,
+                      text=text, visibility=visibility, data=data or None,
+                      source=source or actor.label or "core",
+                      external_id=external_id, created_at=now or utcnow())
+    dom = DomainEvent(type=etype, complaint_id=complaint.id, tracking_id=complaint.tracking_id, event_id=ev.id,
+                      from_status=from_status, to_status=to_status, agency_id=complaint.agency_id,
+                      from_agency_id=from_agency, actor_role=actor.role, channel=complaint.channel,
+                      visibility=visibility, text=text, source=ev.source, occurred_at=ev.created_at,
+                      data=dict(data or {}))
+    for req in st.hooks.enqueue_jobs(dom):
+        if req.complaint_id is None:
+            req = type(req)(**{**req.__dict__, "complaint_id": complaint.id})
+        enqueue(req, default_max_attempts=current_app.config["JOB_MAX_ATTEMPTS"])
+    app = current_app._get_current_object()
+    database.after_commit(lambda: st.hooks.track_event(app, dom))
+    return ev
+
+
+# --- filing -----------------------------------------------------------------------------------
+
+def _lookup(model, value, field_name, errors, *, by="id"):
+    if value in (None, ""):
+        return None
+    q = model.get_or_none(getattr(model, by) == value)
+    if q is None or (hasattr(q, "active") and not q.active):
+        errors[field_name] = [f"unknown {field_name.replace('_id', '').replace('_', ' ')}: {value}"]
+    return q
+
+
+def file_complaint(data: Mapping[str, Any], *, actor: Actor, channel: str = "web", reporter: Reporter | None = None,
+                   now: dt.datetime | None = None, source: str | None = None,
+                   external_id: str | None = None) -> tuple[Complaint, str]:
+    """File a new complaint; returns it with its one-time access code (shown to the reporter once).
+
+    ``data`` keys: ``kind``, ``title``, ``body`` (required), ``category_id`` or ``category``
+    (code), ``urgency``, ``anonymous``, ``secret``, ``share_identity``, ``reporter`` (``name``,
+    ``phone``, ``email``, ``nik``, ``language``), ``lat``, ``lng``, ``address``, ``region_code``,
+    ``incident_date``. Channels pass an existing ``reporter`` they matched themselves.
+    """
+    errors: dict[str, list[str]] = {}
+    now = now or utcnow()
+    body = clean_text(data.get("body"))
+    title = clean_text(data.get("title"), multiline=False)
+    if not body:
+        errors["body"] = ["the complaint text is required"]
+    elif len(body) > MAX_BODY:
+        errors["body"] = [f"at most {MAX_BODY} characters"]
+    if not title and body:
+        title = " ".join(body.split())[:80]
+    if len(title) > 255:
+        errors["title"] = ["at most 255 characters"]
+    kind = data.get("kind") or "pengaduan"
+    if kind not in KINDS:
+        errors["kind"] = [f"must be one of {', '.join(KINDS)}"]
+    category = _lookup(Category, data.get("category_id"), "category_id", errors)
+    if category is None and data.get("category"):
+        category = _lookup(Category, data.get("category"), "category", errors, by="code")
+    urgency = data.get("urgency") or (category.default_urgency if category else "biasa")
+    if urgency not in URGENCIES:
+        errors["urgency"] = [f"must be one of {', '.join(URGENCIES)}"]
+    region = _lookup(Region, data.get("region_code"), "region_code", errors, by="code")
+    lat, lng = data.get("lat"), data.get("lng")
+    if (lat is None) != (lng is None):
+        errors["lat" if lat is None else "lng"] = ["lat and lng go together"]
+    for k, v, lim in (("lat", lat, 90), ("lng", lng, 180)):
+        if v is not None and not (-lim <= float(v) <= lim):
+            errors[k] = [f"must be between -{lim} and {lim}"]
+    rep_data = dict(data.get("reporter") or {})
+    nik = clean_text(rep_data.get("nik")) if rep_data.get("nik") else None
+    if nik and not re.fullmatch(r"\d{16}", nik):
+        errors["reporter"] = {"nik": ["NIK must be 16 digits"]}
+    phone_raw = clean_text(rep_data.get("phone"), multiline=False) or None
+    phone = normalise_phone(phone_raw) if phone_raw else None
+    if phone_raw and phone is None and channel == "web":
+        errors["reporter"] = {**(errors.get("reporter") or {}), "phone": ["not a valid phone number"]}
+    anonymous = bool(data.get("anonymous"))
+    if errors:
+        raise InvalidInput(errors)
+
+    st = _state()
+    deadlines = Deadlines(current_app.config, st.calendar).on_file(now, urgency)
+    code = random_code(ACCESS_CODE_LEN)
+    with database.atomic():
+        if reporter is None and (rep_data.get("name") or phone_raw or rep_data.get("email") or nik):
+            enc, masked = encrypt_nik(nik) if nik else (None, None)
+            reporter = Reporter.create(
+                name=clean_text(rep_data.get("name"), multiline=False) or None, phone=phone, phone_raw=phone_raw,
+                email=(clean_text(rep_data.get("email"), multiline=False).lower() or None),
+                nik_encrypted=enc, nik_masked=masked, language=rep_data.get("language") or "id", created_at=now)
+        for _ in range(8):
+            tid = random_code(TRACKING_LEN)
+            try:
+                with database.atomic():
+                    c = Complaint.create(
+                        tracking_id=tid, access_code_hash=hash_access_code(tid, code), kind=kind, title=title,
+                        body=body, category=category, agency=None, urgency=urgency, anonymous=anonymous,
+                        secret=bool(data.get("secret")), share_identity=bool(data.get("share_identity")),
+                        reporter=reporter, lat=lat, lng=lng,
+                        address=clean_text(data.get("address"), multiline=False)[:500] or None,
+                        region=region, channel=channel, status="received", incident_date=data.get("incident_date"),
+                        created_at=now, updated_at=now, **deadlines)
+                break
+            except pw.IntegrityError:
+                continue
+        else:  # pragma: no cover - 29**8 ids make this practically impossible
+            raise RuntimeError("could not allocate a tracking id")
+        _record(c, "file", actor, to_status="received", source=source or channel, external_id=external_id,
+                now=now, data={"channel": channel})
+    return c, code
+
+
+# --- workflow actions ---------------------------------------------------------------------------
+
+def _authorise(complaint: Complaint, actor: Actor) -> None:
+    if actor.role in ("officer", "reporter") and not can_see(actor, complaint):
+        raise NotFound(f"no complaint with tracking id {complaint.tracking_id!r}")
+    if actor.role == "public":
+        raise NotFound(f"no complaint with tracking id {complaint.tracking_id!r}")
+
+
+def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str = "", agency_id: int | None = None,
+            category_id: int | None = None, urgency: str | None = None, visibility: str | None = None,
+            rating: int | None = None, data: Mapping[str, Any] | None = None, now: dt.datetime | None = None,
+            source: str | None = None, external_id: str | None = None) -> Event | None:
+    """Take one workflow action on a complaint; returns the timeline event written.
+
+    Raises :class:`NotFound` when the actor may not see the complaint, :class:`Conflict` (409,
+    with the allowed actions) when the action is illegal in the current state or for the role,
+    :class:`InvalidInput` for missing or bad parameters. With ``external_id`` (an entry of another
+    system), a second call for the same entry does nothing and returns ``None``.
+    """
+    if isinstance(complaint, str):
+        complaint = find_complaint(complaint)
+    _authorise(complaint, actor)
+    now = now or utcnow()
+    text = clean_text(text)
+    with database.atomic():
+        q = Complaint.select().where(Complaint.id == complaint.id)
+        c = (q.for_update() if is_postgres() else q).get()
+        if external_id and Event.select().where(Event.complaint == c, Event.source == (source or actor.label or "core"),
+                                                Event.external_id == external_id).exists():
+            return None
+        try:
+            act = workflow.check(action, c.status, actor.role)
+        except workflow.WorkflowError as exc:
+            raise Conflict(str(exc), exc.allowed) from None
+        errors: dict[str, list[str]] = {}
+        if act.needs_text and not text:
+            errors["text"] = ["required for this action"]
+        if len(text) > MAX_BODY:
+            errors["text"] = [f"at most {MAX_BODY} characters"]
+        vis = visibility or act.default_visibility
+        if vis not in ("public", "internal"):
+            errors["visibility"] = ["must be public or internal"]
+        if actor.role == "reporter":
+            vis = "public"
+        new_agency = c.agency_id
+        category = c.category
+        if act.needs_agency:
+            target = agency_id or (c.category.default_agency_id if c.category_id and action == "verify" else None)
+            if not target:
+                errors["agency_id"] = ["the agency to dispose the complaint to is required"]
+            else:
+                ag = Agency.get_or_none(Agency.id == target)
+                if ag is None or not ag.active:
+                    errors["agency_id"] = [f"unknown agency: {target}"]
+                elif action == "transfer" and ag.id == c.agency_id:
+                    errors["agency_id"] = ["the complaint is already with this agency"]
+                new_agency = target
+        if category_id is not None:
+            if action != "verify":
+                errors["category_id"] = ["only set when verifying"]
+            else:
+                category = Category.get_or_none(Category.id == category_id)
+                if category is None:
+                    errors["category_id"] = [f"unknown category: {category_id}"]
+        if urgency is not None and (action != "verify" or urgency not in URGENCIES):
+            errors["urgency"] = [f"must be one of {', '.join(URGENCIES)}, when verifying"]
+        if action == "rate":
+            if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+                errors["rating"] = ["a whole number from 1 to 5"]
+        if errors:
+            raise InvalidInput(errors)
+        if action == "reopen" and actor.role == "reporter" and c.due_close and now > c.due_close:
+            raise Conflict("the reply window has closed; file a new complaint", [])
+
+        deadlines = Deadlines(current_app.config, _state().calendar)
+        upd: dict[str, Any] = {"updated_at": now}
+        to_status = act.to_state or c.status
+        if action == "reply" and c.status == "on_hold":
+            to_status = "in_progress"
+            upd["due_followup"] = deadlines.followup(now, category)
+        if action == "verify":
+            upd.update(verified_at=now, agency=new_agency, category=category,
+                       due_followup=deadlines.followup(now, category))
+            if urgency and urgency != c.urgency:
+                upd["urgency"] = urgency
+                hours = current_app.config["SLA_URGENCY_HOURS"].get(urgency, 48)
+                upd["due_first_response"] = c.created_at + dt.timedelta(hours=hours)
+        elif action == "transfer":
+            upd.update(agency=new_agency, due_followup=deadlines.followup(now, category))
+        elif action in ("resume", "reopen"):
+            upd["due_followup"] = deadlines.followup(now, category)
+        elif action == "hold":
+            upd["due_followup"] = None
+        if action == "reopen":
+            upd.update(resolved_at=None, due_close=None)
+        if act.counts_as_response and vis == "public" and c.first_response_at is None:
+            upd["first_response_at"] = now
+        if action == "comment" and vis == "public" and actor.is_staff and c.first_response_at is None:
+            upd["first_response_at"] = now
+        if to_status == "resolved":
+            upd.update(resolved_at=now, due_close=deadlines.autoclose(now))
+        if to_status in ("closed", "rejected") and c.closed_at is None:
+            upd["closed_at"] = now
+        if action == "rate":
+            upd.update(rating=rating, rating_comment=text or None)
+        upd["status"] = to_status
+        prev_status, prev_agency = c.status, c.agency_id
+        Complaint.update(**upd).where(Complaint.id == c.id).execute()
+        c = Complaint.get_by_id(c.id)
+        ev_data = dict(data or {})
+        if rating is not None:
+            ev_data["rating"] = rating
+        return _record(c, action, actor, from_status=prev_status, to_status=to_status,
+                       from_agency=prev_agency if act.needs_agency else None,
+                       to_agency=new_agency if act.needs_agency else None, text=text, visibility=vis,
+                       data=ev_data, source=source, external_id=external_id, now=now)
+
+
+def add_attachment(complaint: Complaint | str, actor: Actor, stream: BinaryIO, filename: str, *,
+                   visibility: str = "public", now: dt.datetime | None = None,
+                   source: str | None = None) -> Attachment:
+    """Store a file and attach it to a complaint (with a timeline entry). Size and sniffed type are
+    checked against the deployment's limits before anything is written."""
+    if isinstance(complaint, str):
+        complaint = find_complaint(complaint)
+    _authorise(complaint, actor)
+    if complaint.status == "archived":
+        raise Conflict("the complaint is archived", [])
+    if actor.role == "reporter":
+        visibility = "public"
+    if visibility not in ("public", "internal"):
+        raise InvalidInput({"visibility": ["must be public or internal"]})
+    from .storage import AttachmentRejected
+
+    try:
+        sha, size, ctype = _state().storage.put(stream)
+    except AttachmentRejected as exc:
+        raise InvalidInput({"file": [str(exc)]}) from None
+    name = clean_text(filename, multiline=False)[:255] or "lampiran"
+    now = now or utcnow()
+    with database.atomic():
+        ev = _record(complaint, "attach", actor, text="", visibility=visibility, source=source,
+                     data={"filename": name, "content_type": ctype, "size": size}, now=now)
+        att = Attachment.create(complaint=complaint, event=ev, sha256=sha, size=size, content_type=ctype,
+                                filename=name, visibility=visibility, uploaded_by=actor.role, created_at=now)
+        Complaint.update(updated_at=now).where(Complaint.id == complaint.id).execute()
+    return att
+
+
+# --- SLA sweep ----------------------------------------------------------------------------------
+
+def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
+    """Record each newly missed deadline as an internal ``sla_breach`` event (once per stage) and
+    close resolved complaints whose reply window has passed. Run by the worker's ``core.sla``
+    schedule; safe to run concurrently and repeatedly."""
+    from .auth import system
+
+    now = now or utcnow()
+    actor = system("sla")
+    counts = {"breaches": 0, "closed": 0}
+    candidates = (Complaint.select(Complaint.id).where(
+        Complaint.status.in_(OPEN_STATUSES) &
+        ((Complaint.due_first_response < now) | (Complaint.due_verify < now) | (Complaint.due_followup < now) |
+         (Complaint.due_resolution < now))))
+    for (cid,) in candidates.tuples().iterator():
+        with database.atomic():
+            q = Complaint.select().where(Complaint.id == cid)
+            c = (q.for_update() if is_postgres() else q).get()
+            done = {s for s in c.breached.split(",") if s}
+            new = [s for s in overdue_stages(c, now) if s not in done]
+            if not new:
+                continue
+            Complaint.update(breached=",".join(sorted(done | set(new)))).where(Complaint.id == c.id).execute()
+            for stage in new:
+                due = getattr(c, f"due_{stage}")
+                _record(c, "sla_breach", actor, from_status=c.status, to_status=c.status, visibility="internal",
+                        text=f"batas waktu {stage} terlewati", data={"stage": stage, "due": due.isoformat() + "Z"},
+                        now=now)
+                counts["breaches"] += 1
+    to_close = Complaint.select(Complaint.id).where((Complaint.status == "resolved") & (Complaint.due_close <= now))
+    for (cid,) in to_close.tuples().iterator():
+        try:
+            perform(Complaint.get_by_id(cid), "close", actor, now=now,
+                    text="Ditutup otomatis: tidak ada tanggapan pelapor dalam batas waktu.",
+                    data={"auto": True})
+            counts["closed"] += 1
+        except Conflict:
+            continue  # another worker or the reporter got there first
+    return counts

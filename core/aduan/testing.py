@@ -1,0 +1,141 @@
+"""pytest fixtures for aduan and plugin authors.
+
+Enable with ``pytest_plugins = ["aduan.testing"]`` in a ``conftest.py``. Every test gets a fresh
+database: a temporary SQLite file, or, when ``ADUAN_TEST_DATABASE_URL`` points at PostgreSQL, a
+freshly emptied schema of that database (tests run one at a time against it).
+
+Fixtures:
+
+* ``make_app(config=None, plugins=())``: build an app on the test database (migrated);
+* ``app`` / ``client``: one built with no plugins;
+* ``seed``: agencies, a category, regions and staff tokens (:class:`Seed`);
+* ``auth(token)``: the ``Authorization`` header for a token.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+
+TEST_DB_ENV = "ADUAN_TEST_DATABASE_URL"
+
+
+def test_database_url(tmp_path) -> str:
+    url = os.environ.get(TEST_DB_ENV)
+    if not url:
+        return "sqlite:///" + str(tmp_path / "aduan-test.db")
+    return url
+
+
+def reset_database(url: str) -> None:
+    """Empty a PostgreSQL test database (drop and recreate the public schema)."""
+    if url.startswith("sqlite"):
+        return
+    from .db import make_database
+
+    db = make_database(url, pool_size=1)
+    db.connect()
+    db.execute_sql("DROP SCHEMA IF EXISTS public CASCADE")
+    db.execute_sql("CREATE SCHEMA public")
+    db.close()
+    if hasattr(db, "close_all"):
+        db.close_all()
+
+
+@dataclass
+class Seed:
+    agency_a: object
+    agency_b: object
+    category: object
+    admin: str
+    coordinator: str
+    officer_a: str
+    officer_b: str
+    integration: str
+
+
+def seed_basics() -> Seed:
+    from .auth import create_token
+    from .models import Agency, Category, User
+    from .regions import load_regions
+
+    load_regions(["52.71"])
+    a = Agency.create(code="PUPR", name="Dinas PUPR")
+    b = Agency.create(code="DIKES", name="Dinas Kesehatan")
+    cat = Category.create(code="jalan", name="Jalan", default_agency=a, keywords="jalan rusak,lubang")
+    toks = {}
+    for username, role, agency in (("admin", "admin", None), ("koord", "coordinator", None),
+                                   ("off_a", "officer", a), ("off_b", "officer", b), ("integ", "integration", None)):
+        u = User.create(username=username, name=username.title(), role=role, agency=agency)
+        toks[username] = create_token(u, "test")[1]
+    return Seed(a, b, cat, toks["admin"], toks["koord"], toks["off_a"], toks["off_b"], toks["integ"])
+
+
+def build_test_app(tmp_path, config=None, plugins=()):
+    from .app import create_app
+    from .cli import upgrade_database
+    from .db import database
+
+    url = test_database_url(tmp_path)
+    cfg = {"TESTING": True, "DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "instance"),
+           "SECRET_KEY": "test-secret", "RATE_LIMIT_FILE": "100000/hour", "RATE_LIMIT_TRACK": "100000/hour",
+           "JOB_BACKOFF_BASE": 0, "WORKER_POLL_SECONDS": 0.05}
+    cfg.update(config or {})
+    app = create_app(cfg, plugins=plugins)
+    with app.app_context(), database.connection_context():
+        upgrade_database(app)
+    return app
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    """Factory: ``make_app(config=None, plugins=())`` → a migrated app on a fresh test database."""
+    from .db import database
+
+    reset_database(test_database_url(tmp_path))
+    built = []
+
+    def factory(config=None, plugins=()):
+        app = build_test_app(tmp_path, config, plugins)
+        built.append(app)
+        return app
+
+    yield factory
+    obj = database.obj
+    if obj is not None:
+        if not obj.is_closed():
+            obj.close()
+        if hasattr(obj, "close_all"):
+            obj.close_all()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def seed(app):
+    from .db import database
+
+    with app.app_context(), database.connection_context():
+        return seed_basics()
+
+
+@pytest.fixture
+def db(app):
+    """The app's context with a connection open, for tests that use models directly."""
+    from .db import database
+
+    with app.app_context(), database.connection_context():
+        yield database
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
