@@ -138,3 +138,11 @@ def test_rate_limit_on_public_filing(make_app):
     assert codes == [201, 201, 201, 429, 429]
     r = client.post("/api/v1/complaints", json={"body": "lagi"})
     assert int(r.headers["Retry-After"]) > 0
+
+
+def test_rate_limit_counts_the_client_behind_a_trusted_proxy(make_app):
+    app = make_app({"RATE_LIMIT_FILE": "1/hour", "TRUSTED_PROXIES": 1})
+    client = app.test_client()
+    post = lambda ip: client.post("/api/v1/complaints", json={"body": "x"},
+                                  headers={"X-Forwarded-For": ip}).status_code
+    assert [post("10.1.1.1"), post("10.1.1.1"), post("10.2.2.2")] == [201, 429, 201]

@@ -110,6 +110,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, plugins: Iterable[Any
             app.register_blueprint(bp)
 
     _install_request_hooks(app)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     hooks.startup(app)
     return app
 
