@@ -27,6 +27,7 @@ from datetime import timedelta
 from typing import Any, Callable
 
 import peewee as pw
+from flask import current_app, has_app_context
 
 from .db import database, is_postgres, utcnow
 from .events import JobRequest
@@ -47,9 +48,15 @@ class PermanentFailure(Exception):
     """Raise from a handler when retrying cannot help: the job is marked dead at once."""
 
 
-def enqueue(req: JobRequest, *, default_max_attempts: int = 12) -> None:
-    """Write a job in the current transaction. A job with the same key is left as it is."""
+def enqueue(req: JobRequest, *, default_max_attempts: int | None = None) -> None:
+    """Write a job in the current transaction. A job with the same key is left as it is.
+
+    The attempt budget is ``req.max_attempts``, else ``default_max_attempts``, else the app's
+    ``JOB_MAX_ATTEMPTS`` (12 outside an app context).
+    """
     now = utcnow()
+    if default_max_attempts is None:
+        default_max_attempts = current_app.config.get("JOB_MAX_ATTEMPTS", 12) if has_app_context() else 12
     Job.insert(
         kind=req.kind, key=req.key or f"{req.kind}:{uuid.uuid4().hex}", payload=dict(req.payload),
         status="pending", attempts=0, max_attempts=req.max_attempts or default_max_attempts,

@@ -13,7 +13,9 @@ from .. import privacy, services
 from ..auth import Actor, check_access_code
 from ..db import utcnow
 from ..i18n import status_label
-from ..models import Attachment, Complaint
+from peewee import JOIN
+
+from ..models import Agency, Attachment, Category, Complaint, Region, Reporter
 from ..sla import overdue_stages
 from ..workflow import allowed_actions
 from . import rate_limit, require
@@ -111,7 +113,11 @@ class Complaints(MethodView):
         """
         a = g.actor
         staff = a.role in ("admin", "coordinator", "officer", "integration")
-        q = Complaint.select()
+        q = (Complaint.select(Complaint, Agency, Category, Region, Reporter)
+             .join(Agency, JOIN.LEFT_OUTER, on=(Complaint.agency == Agency.id)).switch(Complaint)
+             .join(Category, JOIN.LEFT_OUTER, on=(Complaint.category == Category.id)).switch(Complaint)
+             .join(Region, JOIN.LEFT_OUTER, on=(Complaint.region == Region.code)).switch(Complaint)
+             .join(Reporter, JOIN.LEFT_OUTER, on=(Complaint.reporter == Reporter.id)).switch(Complaint))
         if not staff:
             q = q.where(Complaint.status.in_(PUBLIC_LIST_STATUSES))
         if a.role == "officer":
