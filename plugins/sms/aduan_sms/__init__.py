@@ -1,0 +1,100 @@
+"""aduan-sms: SMS as a first-class complaint channel (like LAPOR!'s SMS 1708).
+
+Inbound: Twilio, SMS Gateway for Android, SMSSync, Gammu SMSD and a generic signed webhook, all
+through one conversation (:mod:`aduan_sms.inbound`). Outbound: replies and notifications on public
+timeline events through the outbox (:mod:`aduan_sms.outbound`).
+"""
+from __future__ import annotations
+
+import os
+
+from flask import current_app
+
+from aduan import JobRequest, Schedule, hookimpl
+
+__version__ = "0.1.0"
+
+
+@hookimpl
+def register_config():
+    from .config import SmsConfig
+
+    return {"SMS": SmsConfig}
+
+
+@hookimpl
+def register_models():
+    from .models import MODELS
+
+    return MODELS
+
+
+@hookimpl
+def register_migrations():
+    return {"sms": os.path.join(os.path.dirname(__file__), "migrations")}
+
+
+@hookimpl
+def register_blueprints(app):
+    from .api import blp
+    from .webhooks import bp
+
+    return [blp, bp]
+
+
+@hookimpl
+def register_commands():
+    from .cli import sms_cli
+
+    return [sms_cli]
+
+
+@hookimpl
+def register_jobs():
+    from .outbound import job_notify, job_send
+
+    return {"sms.send": job_send, "sms.notify": job_notify}
+
+
+@hookimpl
+def register_schedules():
+    if not current_app.config.get("SMS_GAMMU_DATABASE_URL"):
+        return []
+    from .gammu import poll
+
+    return [Schedule("sms.gammu", current_app.config["SMS_GAMMU_POLL_SECONDS"], poll)]
+
+
+@hookimpl
+def enqueue_jobs(event):
+    """Plan an SMS to the reporter for a public event by staff or the system (reads only, no I/O)."""
+    cfg = current_app.config
+    if event.visibility != "public" or event.actor_role == "reporter" or event.event_id is None:
+        return None
+    if event.type not in (cfg.get("SMS_NOTIFY_EVENTS") or []):
+        return None
+    from aduan.models import Complaint
+
+    from .phones import is_blocked, opted_out
+
+    c = Complaint.get_or_none(Complaint.id == event.complaint_id)
+    rep = c.reporter if c is not None and c.reporter_id else None
+    if rep is None or not rep.phone:
+        return None
+    if event.channel != "sms" and not cfg.get("SMS_NOTIFY_ALL_PHONES"):
+        return None
+    if opted_out(rep.phone) or is_blocked(rep.phone):
+        return None
+    if cfg.get("SMS_OUTBOUND", "none") == "none" and event.channel != "sms":
+        return None
+    return [JobRequest("sms.notify", {"event_id": event.event_id}, key=f"sms.notify:{event.event_id}")]
+
+
+@hookimpl
+def complaint_extra(complaint, audience):
+    if audience not in ("coordinator", "admin", "officer"):
+        return None
+    from .models import SmsMessage
+
+    n = SmsMessage.select().where(SmsMessage.complaint == complaint).count()
+    return {"messages": n} if n else None
