@@ -1,0 +1,107 @@
+"""aduan-email: complaints and replies by email, threaded, without loops.
+
+Inbound by IMAP polling (schedule ``email.poll``) or webhooks (``/hooks/email/mailgun``,
+``/hooks/email/sendgrid``, ``/hooks/email/raw``); outbound notifications through the outbox (job
+kinds ``email.notify`` for reporters and ``email.agency`` for agencies' inboxes) over SMTP.
+"""
+from __future__ import annotations
+
+import os
+
+from aduan import JobRequest, Schedule, hookimpl
+
+__version__ = "0.1.0"
+
+#: events whose public text or status change the reporter hears about (their own actions excepted)
+REPORTER_EVENTS = frozenset({"verify", "transfer", "start", "respond", "hold", "resume", "resolve", "close",
+                             "reopen", "reject", "comment"})
+
+
+@hookimpl
+def register_config():
+    from .config import EmailConfig
+
+    return {"EMAIL": EmailConfig}
+
+
+@hookimpl
+def register_models():
+    from .models import MODELS
+
+    return MODELS
+
+
+@hookimpl
+def register_migrations():
+    return {"email": os.path.join(os.path.dirname(__file__), "migrations")}
+
+
+@hookimpl
+def register_blueprints(app):
+    from .api import blp
+    from .webhooks import bp
+
+    return [blp, bp]
+
+
+@hookimpl
+def register_commands():
+    from .cli import group
+
+    return [group]
+
+
+@hookimpl
+def register_jobs():
+    from .outbound import job_agency, job_notify
+
+    return {"email.notify": job_notify, "email.agency": job_agency}
+
+
+def _poll(app):
+    from .imap import poll
+
+    return poll(app)
+
+
+@hookimpl
+def register_schedules():
+    from flask import current_app
+
+    if not current_app.config.get("EMAIL_IMAP_HOST"):
+        return []
+    return [Schedule("email.poll", current_app.config["EMAIL_IMAP_POLL_SECONDS"], _poll)]
+
+
+@hookimpl
+def enqueue_jobs(event):
+    """Reporter notifications (acknowledgement of complaints filed on other channels, status changes,
+    public answers) and agency notifications on disposition. Reads only."""
+    from flask import current_app
+
+    from aduan.models import Agency, Complaint
+
+    from .common import is_failing
+
+    cfg = current_app.config
+    jobs = []
+    if cfg["EMAIL_NOTIFY_REPORTERS"] and event.visibility == "public" and event.event_id:
+        kind = None
+        if event.type == "file" and event.channel != "email":  # email filings are acknowledged by the inbound path
+            kind = "ack"
+        elif event.type in REPORTER_EVENTS and event.actor_role != "reporter":
+            kind = "update"
+        if kind:
+            c = Complaint.get_or_none(Complaint.id == event.complaint_id)
+            if c is not None and c.reporter_id and c.reporter.email and not is_failing(c.reporter.email):
+                jobs.append(JobRequest("email.notify", {"complaint_id": c.id, "event_id": event.event_id,
+                                                        "kind": kind},
+                                       key=f"email.notify:{event.event_id}", complaint_id=c.id))
+    if cfg["EMAIL_NOTIFY_AGENCIES"] and event.type in ("verify", "transfer") and event.agency_id:
+        ag = Agency.get_or_none(Agency.id == event.agency_id)
+        if ag is not None and ag.email:
+            jobs.append(JobRequest("email.agency", {"complaint_id": event.complaint_id, "agency_id": ag.id,
+                                                    "event_id": event.event_id},
+                                   key=f"email.agency:{event.event_id}", complaint_id=event.complaint_id))
+    return jobs
+

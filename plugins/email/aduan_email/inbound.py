@@ -1,0 +1,227 @@
+"""One inbound message, from any source (IMAP, Mailgun, SendGrid, raw POST), handled once.
+
+Order: a message already seen (by Message-ID) changes nothing; a bounce marks the address failing;
+mail we must never answer (auto-replies, lists, daemons) is recorded and dropped; a reply is
+threaded onto its complaint (reply token, then In-Reply-To/References of mail we sent, then the
+subject tag when the sender is the reporter); anything else files a new complaint.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+
+import peewee as pw
+from flask import current_app
+
+from aduan import JobRequest
+from aduan.auth import Actor, system
+from aduan.db import database
+from aduan.jobs import enqueue
+from aduan.models import Complaint
+from aduan.services import MAX_BODY, Conflict, InvalidInput, NotFound, clean_text, file_complaint, perform
+from aduan.services import add_attachment
+
+from . import common
+from .loops import no_answer_reason
+from .models import EmailMessage, EmailSent
+from .parse import InboundMail, message_key, parse_message
+from .text import strip_reply, strip_signature
+
+log = logging.getLogger("aduan.email")
+_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|balas|bls|trs|teruskan)\s*(\[\d+\])?\s*:\s*)+", re.I)
+
+
+@dataclass
+class Result:
+    outcome: str  # filed, reply, ignored, bounce, duplicate, rejected
+    tracking_id: str | None = None
+    reason: str = ""
+    skipped: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"outcome": self.outcome, "tracking_id": self.tracking_id, "reason": self.reason,
+                "skipped": len(self.skipped)}
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def handle_raw(raw: bytes, source: str, *, envelope_to=None, envelope_from=None) -> Result:
+    if len(raw) > common.cfg("MAX_BYTES"):
+        return _record_only(message_key(None, raw), source, "rejected", "too-large")
+    return handle(parse_message(raw, envelope_to=envelope_to, envelope_from=envelope_from), source)
+
+
+def _record_only(key: str, source: str, outcome: str, reason: str, complaint_id=None) -> Result:
+    try:
+        with database.atomic():
+            if EmailMessage.select().where(EmailMessage.message_key == key).exists():
+                return Result("duplicate")
+            EmailMessage.create(message_key=key, complaint=complaint_id, outcome=outcome, reason=reason, source=source)
+    except pw.IntegrityError:
+        return Result("duplicate")
+    return Result(outcome, reason=reason)
+
+
+def handle(mail: InboundMail, source: str) -> Result:
+    if EmailMessage.select().where(EmailMessage.message_key == mail.key).exists():
+        return Result("duplicate")
+    try:
+        with database.atomic():
+            result = _handle(mail, source)
+            EmailMessage.create(message_key=mail.key, complaint=_cid(result.tracking_id), outcome=result.outcome,
+                                reason=result.reason[:64], source=source, skipped=result.skipped or None)
+    except (pw.IntegrityError, _Duplicate):
+        return Result("duplicate")
+    log.info("email %s from %s: %s %s", result.outcome, source, result.reason, result.tracking_id or "")
+    return result
+
+
+def _cid(tracking_id):
+    if not tracking_id:
+        return None
+    c = Complaint.get_or_none(Complaint.tracking_id == tracking_id)
+    return c.id if c else None
+
+
+def _handle(mail: InboundMail, source: str) -> Result:
+    if mail.is_bounce:
+        return _bounce(mail)
+    reason = no_answer_reason(mail, common.own_addresses())
+    if reason:
+        return Result("ignored", reason=reason)
+    if common.is_failing(mail.from_addr):  # they wrote to us: the address works again
+        common.set_failing(mail.from_addr, False, "received mail")
+    complaint, how = find_thread(mail)
+    if how == "agency":
+        return Result("ignored", reason="agency-reply")
+    if complaint is not None:
+        return _reply(mail, complaint, how)
+    return _file(mail)
+
+
+# --- threading ------------------------------------------------------------------------------------
+
+def find_thread(mail: InboundMail) -> tuple[Complaint | None, str]:
+    tid = common.tracking_id_from_recipients(mail.recipients)
+    if tid:
+        c = Complaint.get_or_none(Complaint.tracking_id == tid)
+        if c is not None:
+            return c, "token"
+    ids = list(reversed(mail.in_reply_to)) + list(reversed(mail.references))
+    if ids:
+        keys = [message_key(i, b"") for i in ids]
+        sent = {s.message_key: s for s in EmailSent.select().where(EmailSent.message_key.in_(keys))}
+        for k in keys:
+            if k in sent:
+                s = sent[k]
+                if s.kind == "agency":
+                    return None, "agency"
+                if s.complaint_id:
+                    return Complaint.get_by_id(s.complaint_id), "in-reply-to"
+    m = common.SUBJECT_TAG.search(mail.subject or "")
+    if m:
+        c = Complaint.get_or_none(Complaint.tracking_id == m.group(1).upper())
+        if c is not None and c.reporter_id and c.reporter.email and \
+                c.reporter.email.strip().lower() == mail.from_addr:
+            return c, "subject"
+    return None, ""
+
+
+# --- actions --------------------------------------------------------------------------------------
+
+def _clip(text: str) -> str:
+    text = clean_text(text)
+    return text if len(text) <= MAX_BODY else text[:MAX_BODY - 1] + "…"
+
+
+def _title(subject: str) -> str:
+    t = common.SUBJECT_TAG.sub("", _PREFIX.sub("", subject or ""))
+    t = clean_text(_PREFIX.sub("", t), multiline=False)
+    return t[:255]
+
+
+def _reply(mail: InboundMail, c: Complaint, how: str) -> Result:
+    text = _clip(strip_reply(mail.text))
+    if not text and not mail.attachments:
+        return Result("ignored", c.tracking_id, reason="empty-reply")
+    actor = Actor(role="reporter", complaint_id=c.id)
+    try:
+        ev = perform(c, "reply", actor, text=text or "(lampiran / attachment)", source="email",
+                     external_id=mail.key)
+    except Conflict:
+        # closed, rejected or archived: the reporter's words still reach us, as a new complaint
+        return _file(mail, follows=c)
+    if ev is None:
+        raise _Duplicate()
+    skipped = _attach(mail, c, actor)
+    return Result("reply", c.tracking_id, reason=how, skipped=skipped)
+
+
+def _file(mail: InboundMail, follows: Complaint | None = None) -> Result:
+    body = _clip(strip_signature(mail.text) if follows is None else strip_reply(mail.text))
+    title = _title(mail.subject)
+    if follows is not None:
+        body = _clip(f"Lanjutan laporan {follows.tracking_id}:\n\n{body}")
+    if not body:
+        body = title or "(tanpa isi / no text)"
+    lang = "en" if mail.language == "en" else current_app.config["LANGUAGE"]
+    data = {"title": title or None, "body": body,
+            "reporter": {"name": clean_text(mail.from_name, multiline=False)[:255] or None, "email": mail.from_addr,
+                         "language": lang}}
+    try:
+        c, code = file_complaint(data, actor=Actor(role="reporter"), channel="email", source="email",
+                                 external_id=mail.key)
+    except InvalidInput as exc:
+        return Result("rejected", reason="invalid: " + ",".join(sorted(exc.errors))[:50])
+    skipped = _attach(mail, c, Actor(role="reporter", complaint_id=c.id))
+    if current_app.config["EMAIL_NOTIFY_REPORTERS"]:
+        enqueue(JobRequest("email.notify", {"complaint_id": c.id, "kind": "ack", "code": common.seal(code),
+                                            "in_reply_to": mail.message_id},
+                           key=f"email.ack:{c.id}", complaint_id=c.id),
+                default_max_attempts=current_app.config["JOB_MAX_ATTEMPTS"])
+    return Result("filed", c.tracking_id, reason="follow-up" if follows is not None else "new", skipped=skipped)
+
+
+def _attach(mail: InboundMail, c: Complaint, actor: Actor) -> list[dict]:
+    skipped = []
+    for part in mail.attachments:
+        try:
+            add_attachment(c, actor, io.BytesIO(part.data), part.filename, source="email")
+        except (InvalidInput, Conflict, NotFound) as exc:
+            reason = "; ".join(str(m) for ms in getattr(exc, "errors", {"file": [str(exc)]}).values()
+                               for m in (ms if isinstance(ms, list) else [ms]))
+            skipped.append({"filename": clean_text(part.filename, multiline=False)[:120], "reason": reason[:200]})
+    if skipped:
+        note = "Lampiran email tidak disimpan / attachments not stored:\n" + "\n".join(
+            f"- {s['filename']}: {s['reason']}" for s in skipped)
+        try:
+            perform(c, "comment", system("email"), text=note, visibility="internal", source="email")
+        except (Conflict, InvalidInput):
+            pass
+    return skipped
+
+
+def _bounce(mail: InboundMail) -> Result:
+    failed = set(mail.failed_recipients)
+    complaint = None
+    if mail.bounced_ids:
+        keys = [message_key(i, b"") for i in mail.bounced_ids]
+        s = EmailSent.select().where(EmailSent.message_key.in_(keys)).first()
+        if s is not None and s.complaint_id:
+            complaint = Complaint.get_or_none(Complaint.id == s.complaint_id)
+            if s.kind != "agency" and not failed and complaint and complaint.reporter_id and complaint.reporter.email:
+                failed.add(complaint.reporter.email.strip().lower())
+    for addr in failed:
+        common.set_failing(addr, True, "bounce")
+    if complaint is not None and failed:
+        try:
+            perform(complaint, "comment", system("email"), visibility="internal", source="email",
+                    text="Email tidak terkirim (bounce): alamat ditandai gagal, tidak ada email lagi ke alamat ini. / "
+                         "Email bounced: the address is marked failing.")
+        except (Conflict, InvalidInput):
+            pass
+    return Result("bounce", complaint.tracking_id if complaint else None, reason=f"{len(failed)} failing")

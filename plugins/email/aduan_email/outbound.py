@@ -1,0 +1,292 @@
+"""Outgoing mail: built from :mod:`aduan.privacy` views, sent over SMTP by outbox jobs.
+
+Every message carries ``Auto-Submitted: auto-replied`` (RFC 3834) so well-behaved auto-responders
+stay silent, a stable ``Message-ID`` (derived from the job, so a retried job re-sends the same
+message), ``In-Reply-To``/``References`` that keep a complaint in one thread, and a ``Reply-To``
+with the complaint's reply token.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import smtplib
+import socket
+import ssl
+from email.message import EmailMessage as Msg
+from email.utils import formataddr, formatdate
+
+from flask import current_app
+
+from aduan import i18n, privacy
+from aduan.db import utcnow
+from aduan.jobs import PermanentFailure, RetryLater
+from aduan.models import Agency, Complaint, Event
+
+from . import common
+from .models import EmailMessage, EmailSent
+
+T = {
+    "id": {
+        "greeting": "Yth. {name},",
+        "greeting_anon": "Yth. Pelapor,",
+        "ack_subject": "Laporan Anda telah diterima",
+        "ack_intro": "Terima kasih. Laporan Anda telah kami terima dengan nomor pelacakan {tid}.",
+        "ack_code": "Kode akses: {code}\nSimpan kode ini: kode ini hanya dikirim sekali dan diperlukan untuk melihat "
+                    "laporan Anda secara lengkap.",
+        "follow": "Pantau laporan Anda: {url}",
+        "title": "Judul",
+        "status": "Status",
+        "reply_hint": "Balas email ini untuk menambahkan keterangan atau foto pada laporan Anda.",
+        "update_subject": "{action}",
+        "update_intro": "Ada perkembangan pada laporan Anda {tid}: {action}.",
+        "agency": "Instansi",
+        "closing": "Hormat kami,",
+        "auto": "Email ini dikirim otomatis.",
+        "agency_subject": "Laporan baru untuk {agency}",
+        "agency_intro": "Laporan {tid} didisposisikan kepada {agency}. Mohon ditindaklanjuti.",
+        "body": "Isi laporan",
+        "reporter": "Pelapor",
+        "anonymous": "Anonim (identitas dirahasiakan)",
+        "secret": "Laporan rahasia",
+        "category": "Kategori",
+        "urgency": "Urgensi",
+        "no_reply": "Jangan membalas email ini; tanggapi laporan melalui aplikasi: {url}",
+    },
+    "en": {
+        "greeting": "Dear {name},",
+        "greeting_anon": "Dear reporter,",
+        "ack_subject": "Your report has been received",
+        "ack_intro": "Thank you. We have received your report with tracking id {tid}.",
+        "ack_code": "Access code: {code}\nKeep this code: it is sent only once and you need it to see your report "
+                    "in full.",
+        "follow": "Follow your report: {url}",
+        "title": "Title",
+        "status": "Status",
+        "reply_hint": "Reply to this email to add information or photos to your report.",
+        "update_subject": "{action}",
+        "update_intro": "There is news about your report {tid}: {action}.",
+        "agency": "Agency",
+        "closing": "Kind regards,",
+        "auto": "This email was sent automatically.",
+        "agency_subject": "New report for {agency}",
+        "agency_intro": "Report {tid} has been assigned to {agency}. Please follow it up.",
+        "body": "Report",
+        "reporter": "Reporter",
+        "anonymous": "Anonymous (identity withheld)",
+        "secret": "Confidential report",
+        "category": "Category",
+        "urgency": "Urgency",
+        "no_reply": "Do not reply to this email; answer the report in the application: {url}",
+    },
+}
+
+
+# --- building ---------------------------------------------------------------------------------------
+
+def _message_id(job_key: str) -> str:
+    digest = hashlib.sha256(current_app.config["SECRET_KEY"].encode() + b"|msgid|" + job_key.encode()).hexdigest()
+    return f"aduan.{digest[:32]}@{common.domain()}"
+
+
+def thread_ids(c: Complaint, exclude: str | None = None) -> list[str]:
+    """The complaint's thread: the reporter's first message (when filed by email), then our mail and
+    the reporter's replies, oldest first."""
+    ours = [(s.created_at, s.message_key) for s in
+            EmailSent.select().where((EmailSent.complaint == c.id) & (EmailSent.kind != "agency"))]
+    theirs = [(m.created_at, m.message_key) for m in
+              EmailMessage.select().where((EmailMessage.complaint == c.id) &
+                                          EmailMessage.outcome.in_(["filed", "reply"]))]
+    ids = [k for _, k in sorted(ours + theirs) if not k.startswith("sha256:") and k != exclude]
+    return ids
+
+
+def _paragraphs_html(blocks: list[str]) -> str:
+    out = []
+    for b in blocks:
+        esc = html.escape(b).replace("\n", "<br>\n")
+        if b.startswith(("http://", "https://")):
+            esc = f'<a href="{html.escape(b)}">{html.escape(b)}</a>'
+        out.append(f"<p>{esc}</p>")
+    return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head>"
+            "<body style=\"font-family:sans-serif;line-height:1.5\">" + "\n".join(out) + "</body></html>")
+
+
+def compose(*, to: str, to_name: str | None, subject: str, blocks: list[str], message_id: str,
+            refs: list[str], lang: str, tracking_id: str, reply_to: str | None) -> Msg:
+    msg = Msg()
+    name = common.cfg("FROM_NAME") or current_app.config["INSTITUTION_NAME"]
+    msg["From"] = formataddr((name, common.cfg("FROM_ADDRESS")))
+    msg["To"] = formataddr((to_name or "", to))
+    if reply_to:
+        msg["Reply-To"] = reply_to
+    msg["Subject"] = f"[ADUAN-{tracking_id}] {subject}"
+    msg["Date"] = formatdate(usegmt=True)
+    msg["Message-ID"] = f"<{message_id}>"
+    if refs:
+        msg["In-Reply-To"] = f"<{refs[-1]}>"
+        msg["References"] = " ".join(f"<{r}>" for r in refs[-10:])
+    msg["Auto-Submitted"] = "auto-replied"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg["X-Aduan-Tracking-Id"] = tracking_id
+    msg["Content-Language"] = lang
+    msg.set_content("\n\n".join(blocks) + "\n")
+    msg.add_alternative(_paragraphs_html(blocks), subtype="html")
+    return msg
+
+
+def _footer(t: dict) -> list[str]:
+    return [t["closing"] + "\n" + current_app.config["INSTITUTION_NAME"], t["auto"]]
+
+
+def reporter_message(c: Complaint, kind: str, *, event: Event | None, code: str | None, job_key: str,
+                     in_reply_to: str | None) -> Msg:
+    rep = c.reporter
+    lang = rep.language if rep.language in T else current_app.config["LANGUAGE"]
+    t = T[lang]
+    view = privacy.complaint_view(c, "reporter")
+    tid = c.tracking_id
+    blocks = [t["greeting"].format(name=rep.name) if rep.name else t["greeting_anon"]]
+    if kind == "ack":
+        subject = t["ack_subject"]
+        blocks.append(t["ack_intro"].format(tid=tid))
+        if code:
+            blocks.append(t["ack_code"].format(code=code))
+    else:
+        action = i18n.action_label(event.type, lang) if event else i18n.status_label(c.status, lang)
+        subject = t["update_subject"].format(action=action)
+        blocks.append(t["update_intro"].format(tid=tid, action=action))
+        ev = privacy.event_view(event, c, "reporter") if event is not None else None
+        if ev and ev.get("agency"):
+            blocks.append(f"{t['agency']}: {ev['agency']}")
+        if ev and ev.get("text"):
+            blocks.append(ev["text"])
+    status = i18n.status_label(view["status"], lang)
+    blocks.append(f"{t['title']}: {view['title'] or '-'}\n{t['status']}: {status}")
+    blocks.append(t["follow"].format(url=common.track_url(tid)))
+    blocks.append(t["reply_hint"])
+    blocks += _footer(t)
+    mid = _message_id(job_key)
+    refs = thread_ids(c, exclude=mid)
+    if in_reply_to and in_reply_to not in refs:
+        refs.append(in_reply_to)
+    return compose(to=rep.email, to_name=rep.name, subject=subject, blocks=blocks, message_id=mid, refs=refs,
+                   lang=lang, tracking_id=tid, reply_to=common.reply_address(tid))
+
+
+def agency_message(c: Complaint, agency: Agency, job_key: str) -> Msg:
+    """What an agency's inbox receives: the officer audience's view (no identity of anonymous
+    reporters, through :func:`aduan.privacy.complaint_view`)."""
+    lang = current_app.config["LANGUAGE"]
+    t = T[lang]
+    view = privacy.complaint_view(c, "officer")
+    tid = c.tracking_id
+    blocks = [t["agency_intro"].format(tid=tid, agency=agency.name)]
+    lines = [f"{t['title']}: {view['title'] or '-'}"]
+    if view.get("category"):
+        lines.append(f"{t['category']}: {view['category']['name']}")
+    lines.append(f"{t['urgency']}: {i18n.urgency_label(view['urgency'], lang)}")
+    lines.append(f"{t['status']}: {i18n.status_label(view['status'], lang)}")
+    rep = view.get("reporter")
+    if rep:
+        who = " ".join(x for x in (rep.get("name"), f"<{rep['email']}>" if rep.get("email") else None,
+                                   rep.get("phone")) if x)
+        lines.append(f"{t['reporter']}: {who or '-'}")
+    else:
+        lines.append(f"{t['reporter']}: {t['anonymous']}")
+    blocks.append("\n".join(lines))
+    if view.get("body"):
+        blocks.append(f"{t['body']}:\n{view['body']}")
+    blocks.append(t["no_reply"].format(url=common.track_url(tid)))
+    blocks += _footer(t)
+    to = [a.strip() for a in agency.email.replace(";", ",").split(",") if a.strip()]
+    msg = compose(to=to[0], to_name=agency.name, subject=t["agency_subject"].format(agency=agency.name),
+                  blocks=blocks, message_id=_message_id(job_key), refs=[], lang=lang, tracking_id=tid, reply_to=None)
+    if len(to) > 1:
+        del msg["To"]
+        msg["To"] = ", ".join(to)
+    return msg
+
+
+# --- sending ----------------------------------------------------------------------------------------
+
+def _tls_context() -> ssl.SSLContext:
+    ca = common.cfg("SMTP_CA_FILE") or None
+    return ssl.create_default_context(cafile=ca)
+
+
+def smtp_send(msg: Msg, recipients: list[str]) -> None:
+    """Hand one message to the SMTP server. Raises :class:`RetryLater` for temporary trouble and
+    :class:`PermanentFailure` for a permanent refusal; messages never name an address."""
+    host = common.cfg("SMTP_HOST")
+    if not host:
+        raise RetryLater("EMAIL_SMTP_HOST is not set", delay=600)
+    port, sec, timeout = common.cfg("SMTP_PORT"), common.cfg("SMTP_SECURITY"), common.cfg("SMTP_TIMEOUT")
+    try:
+        if sec == "ssl":
+            conn = smtplib.SMTP_SSL(host, port, timeout=timeout, context=_tls_context())
+        else:
+            conn = smtplib.SMTP(host, port, timeout=timeout)
+        with conn:
+            if sec == "starttls":
+                conn.starttls(context=_tls_context())
+            if common.cfg("SMTP_USERNAME"):
+                conn.login(common.cfg("SMTP_USERNAME"), common.cfg("SMTP_PASSWORD"))
+            refused = conn.send_message(msg, from_addr=common.cfg("FROM_ADDRESS"), to_addrs=recipients)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        if codes and all(500 <= c < 600 for c in codes):
+            for addr in exc.recipients:
+                common.set_failing(addr, True, f"smtp {codes[0]}")
+            raise PermanentFailure(f"recipient refused by the SMTP server ({codes[0]}); address marked failing") \
+                from None
+        raise RetryLater(f"recipient temporarily refused ({codes[0] if codes else '?'})") from None
+    except smtplib.SMTPAuthenticationError as exc:
+        raise RetryLater(f"SMTP authentication failed ({exc.smtp_code})") from None
+    except smtplib.SMTPResponseException as exc:
+        raise RetryLater(f"SMTP error {exc.smtp_code}") from None
+    except (smtplib.SMTPException, OSError, socket.timeout, ssl.SSLError) as exc:
+        raise RetryLater(f"SMTP connection failed: {type(exc).__name__}") from None
+    if refused:  # some recipients (of several) refused: the others got it
+        for addr, (code, _) in refused.items():
+            if 500 <= code < 600:
+                common.set_failing(addr, True, f"smtp {code}")
+
+
+def _remember(message_id: str, complaint_id: int, job, kind: str) -> None:
+    EmailSent.insert(message_key=message_id, complaint=complaint_id, job_id=getattr(job, "id", None), kind=kind,
+                     created_at=utcnow()).on_conflict_ignore().execute()
+
+
+def job_notify(app, payload, job) -> None:
+    """``email.notify``: tell the reporter (acknowledgement or an update)."""
+    c = Complaint.get_or_none(Complaint.id == payload.get("complaint_id"))
+    if c is None or c.reporter_id is None or not c.reporter.email:
+        return
+    addr = c.reporter.email.strip()
+    if common.is_failing(addr):
+        return  # a failing address gets no more mail (bounced earlier)
+    event = None
+    if payload.get("event_id"):
+        event = Event.get_or_none(Event.id == payload["event_id"])
+        if event is None or event.visibility != "public":
+            return
+    msg = reporter_message(c, payload.get("kind", "update"), event=event, code=common.unseal(payload.get("code")),
+                           job_key=job.key, in_reply_to=payload.get("in_reply_to"))
+    mid = msg["Message-ID"].strip("<>")
+    _remember(mid, c.id, job, payload.get("kind", "update"))
+    smtp_send(msg, [addr])
+
+
+def job_agency(app, payload, job) -> None:
+    """``email.agency``: tell an agency's inbox that a complaint was disposed to it."""
+    c = Complaint.get_or_none(Complaint.id == payload.get("complaint_id"))
+    agency = Agency.get_or_none(Agency.id == payload.get("agency_id"))
+    if c is None or agency is None or not agency.email or not agency.active:
+        return
+    rcpts = [a.strip() for a in agency.email.replace(";", ",").split(",") if a.strip()]
+    rcpts = [a for a in rcpts if not common.is_failing(a)]
+    if not rcpts:
+        return
+    msg = agency_message(c, agency, job.key)
+    _remember(msg["Message-ID"].strip("<>"), c.id, job, "agency")
+    smtp_send(msg, rcpts)
