@@ -1,6 +1,8 @@
 """``aduan opendata ...``: export to a folder, publish a snapshot, list snapshots."""
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -16,7 +18,7 @@ def _with_bar(label, fn):
     app = current_app._get_current_object()
     with database.connection_context():
         total = pub.work_size(app)
-    with click.progressbar(length=max(total, 1), label=label, file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=max(total, 1), label=label, file=sys.stderr) as bar:
         result = fn(app, bar.update)
         bar.update(max(total, 1) - bar.pos)
     return result
