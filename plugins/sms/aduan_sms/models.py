@@ -18,7 +18,7 @@ STATUSES = ("received", "processed", "ignored", "blocked", "rate_limited", "erro
 
 
 class SmsMessage(BaseModel):
-    """One SMS in or out, whatever the gateway. ``(provider, provider_message_id)`` is unique, so a
+    """One SMS in or out, whatever the gateway. ``(direction, provider, provider_message_id)`` is unique, so a
     webhook delivered again is recognised and never processed twice."""
 
     direction = pw.CharField(max_length=3)
@@ -41,7 +41,7 @@ class SmsMessage(BaseModel):
 
     class Meta:
         table_name = "sms_message"
-        indexes = ((("provider", "provider_message_id"), True),)
+        indexes = ((("direction", "provider", "provider_message_id"), True),)
 
 
 class SmsOptOut(BaseModel):

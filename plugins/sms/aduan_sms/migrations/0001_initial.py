@@ -29,7 +29,7 @@ def up(migrator, db):
         class Meta:
             database = db
             table_name = 'sms_message'
-            indexes = ((('provider', 'provider_message_id'), True),)
+            indexes = ((('direction', 'provider', 'provider_message_id'), True),)
 
     class SmsOptOut(Model):
         phone = CharField(max_length=20, unique=True)
