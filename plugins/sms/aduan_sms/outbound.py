@@ -15,6 +15,7 @@ import logging
 from typing import Callable
 from urllib.parse import quote_plus
 
+import peewee as pw
 import phonenumbers
 import requests
 from flask import current_app
@@ -173,9 +174,14 @@ def deliver(msg: SmsMessage, text: str) -> None:
         SmsMessage.update(status="failed", error=str(exc)[:255], updated_at=utcnow()).where(
             SmsMessage.id == msg.id).execute()
         raise
-    with database.atomic():
-        SmsMessage.update(status=status, provider_message_id=pid, error=None, updated_at=utcnow()).where(
-            SmsMessage.id == msg.id).execute()
+    try:
+        with database.atomic():
+            SmsMessage.update(status=status, provider_message_id=pid, error=None, updated_at=utcnow()).where(
+                SmsMessage.id == msg.id).execute()
+    except pw.IntegrityError:  # the gateway reused an id: keep the message, lose only its delivery reports
+        with database.atomic():
+            SmsMessage.update(status=status, error="gateway reused a message id", updated_at=utcnow()).where(
+                SmsMessage.id == msg.id).execute()
     log.info("sms: %s message %s to %s via %s", msg.command, msg.id, mask(msg.phone), msg.provider)
 
 
