@@ -2,8 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
-PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(PLUGIN_DIRS)))
+PLUGIN_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard plugins/*/pyproject.toml))))
+PLUGIN_NAMES := $(notdir $(PLUGIN_DIRS))
 EMPTY :=
 SPACE := $(EMPTY) $(EMPTY)
 COMMA := ,
