@@ -35,6 +35,10 @@ def _connect() -> imaplib.IMAP4:
         conn = imaplib.IMAP4(host, port, timeout=timeout)
         if sec == "starttls":
             conn.starttls(ssl_context=ctx)
+    try:  # small commands answered line by line: do not let Nagle + delayed ACK stall each one
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError):
+        pass
     conn.login(common.cfg("IMAP_USERNAME"), common.cfg("IMAP_PASSWORD"))
     return conn
 
