@@ -1,0 +1,112 @@
+"""aduan-lapor: synchronise complaints with SP4N-LAPOR!, the national complaint system (API v3).
+
+Push (E3 upload, E4 create, E5 forward) when a complaint is dispatched, poll status and follow-ups
+(E6, E7), post our public answers (E8), import a LAPOR! complaint by id, keep the institution
+directory (E1). See README.md.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from aduan import JobRequest, Schedule, hookimpl
+
+__version__ = "0.1.0"
+
+log = logging.getLogger("aduan_lapor")
+
+#: our events that LAPOR! should hear about as a follow-up (E8)
+REPLY_EVENTS = ("respond", "resolve", "comment")
+
+
+@hookimpl
+def register_config():
+    from .config import LaporConfig
+
+    return {"LAPOR": LaporConfig}
+
+
+@hookimpl
+def register_models():
+    from .models import MODELS
+
+    return list(MODELS)
+
+
+@hookimpl
+def register_migrations():
+    return {"lapor": os.path.join(os.path.dirname(__file__), "migrations")}
+
+
+@hookimpl
+def register_blueprints(app):
+    from .api import blp
+
+    return [blp]
+
+
+@hookimpl
+def register_commands():
+    from .cli import lapor_group
+
+    return [lapor_group]
+
+
+@hookimpl
+def register_jobs():
+    from . import sync
+
+    return {"lapor.push": sync.push, "lapor.reply": sync.reply}
+
+
+@hookimpl
+def register_schedules():
+    from flask import current_app
+
+    from . import sync
+
+    cfg = current_app.config
+    return [Schedule("lapor.poll", cfg["LAPOR_POLL_SECONDS"], sync.poll_due),
+            Schedule("lapor.institutions", cfg["LAPOR_INSTITUTION_SYNC_SECONDS"], sync.scheduled_institutions)]
+
+
+@hookimpl
+def startup(app):
+    from .config import missing_credentials
+
+    missing = missing_credentials(app.config)
+    if missing:
+        log.warning("lapor: not configured, nothing will be sent to SP4N-LAPOR! until these are set: %s "
+                    "(jobs wait; see `aduan lapor status`)", ", ".join(missing))
+
+
+@hookimpl
+def enqueue_jobs(event):
+    """Plan the outside work in the change's own transaction (no I/O here)."""
+    from flask import current_app
+
+    if event.source == "lapor":
+        return None  # it came from LAPOR!: never echo it back
+    cfg = current_app.config
+    cid = event.complaint_id
+    push_on = cfg["LAPOR_PUSH_ON"]
+    if event.type == push_on:
+        return [JobRequest("lapor.push", {"complaint_id": cid}, key=f"lapor.push:{cid}")]
+    if event.type in ("verify", "transfer"):
+        # the complaint is (or will be) in LAPOR! already: the push job resumes at the forward step
+        return [JobRequest("lapor.push", {"complaint_id": cid, "event_id": event.event_id},
+                           key=f"lapor.push:{cid}:ev{event.event_id}")]
+    if event.type in REPLY_EVENTS and event.visibility == "public" and event.text:
+        return [JobRequest("lapor.reply", {"event_id": event.event_id}, key=f"lapor.reply:{event.event_id}")]
+    return None
+
+
+@hookimpl
+def complaint_extra(complaint, audience):
+    """The LAPOR! sync state, for staff only."""
+    if audience not in ("officer", "coordinator", "admin"):
+        return None
+    from .models import LaporTicket
+    from .sync import ticket_view
+
+    return ticket_view(LaporTicket.get_or_none(LaporTicket.complaint == complaint.id), complaint)
