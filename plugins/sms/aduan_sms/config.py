@@ -25,9 +25,9 @@ class SmsConfig(Schema):
         "Short name put in front of texts sent to citizens, e.g. NTBCare."))
     MAX_SEGMENTS = fields.Integer(load_default=3, validate=validate.Range(min=1, max=10), metadata=_d(
         "Longest text sent, in SMS segments (GSM-7: 160/153 characters, UCS-2: 70/67); longer texts are cut."))
-    INBOUND_PER_HOUR = fields.Integer(load_default=10, validate=validate.Range(min=1), metadata=_d(
+    INBOUND_PER_HOUR = fields.Integer(load_default=20, validate=validate.Range(min=1), metadata=_d(
         "Messages accepted from one number per hour; more are logged and ignored."))
-    REPLIES_PER_HOUR = fields.Integer(load_default=5, validate=validate.Range(min=0), metadata=_d(
+    REPLIES_PER_HOUR = fields.Integer(load_default=10, validate=validate.Range(min=0), metadata=_d(
         "Automatic replies sent to one number per hour (stops reply storms between two gateways)."))
     BLOCKLIST = StrList(load_default=list, metadata=_d(
         "Numbers whose messages are ignored (any format; table sms_block and `aduan sms block` add more)."))
