@@ -44,8 +44,6 @@ def _serve(snap: OpendataSnapshot, filename: str):
         return _error(404, f"release {snap.version} is not on this server's disk (OPENDATA_SNAPSHOT_DIR)")
     ext = filename.rpartition(".")[2]
     mimetype = METADATA_TYPES.get(filename) or MEDIA_TYPES[ext]
-    if mimetype.startswith("text/"):
-        mimetype += "; charset=utf-8"
     resp = send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=300,
                      last_modified=snap.created_at)
     resp.headers["Access-Control-Allow-Origin"] = "*"
