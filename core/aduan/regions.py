@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+from functools import lru_cache
 from importlib import resources
 from typing import Iterable
 
@@ -24,9 +25,14 @@ def iter_regions(prefixes: Iterable[str] = ()):
                    "parent_code": ".".join(parts[:-1]) or None}
 
 
+@lru_cache(maxsize=4)
+def _rows(prefixes: tuple[str, ...]) -> tuple[dict, ...]:
+    return tuple(iter_regions(prefixes))
+
+
 def load_regions(prefixes: Iterable[str] = ()) -> int:
     """Insert or update region codes; returns how many were loaded."""
-    rows = list(iter_regions(prefixes))
+    rows = [dict(r) for r in _rows(tuple(sorted(p.strip() for p in prefixes if p.strip())))]
     with database.atomic():
         for i in range(0, len(rows), 500):
             batch = rows[i:i + 500]
