@@ -83,7 +83,10 @@ def parse(text: str) -> Parsed:
             if cmd in ALONE and re.sub(r"[\W_]", "", rest):
                 return Parsed("lapor", None, body=text)
             if cmd == "cek":
-                return Parsed(cmd, lang, tracking_id=normalise_tracking_id(rest))
+                tid = normalise_tracking_id(rest)
+                if len(tid) > 8:  # "CEK ABCD2345 tolong dibantu": the id is the first word
+                    tid = normalise_tracking_id(re.split(r"[\s#:;,.]+", rest, maxsplit=1)[0])
+                return Parsed(cmd, lang, tracking_id=tid)
             if cmd == "balas":
                 parts = re.split(r"[\s#:;,.]+", rest, maxsplit=1)
                 body = parts[1].strip() if len(parts) > 1 else ""
@@ -178,6 +181,16 @@ def receive(msg: Inbound, *, inline: bool) -> Outcome:
                        reply_message=out)
 
 
+def _errors_text(errors: dict) -> str:
+    parts = []
+    for field, msgs in errors.items():
+        if isinstance(msgs, dict):
+            msgs = [m for v in msgs.values() for m in (v if isinstance(v, list) else [v])]
+        parts.append(f"{'teks' if field in ('body', 'text') else field}: "
+                     f"{', '.join(map(str, msgs if isinstance(msgs, list) else [msgs]))}")
+    return "; ".join(parts)
+
+
 def _run(p: Parsed, rec: SmsMessage, phone: str, raw: str, reporter: Reporter | None, lang: str):
     """Run one command; returns (reply text, text to log, complaint, message status)."""
     R = smstext.render
@@ -199,8 +212,7 @@ def _run(p: Parsed, rec: SmsMessage, phone: str, raw: str, reporter: Reporter | 
             c, code = file_complaint(data, actor=Actor(role="reporter"), channel="sms", reporter=reporter,
                                      source="sms", external_id=f"{rec.provider}:{rec.provider_message_id or rec.id}"[:128])
         except InvalidInput as exc:
-            error = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
-            return R("invalid", lang, error=error), None, None, "error"
+            return R("invalid", lang, error=_errors_text(exc.errors)), None, None, "error"
         reply = R("filed", lang, tid=c.tracking_id, code=code)
         return reply, reply.replace(code, "*" * len(code)), c, "processed"
     if not p.tracking_id:
@@ -227,8 +239,7 @@ def _run(p: Parsed, rec: SmsMessage, phone: str, raw: str, reporter: Reporter | 
     except Conflict:
         return R("closed", lang, tid=c.tracking_id, status=label.lower()), None, c, "processed"
     except InvalidInput as exc:
-        error = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
-        return R("invalid", lang, error=error), None, c, "error"
+        return R("invalid", lang, error=_errors_text(exc.errors)), None, c, "error"
     return R("replied", lang, tid=c.tracking_id), None, c, "processed"
 
 
