@@ -155,3 +155,14 @@ def test_first_response_clock_stops_on_public_answer(client, seed):
     assert r.json["first_response_at"] is None
     r = act(client, tid, "respond", seed.officer_a, text="Petugas menuju lokasi.")
     assert r.json["first_response_at"] is not None
+
+
+def test_date_filters_use_the_deployment_time_zone(app, seed):
+    """A complaint filed at 07:30 WITA on 3 Nov is 23:30 UTC on 2 Nov: it belongs to 3 Nov."""
+    with app.app_context(), database.connection_context():
+        c, _ = file_complaint({"body": "Pagi-pagi jalan banjir"}, actor=Actor(role="reporter"),
+                              now=dt.datetime(2026, 11, 2, 23, 30))
+    client = app.test_client()
+    ids = lambda q: [i["tracking_id"] for i in client.get(f"/api/v1/complaints?{q}", headers=auth(seed.admin)).json["items"]]
+    assert c.tracking_id in ids("created_from=2026-11-03&created_to=2026-11-03")
+    assert c.tracking_id not in ids("created_to=2026-11-02")

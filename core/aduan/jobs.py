@@ -92,22 +92,32 @@ class Worker:
 
     # --- jobs -------------------------------------------------------------------------------
     def claim(self) -> Job | None:
-        now = utcnow()
-        due = ((Job.status == "pending") & (Job.run_at <= now)) | \
-              ((Job.status == "running") & (Job.locked_until < now))
-        with database.atomic():
-            q = Job.select(Job.id).where(due).order_by(Job.run_at, Job.id).limit(1)
-            if is_postgres():
-                q = q.for_update(skip_locked=True)
-            row = q.first()
-            if row is None:
-                return None
-            n = (Job.update(status="running", locked_by=self.id, locked_until=now + timedelta(seconds=self.lease),
-                            attempts=Job.attempts + 1, updated_at=now)
-                 .where((Job.id == row.id) & due).execute())
-            if n != 1:
-                return None
-        return Job.get_by_id(row.id)
+        """Lease the next due job (pending and due, or running with an expired lease), or ``None``."""
+        while True:
+            now = utcnow()
+            due = ((Job.status == "pending") & (Job.run_at <= now)) | \
+                  ((Job.status == "running") & (Job.locked_until < now))
+            with database.atomic():
+                q = Job.select(Job.id).where(due).order_by(Job.run_at, Job.id).limit(1)
+                if is_postgres():
+                    q = q.for_update(skip_locked=True)
+                row = q.first()
+                if row is None:
+                    return None
+                n = (Job.update(status="running", locked_by=self.id, locked_until=now + timedelta(seconds=self.lease),
+                                attempts=Job.attempts + 1, updated_at=now)
+                     .where((Job.id == row.id) & due).execute())
+                if n != 1:
+                    return None
+            job = Job.get_by_id(row.id)
+            if job.attempts <= job.max_attempts:
+                return job
+            # Only a job reclaimed after its lease ran out gets here: the worker that held it died
+            # (or hung) on its last allowed attempt. Running it again would exceed its budget, and
+            # retry for ever a job that may be what kills workers: it is dead instead.
+            err = f"lease expired after {job.max_attempts} attempt(s): the worker running it died or hung"
+            log.warning("job %s (%s): %s", job.id, job.kind, err)
+            self._finish(job, status="dead", attempts=job.max_attempts, last_error=err, finished_at=utcnow())
 
     def _finish(self, job: Job, **fields) -> None:
         fields["updated_at"] = utcnow()
@@ -145,8 +155,17 @@ class Worker:
 
     # --- schedules --------------------------------------------------------------------------
     def ensure_schedules(self) -> None:
-        for s in self.schedules:
-            ScheduleState.insert(name=s.name, next_run_at=utcnow()).on_conflict_ignore().execute()
+        """Create the state row of each schedule that has none (due at once).
+
+        Reads first, so a polling worker does not take SQLite's write lock on every pass.
+        """
+        names = [s.name for s in self.schedules]
+        if not names:
+            return
+        have = {r.name for r in ScheduleState.select(ScheduleState.name).where(ScheduleState.name.in_(names))}
+        for name in names:
+            if name not in have:
+                ScheduleState.insert(name=name, next_run_at=utcnow()).on_conflict_ignore().execute()
 
     def claim_schedule(self, sched) -> bool:
         now = utcnow()
@@ -195,6 +214,12 @@ class Worker:
 
     def run_forever(self) -> None:
         def _stop(signum, frame):
+            # Not self.stopping.set() here: Event.set() takes the lock that Event.wait() holds
+            # for a moment in this same (main) thread, so a signal landing there would deadlock.
+            # Another thread can wait for that lock.
+            threading.Thread(target=_request_stop, args=(signum,), name="aduan-worker-stop", daemon=True).start()
+
+        def _request_stop(signum):
             log.info("worker %s: signal %s, finishing the job in hand", self.id, signum)
             self.stopping.set()
 
@@ -205,18 +230,19 @@ class Worker:
         while not self.stopping.is_set():
             try:
                 counts = self.run_once()
-            except pw.OperationalError as exc:  # database restarting: wait and carry on
+            except (pw.OperationalError, pw.InterfaceError) as exc:  # database restarting: wait and carry on
                 log.warning("worker %s: database error %s", self.id, exc)
                 counts = {}
             if not any(counts.get(k) for k in ("done", "retry", "dead")):
                 self.stopping.wait(self.poll)
-        log.info("worker %s stopped", self.id)
+        log.info("worker %s stopped (signal or stop request); the job in hand was finished", self.id)
 
 
 def retry(job_id: int) -> bool:
     """Make a dead (or pending) job due now with a fresh attempt budget."""
     now = utcnow()
     with database.atomic():
-        n = (Job.update(status="pending", run_at=now, attempts=0, updated_at=now, locked_by=None, locked_until=None)
+        n = (Job.update(status="pending", run_at=now, attempts=0, updated_at=now, locked_by=None, locked_until=None,
+                        finished_at=None)
              .where((Job.id == job_id) & (Job.status.in_(["dead", "pending"]))).execute())
     return n == 1

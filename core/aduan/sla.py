@@ -62,6 +62,10 @@ class Calendar:
     def to_utc(self, local: dt.datetime) -> dt.datetime:
         return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
+    def day_start_utc(self, day: dt.date) -> dt.datetime:
+        """Naive UTC of local midnight starting ``day`` (for date filters in the deployment's zone)."""
+        return self.to_utc(dt.datetime.combine(day, dt.time(0, 0), self.tz))
+
     def add_working_days(self, start_utc: dt.datetime, days: int) -> dt.datetime:
         """The same local clock time ``days`` working days later.
 

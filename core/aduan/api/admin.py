@@ -205,9 +205,9 @@ class Stats(MethodView):
         if g.actor.role == "officer":
             q = q.where(Complaint.agency == g.actor.agency_id)
         if args.get("created_from"):
-            q = q.where(Complaint.created_at >= dt.datetime.combine(args["created_from"], dt.time()))
+            q = q.where(Complaint.created_at >= current_app.extensions["aduan"].calendar.day_start_utc(args["created_from"]))
         if args.get("created_to"):
-            q = q.where(Complaint.created_at < dt.datetime.combine(args["created_to"] + dt.timedelta(days=1), dt.time()))
+            q = q.where(Complaint.created_at < current_app.extensions["aduan"].calendar.day_start_utc(args["created_to"] + dt.timedelta(days=1)))
         from ..sla import overdue_stages
 
         now = utcnow()

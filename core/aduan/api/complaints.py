@@ -132,9 +132,9 @@ class Complaints(MethodView):
             r = args["region"]
             q = q.where((Complaint.region == r) | (Complaint.region.startswith(r + ".")))
         if args.get("created_from"):
-            q = q.where(Complaint.created_at >= dt.datetime.combine(args["created_from"], dt.time()))
+            q = q.where(Complaint.created_at >= current_app.extensions["aduan"].calendar.day_start_utc(args["created_from"]))
         if args.get("created_to"):
-            q = q.where(Complaint.created_at < dt.datetime.combine(args["created_to"] + dt.timedelta(days=1), dt.time()))
+            q = q.where(Complaint.created_at < current_app.extensions["aduan"].calendar.day_start_utc(args["created_to"] + dt.timedelta(days=1)))
         if args.get("q"):
             term = args["q"]
             cond = Complaint.title.contains(term) | Complaint.body.contains(term)
