@@ -84,7 +84,7 @@ def test_old_snapshots_are_pruned(make_app, tmp_path):
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == sorted(kept)
 
 
-def test_landing_page_has_the_data_dictionary_in_both_languages(published):
+def test_landing_page_has_the_data_dictionary_and_dataset_uris_lead_there(published):
     from aduan_opendata.tables import TABLES
 
     html = published.app.test_client().get("/opendata/").get_data(as_text=True)
@@ -95,9 +95,7 @@ def test_landing_page_has_the_data_dictionary_in_both_languages(published):
             assert f"<code>{f.name}</code>" in html
     assert "Creative Commons Attribution 4.0" in html and "euro_dcat_ap_3" in html
     assert f"{API}/catalog.ttl" in html
-
-
-def test_dataset_uris_dereference_to_the_landing_page(published):
+    # dataset and distribution URIs of the catalogue lead to the landing page
     client = published.app.test_client()
     resp = client.get("/opendata/datasets/complaints")
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/opendata/#complaints")
