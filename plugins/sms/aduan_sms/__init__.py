@@ -29,8 +29,10 @@ def register_models():
     return MODELS
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def register_migrations():
+    # trylast: pluggy calls the core's builtin hooks last, so without it our tables would be created
+    # before the core's (PostgreSQL refuses the foreign key to a missing "complaint" table).
     return {"sms": os.path.join(os.path.dirname(__file__), "migrations")}
 
 
