@@ -26,6 +26,15 @@ NO_SNAPSHOT = ("no open-data snapshot has been published yet: the worker publish
                "(opendata.publish), or run `aduan opendata publish` / belum ada data terbuka yang diterbitkan")
 
 
+_NOT_FOUND = {"description": "No such release or file, or nothing published yet (JSON with a message)."}
+_FILE_DOC = {"responses": {
+    "200": {"description": "The file, streamed from the release on disk.",
+            "content": {t: {} for t in ("text/csv", "application/json", "application/vnd.apache.parquet",
+                                        "text/turtle", "application/ld+json")}},
+    "404": _NOT_FOUND}}
+_JSON_DOC = {"responses": {"200": {"description": "JSON document.", "content": {"application/json": {}}}}}
+
+
 def _error(code: int, message: str):
     resp = jsonify(code=code, status="Not Found" if code == 404 else "Error", message=message)
     resp.status_code = code
@@ -63,6 +72,7 @@ def _snapshot_view(snap: OpendataSnapshot, urls: Urls) -> dict:
 
 
 @api.route("/")
+@api.doc(**_JSON_DOC)
 def index():
     """The latest release: its version, publication date and download URLs, plus past releases."""
     urls = Urls(current_app.config["BASE_URL"])
@@ -82,6 +92,7 @@ def index():
 
 
 @api.route("/snapshots")
+@api.doc(**_JSON_DOC)
 def snapshots():
     """Every release kept on this server, newest first."""
     urls = Urls(current_app.config["BASE_URL"])
@@ -90,6 +101,7 @@ def snapshots():
 
 
 @api.route("/snapshots/<version>/<filename>")
+@api.doc(**_FILE_DOC)
 def snapshot_file(version: str, filename: str):
     """A file of one release (stable URL for citation)."""
     snap = OpendataSnapshot.get_or_none(OpendataSnapshot.version == version)
@@ -99,6 +111,7 @@ def snapshot_file(version: str, filename: str):
 
 
 @api.route("/<filename>")
+@api.doc(**_FILE_DOC)
 def latest_file(filename: str):
     """A file of the latest release: ``<table>.csv|json|parquet``, ``datapackage.json``, ``catalog.ttl``,
     ``catalog.jsonld``."""
