@@ -19,7 +19,7 @@ blp = Blueprint("sms", __name__, url_prefix="/api/v1/plugins/sms",
                 description="SMS channel: message log and blocklist (staff only).")
 
 
-class MessageOut(Schema):
+class SmsMessageOut(Schema):
     id = fields.Integer()
     direction = fields.String(metadata={"description": "in or out"})
     provider = fields.String()
@@ -37,17 +37,17 @@ class MessageOut(Schema):
     updated_at = fields.String()
 
 
-class NumberQuery(Schema):
+class SmsNumberQuery(Schema):
     phone = fields.String(required=True, metadata={"description": "any format: 0812…, +62812…, 62812…"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
-class BlockIn(Schema):
+class SmsBlockIn(Schema):
     phone = fields.String(required=True, validate=validate.Length(min=1, max=64))
     reason = fields.String(load_default="", validate=validate.Length(max=255))
 
 
-class BlockOut(Schema):
+class SmsBlockOut(Schema):
     phone = fields.String()
     reason = fields.String()
     created_at = fields.String()
@@ -70,7 +70,7 @@ def message_view(m: SmsMessage, audience: str, complaint: Complaint | None) -> d
 @blp.route("/complaints/<tracking_id>/messages")
 class ComplaintMessages(MethodView):
     @require("admin", "coordinator", "officer")
-    @blp.response(200, MessageOut(many=True))
+    @blp.response(200, SmsMessageOut(many=True))
     @blp.doc(security=[{"bearer": []}])
     def get(self, tracking_id):
         """SMS exchanged about one complaint, oldest first (officers: complaints of their agency only)."""
@@ -85,8 +85,8 @@ class ComplaintMessages(MethodView):
 @blp.route("/messages")
 class NumberMessages(MethodView):
     @require("admin", "coordinator", "officer")
-    @blp.arguments(NumberQuery, location="query")
-    @blp.response(200, MessageOut(many=True))
+    @blp.arguments(SmsNumberQuery, location="query")
+    @blp.response(200, SmsMessageOut(many=True))
     @blp.doc(security=[{"bearer": []}])
     def get(self, args):
         """SMS from and to one number, newest first. Officers see only messages about complaints of their
@@ -109,7 +109,7 @@ class NumberMessages(MethodView):
 @blp.route("/blocklist")
 class Blocklist(MethodView):
     @require("admin", "coordinator")
-    @blp.response(200, BlockOut(many=True))
+    @blp.response(200, SmsBlockOut(many=True))
     @blp.doc(security=[{"bearer": []}])
     def get(self):
         """Blocked numbers (the SMS_BLOCKLIST setting is not listed here)."""
@@ -117,8 +117,8 @@ class Blocklist(MethodView):
                 for b in SmsBlock.select().order_by(SmsBlock.id)]
 
     @require("admin", "coordinator")
-    @blp.arguments(BlockIn)
-    @blp.response(201, BlockOut)
+    @blp.arguments(SmsBlockIn)
+    @blp.response(201, SmsBlockOut)
     @blp.doc(security=[{"bearer": []}])
     def post(self, data):
         """Block a number: its messages are logged and ignored, nothing is sent to it."""

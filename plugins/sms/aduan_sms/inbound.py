@@ -261,7 +261,9 @@ def plan_reply(rec: SmsMessage, reply: str, logged: str, *, inline: bool) -> Sms
                             complaint=rec.complaint, in_reply_to=rec, segments=smstext.segments(reply),
                             encoding=smstext.encoding(reply), error=error, created_at=now, updated_at=now)
     if status == "queued":
-        enqueue(JobRequest("sms.send", {"message_id": out.id, "text": reply}, key=f"sms.send:{out.id}",
+        from .outbound import seal
+
+        enqueue(JobRequest("sms.send", {"message_id": out.id, "sealed": seal(reply)}, key=f"sms.send:{out.id}",
                            complaint_id=rec.complaint_id),
                 default_max_attempts=cfg["JOB_MAX_ATTEMPTS"])
     return out

@@ -10,6 +10,8 @@ Adapters raise :class:`aduan.jobs.RetryLater` for temporary failures (network, 4
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 from typing import Callable
@@ -18,6 +20,7 @@ from urllib.parse import quote_plus
 import peewee as pw
 import phonenumbers
 import requests
+from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 
 from aduan.db import database, utcnow
@@ -185,11 +188,28 @@ def deliver(msg: SmsMessage, text: str) -> None:
     log.info("sms: %s message %s to %s via %s", msg.command, msg.id, mask(msg.phone), msg.provider)
 
 
+def _fernet() -> Fernet:
+    key = hashlib.sha256(("aduan-sms|" + current_app.config["SECRET_KEY"]).encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal(text: str) -> str:
+    """Replies can hold an access code: the job table keeps them encrypted, not readable."""
+    return _fernet().encrypt(text.encode()).decode()
+
+
+def unseal(token: str) -> str:
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise PermanentFailure("the queued text cannot be decrypted (SECRET_KEY changed?)") from None
+
+
 def job_send(app, payload, job) -> None:
     msg = SmsMessage.get_or_none(SmsMessage.id == payload.get("message_id"))
     if msg is None:
         raise PermanentFailure("message not found")
-    deliver(msg, payload.get("text") or msg.body)
+    deliver(msg, unseal(payload["sealed"]) if payload.get("sealed") else msg.body)
 
 
 def notification_text(event: Event, complaint: Complaint, lang: str) -> str:

@@ -35,6 +35,11 @@ def test_signed_webhook_files_once_and_the_reply_goes_through_the_gateway(sms_ap
     assert r.status_code == 200 and r.json["duplicate"] is False
     with app.app_context(), database.connection_context():
         assert Complaint.select().count() == 2
+    with app.app_context(), database.connection_context():  # the queued reply is not readable in the job table
+        from aduan.models import Job
+
+        payloads = [j.payload for j in Job.select().where(Job.kind == "sms.send")]
+        assert len(payloads) == 2 and not any("kode" in json.dumps(p) for p in payloads)
     assert Worker(app).run_once()["done"] == 2
     assert len(httpserver.log) == 2
     req, _ = httpserver.log[0]

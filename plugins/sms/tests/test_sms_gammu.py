@@ -3,6 +3,7 @@
 The worker reads new inbox rows, files each exactly once, marks them Processed and writes the
 replies (long ones as concatenated parts with UDH) to the outbox, where gammu-smsd picks them up.
 """
+import os
 import re
 import sqlite3
 
@@ -101,37 +102,145 @@ CREATE TABLE sentitems (
 """
 
 
-@pytest.fixture
-def smsd(tmp_path):
-    path = tmp_path / "smsd.db"
-    con = sqlite3.connect(path)
-    con.executescript(GAMMU_SCHEMA)
-    con.commit()
-    yield path, con
+# The same tables as gammu-smsd creates them on PostgreSQL (booleans for Processed/MultiPart).
+GAMMU_SCHEMA_PG = """
+CREATE TABLE inbox (
+  "UpdatedInDB" timestamp(0) WITHOUT time zone NOT NULL DEFAULT LOCALTIMESTAMP(0),
+  "ReceivingDateTime" timestamp(0) WITHOUT time zone NOT NULL DEFAULT LOCALTIMESTAMP(0),
+  "Text" text NOT NULL,
+  "SenderNumber" varchar(20) NOT NULL DEFAULT '',
+  "Coding" varchar(255) NOT NULL DEFAULT 'Default_No_Compression',
+  "UDH" text NOT NULL,
+  "SMSCNumber" varchar(20) NOT NULL DEFAULT '',
+  "Class" integer NOT NULL DEFAULT '-1',
+  "TextDecoded" text NOT NULL DEFAULT '',
+  "ID" serial PRIMARY KEY,
+  "RecipientID" text NOT NULL,
+  "Processed" boolean NOT NULL DEFAULT 'false',
+  "Status" integer NOT NULL DEFAULT '-1'
+);
+CREATE TABLE outbox (
+  "UpdatedInDB" timestamp(0) WITHOUT time zone NOT NULL DEFAULT LOCALTIMESTAMP(0),
+  "InsertIntoDB" timestamp(0) WITHOUT time zone NOT NULL DEFAULT LOCALTIMESTAMP(0),
+  "SendingDateTime" timestamp NOT NULL DEFAULT LOCALTIMESTAMP(0),
+  "SendBefore" time NOT NULL DEFAULT '23:59:59',
+  "SendAfter" time NOT NULL DEFAULT '00:00:00',
+  "Text" text,
+  "DestinationNumber" varchar(20) NOT NULL DEFAULT '',
+  "Coding" varchar(255) NOT NULL DEFAULT 'Default_No_Compression',
+  "UDH" text,
+  "Class" integer DEFAULT '-1',
+  "TextDecoded" text NOT NULL DEFAULT '',
+  "ID" serial PRIMARY KEY,
+  "MultiPart" boolean NOT NULL DEFAULT 'false',
+  "RelativeValidity" integer DEFAULT '-1',
+  "SenderID" varchar(255),
+  "SendingTimeOut" timestamp(0) WITHOUT time zone NOT NULL DEFAULT LOCALTIMESTAMP(0),
+  "DeliveryReport" varchar(10) DEFAULT 'default',
+  "CreatorID" text NOT NULL,
+  "Retries" integer DEFAULT '0',
+  "Priority" integer DEFAULT '0',
+  "Status" varchar(255) NOT NULL DEFAULT 'Reserved',
+  "StatusCode" integer NOT NULL DEFAULT '-1'
+);
+CREATE TABLE outbox_multipart (
+  "Text" text,
+  "Coding" varchar(255) NOT NULL DEFAULT 'Default_No_Compression',
+  "UDH" text,
+  "Class" integer DEFAULT '-1',
+  "TextDecoded" text DEFAULT NULL,
+  "ID" serial,
+  "SequencePosition" integer NOT NULL DEFAULT '1',
+  "Status" varchar(255) NOT NULL DEFAULT 'Reserved',
+  "StatusCode" integer NOT NULL DEFAULT '-1',
+  PRIMARY KEY ("ID", "SequencePosition")
+);
+CREATE TABLE sentitems (
+  "UpdatedInDB" timestamp(0) WITHOUT time zone NOT NULL DEFAULT LOCALTIMESTAMP(0),
+  "InsertIntoDB" timestamp(0) WITHOUT time zone NOT NULL DEFAULT LOCALTIMESTAMP(0),
+  "SendingDateTime" timestamp(0) WITHOUT time zone NOT NULL DEFAULT LOCALTIMESTAMP(0),
+  "DeliveryDateTime" timestamp(0) WITHOUT time zone NULL,
+  "Text" text NOT NULL,
+  "DestinationNumber" varchar(20) NOT NULL DEFAULT '',
+  "Coding" varchar(255) NOT NULL DEFAULT 'Default_No_Compression',
+  "UDH" text NOT NULL,
+  "SMSCNumber" varchar(20) NOT NULL DEFAULT '',
+  "Class" integer NOT NULL DEFAULT '-1',
+  "TextDecoded" text NOT NULL DEFAULT '',
+  "ID" serial,
+  "SenderID" varchar(255) NOT NULL,
+  "SequencePosition" integer NOT NULL DEFAULT '1',
+  "Status" varchar(255) NOT NULL DEFAULT 'SendingOK',
+  "StatusError" integer NOT NULL DEFAULT '-1',
+  "TPMR" integer NOT NULL DEFAULT '-1',
+  "RelativeValidity" integer NOT NULL DEFAULT '-1',
+  "CreatorID" text NOT NULL,
+  "StatusCode" integer NOT NULL DEFAULT '-1',
+  PRIMARY KEY ("ID", "SequencePosition")
+);
+"""
+
+
+class Smsd:
+    """The SMSD database seen from the modem's side: what gammu-smsd itself reads and writes."""
+
+    def __init__(self, url, con, pg):
+        self.url, self.con, self.pg = url, con, pg
+
+    def q(self, sql, params=()):
+        if self.pg:
+            sql = re.sub(r"\b(ID|Text|SenderNumber|UDH|TextDecoded|RecipientID|Class|Coding|Processed|"
+                         r"DestinationNumber|MultiPart|CreatorID|SenderID|SequencePosition|Status)\b",
+                         r'"\1"', sql).replace("?", "%s").replace("'false'", "false")
+        cur = self.con.cursor()
+        cur.execute(sql, params)
+        rows = cur.fetchall() if cur.description else None
+        self.con.commit()
+        return rows
+
+    def receive(self, sender, text, cls=-1):
+        """What gammu-smsd does when the modem receives an SMS."""
+        self.q("INSERT INTO inbox (Text, SenderNumber, UDH, TextDecoded, RecipientID, Class, Coding) "
+               "VALUES ('', ?, '', ?, 'smsd-kantor', ?, ?)",
+               (sender, text, cls, "Default_No_Compression" if text.isascii() else "Unicode_No_Compression"))
+
+    def processed(self):
+        return [r[0] in (True, "true") for r in self.q("SELECT Processed FROM inbox ORDER BY ID")]
+
+    def outbox(self):
+        rows = self.q("SELECT ID, DestinationNumber, TextDecoded, Coding, UDH, MultiPart, CreatorID, SenderID "
+                      "FROM outbox ORDER BY ID")
+        return [(*r[:5], r[5] in (True, "true"), *r[6:]) for r in rows]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def smsd(request, tmp_path, make_app):  # after make_app: on PostgreSQL it empties the database first
+    if request.param == "sqlite":
+        path = tmp_path / "smsd.db"
+        con = sqlite3.connect(path)
+        con.executescript(GAMMU_SCHEMA)
+        con.commit()
+        yield Smsd(f"sqlite:///{path}", con, False)
+    else:
+        url = os.environ.get("ADUAN_TEST_DATABASE_URL", "")
+        if not url.startswith("postgres"):
+            pytest.skip("Gammu on PostgreSQL needs ADUAN_TEST_DATABASE_URL")
+        import psycopg2
+
+        con = psycopg2.connect(url)
+        con.cursor().execute(GAMMU_SCHEMA_PG)
+        con.commit()
+        yield Smsd(url, con, True)
     con.close()
 
 
-def _receive(con, sender, text, cls=-1):
-    """What gammu-smsd does when the modem receives an SMS."""
-    con.execute("INSERT INTO inbox (Text, SenderNumber, UDH, TextDecoded, RecipientID, Class, Coding) "
-                "VALUES ('', ?, '', ?, 'smsd-kantor', ?, ?)",
-                (sender, text, cls, "Default_No_Compression" if text.isascii() else "Unicode_No_Compression"))
-    con.commit()
-
-
-def _outbox(con):
-    con.commit()
-    return con.execute("SELECT ID, DestinationNumber, TextDecoded, Coding, UDH, MultiPart, CreatorID, SenderID "
-                       "FROM outbox ORDER BY ID").fetchall()
-
-
 def test_inbox_rows_become_complaints_once_and_replies_land_in_the_outbox(sms_app, seed, smsd):
-    path, con = smsd
-    app = sms_app(SMS_GAMMU_DATABASE_URL=f"sqlite:///{path}", SMS_GAMMU_PHONE_ID="modem1")
-    _receive(con, "+6281911112222", "LAPOR Jalan Udayana banjir setiap hujan, saluran tersumbat")
-    _receive(con, "081933334444", "Puskesmas Ampenan tutup pada jam kerja")
-    _receive(con, "TELKOMSEL", "Paket data murah! Ketik REG ...")  # alphanumeric sender: no complaint, no reply
-    _receive(con, "1708", "Terima kasih")  # short code: never answered (no reply storms)
+    app = sms_app(SMS_GAMMU_DATABASE_URL=smsd.url, SMS_GAMMU_PHONE_ID="modem1")
+    smsd.receive("+6281911112222", "LAPOR Jalan Udayana banjir setiap hujan, saluran tersumbat")
+    smsd.receive("081933334444", "Puskesmas Ampenan tutup pada jam kerja")
+    smsd.receive("TELKOMSEL", "Paket data murah! Ketik REG ...")  # alphanumeric sender: no complaint, no reply
+    smsd.receive("1708", "Terima kasih")  # short code: never answered (no reply storms)
+    smsd.receive("+6281911112222", "*123#", cls=127)  # a USSD answer is not a message from a citizen
     counts = Worker(app).run_once()
     assert counts["schedules"] >= 1 and counts["done"] == 2
     with app.app_context(), database.connection_context():
@@ -140,16 +249,16 @@ def test_inbox_rows_become_complaints_once_and_replies_land_in_the_outbox(sms_ap
         assert [c.status for c in complaints] == ["received", "received"]
         assert complaints[0].body == "Jalan Udayana banjir setiap hujan, saluran tersumbat"
         tids = [c.tracking_id for c in complaints]
-    assert [r[0] for r in con.execute("SELECT Processed FROM inbox ORDER BY ID")] == ["true"] * 4
-    out = _outbox(con)
-    assert [(r[1]) for r in out] == ["+6281911112222", "+6281933334444"]
+    assert smsd.processed() == [True] * 5
+    out = smsd.outbox()
+    assert [r[1] for r in out] == ["+6281911112222", "+6281933334444"]
     for row, tid in zip(out, tids):
         assert tid in row[2] and re.search(r"kode akses \w{10}", row[2])
-        assert row[3] == "Default_No_Compression" and row[5] == "false" and row[7] == "modem1"
+        assert row[3] == "Default_No_Compression" and row[5] is False and row[7] == "modem1"
+        assert row[6].startswith("aduan-sms:")
 
-    # the worker runs again (or a second worker): nothing is filed or sent twice
-    con.execute("UPDATE inbox SET Processed = 'false' WHERE ID = 1")  # e.g. marking failed after filing
-    con.commit()
+    # marking failed after filing (or a second worker saw the row): nothing is filed or sent twice
+    smsd.q("UPDATE inbox SET Processed = 'false' WHERE ID = 1")
     from aduan_sms.cli import sms_cli
 
     result = app.test_cli_runner().invoke(sms_cli, ["poll-gammu"])  # `aduan sms poll-gammu`
@@ -157,15 +266,14 @@ def test_inbox_rows_become_complaints_once_and_replies_land_in_the_outbox(sms_ap
     Worker(app).run_once()
     with app.app_context(), database.connection_context():
         assert Complaint.select().count() == 2
-    assert len(_outbox(con)) == 2
-    assert con.execute("SELECT Processed FROM inbox WHERE ID = 1").fetchone()[0] == "true"
+    assert len(smsd.outbox()) == 2
+    assert smsd.processed()[0] is True
 
 
 def test_notification_goes_to_the_outbox_as_concatenated_parts_and_delivery_is_followed(sms_app, seed, smsd):
-    path, con = smsd
-    app = sms_app(SMS_GAMMU_DATABASE_URL=f"sqlite:///{path}", SMS_OUTBOUND="gammu", SMS_MAX_SEGMENTS=3)
+    app = sms_app(SMS_GAMMU_DATABASE_URL=smsd.url, SMS_OUTBOUND="gammu", SMS_MAX_SEGMENTS=3)
     client = app.test_client()
-    _receive(con, "+6281911112222", "Jembatan gantung di Desa Sesela putus")
+    smsd.receive("+6281911112222", "Jembatan gantung di Desa Sesela putus")
     Worker(app).run_once()
     with app.app_context(), database.connection_context():
         tid = Complaint.get().tracking_id
@@ -177,11 +285,10 @@ def test_notification_goes_to_the_outbox_as_concatenated_parts_and_delivery_is_f
     assert client.post(f"/api/v1/complaints/{tid}/actions/respond", json={"text": answer},
                        headers=auth(seed.officer_a)).status_code == 200
     Worker(app).run_once()
-    out = _outbox(con)
-    notify = out[-1]
-    assert notify[5] == "true" and notify[4].startswith("050003") and notify[4].endswith("01")
-    parts = con.execute("SELECT SequencePosition, TextDecoded, UDH FROM outbox_multipart WHERE ID = ? "
-                        "ORDER BY SequencePosition", (notify[0],)).fetchall()
+    notify = smsd.outbox()[-1]
+    assert notify[5] is True and notify[4].startswith("050003") and notify[4].endswith("01")
+    parts = smsd.q("SELECT SequencePosition, TextDecoded, UDH FROM outbox_multipart WHERE ID = ? "
+                   "ORDER BY SequencePosition", (notify[0],))
     assert [p[0] for p in parts] == [2, 3]  # kept within SMS_MAX_SEGMENTS = 3
     full = notify[2] + "".join(p[1] for p in parts)
     assert full.startswith(f"NTBCare: Laporan {tid}") and "Tim Dinas PUPR" in full and full.endswith("...")
@@ -189,11 +296,10 @@ def test_notification_goes_to_the_outbox_as_concatenated_parts_and_delivery_is_f
     assert all(p[2][:10] == notify[4][:10] and p[2].endswith(f"{p[0]:02X}") for p in parts)
 
     # gammu-smsd sends it, moves it to sentitems and records the delivery report
-    con.execute("INSERT INTO sentitems (Text, DestinationNumber, UDH, TextDecoded, ID, SenderID, SequencePosition, "
-                "Status, CreatorID) VALUES ('', ?, ?, ?, ?, 'modem1', 1, 'DeliveryOK', ?)",
-                (notify[1], notify[4], notify[2], notify[0], notify[6]))
-    con.execute("DELETE FROM outbox WHERE ID = ?", (notify[0],))
-    con.commit()
+    smsd.q("INSERT INTO sentitems (Text, DestinationNumber, UDH, TextDecoded, ID, SenderID, SequencePosition, "
+           "Status, CreatorID) VALUES ('', ?, ?, ?, ?, 'modem1', 1, 'DeliveryOK', ?)",
+           (notify[1], notify[4], notify[2], notify[0], notify[6]))
+    smsd.q("DELETE FROM outbox WHERE ID = ?", (notify[0],))
     from aduan_sms.cli import sms_cli
 
     assert "delivery states 1" in app.test_cli_runner().invoke(sms_cli, ["poll-gammu"]).output
