@@ -49,7 +49,8 @@ DEFAULT_INSTITUTIONS = [
     (9001, "Kementerian Pekerjaan Umum"),
 ]
 
-FAULT_KINDS = ("error", "error_after", "lost", "reset", "timeout", "latency", "429", "malformed", "unexpected")
+FAULT_KINDS = ("error", "error_after", "lost", "reset", "timeout", "latency", "429", "malformed", "unexpected",
+               "echo")
 #: faults that do the work before failing (the client cannot tell whether it happened)
 AFTER_FAULTS = {"error_after", "lost", "timeout", "malformed", "unexpected"}
 
@@ -259,6 +260,11 @@ class Simulator:
             self._drop(environ)
         if fault == "error":
             return self._json({"message": "Server Error"}, 500, rec)(environ, start_response)
+        if fault == "echo":  # a careless gateway that repeats our credentials in its error
+            return self._json({"message": f"Header tidak valid: {req.headers.get(self.auth_header)} "
+                                          f"token={req.headers.get('token')}",
+                               "errors": {"token": [f"{req.headers.get('token')} ditolak"]}}, 422, rec)(
+                environ, start_response)
         if fault == "429":
             resp = self._json({"message": "Too Many Attempts."}, 429, rec)
             resp.headers["Retry-After"] = "0"

@@ -1,0 +1,131 @@
+"""No silent duplicates: what may have been created is never resent blindly; what surely was not is retried."""
+from aduan.jobs import Worker
+from aduan.testing import auth
+from aduan_lapor.cli import lapor_group
+from aduan_lapor.testing import act, drain, file, map_agency
+
+
+def _ticket(client, token, tid):
+    r = client.get(f"/api/v1/plugins/lapor/tickets/{tid}", headers=auth(token))
+    assert r.status_code == 200, r.json
+    return r.json
+
+
+def test_refused_and_rate_limited_creates_are_retried_and_arrive_once(lapor, sim):
+    app, client, seed = lapor()
+    tid, _ = file(client)
+    act(client, tid, "verify", seed.coordinator)
+    sim.stop()  # LAPOR! unreachable: the request never left
+    Worker(app).run_once(max_jobs=1)
+    t = _ticket(client, seed.coordinator, tid)
+    assert t["state"] == "queued" and "not sent" in t["last_error"] and t["next_attempt"] is not None
+    sim.start()
+    sim.fail_next("E4", "429", "429")
+    drain(app)
+    assert len(sim.complaints_with(tid)) == 1
+    assert [c.fault for c in sim.calls("E4")] == ["429", "429", None]
+    assert _ticket(client, seed.coordinator, tid)["state"] == "created"
+
+
+def test_lost_answer_is_uncertain_listed_and_linked_by_the_operator(lapor, sim):
+    app, client, seed = lapor()
+    client.post("/api/v1/plugins/lapor/institutions/sync", headers=auth(seed.coordinator))
+    map_agency(client, seed.coordinator, seed.agency_a.id, 1002)
+    tid, _ = file(client)
+    sim.fail_next("E4", "lost")  # LAPOR! creates it, the answer never arrives
+    act(client, tid, "verify", seed.coordinator)
+    drain(app)
+    drain(app)
+    assert len(sim.calls("E4")) == 1  # not resent
+    (created,) = sim.complaints_with(tid)
+    t = _ticket(client, seed.coordinator, tid)
+    assert t["state"] == "uncertain" and t["lapor_id"] is None
+    assert "outcome unknown" in t["last_error"] and "not resent automatically" in t["last_error"]
+    assert sim.calls("E5") == []  # nothing is forwarded before we know the id
+
+    # the operator sees it: staff view, the stuck list, the CLI, the timeline
+    view = client.get(f"/api/v1/complaints/{tid}", headers=auth(seed.coordinator)).json
+    assert view["extra"]["lapor"]["state"] == "uncertain"
+    assert any("tidak diketahui" in e["text"] for e in view["timeline"] if e["visibility"] == "internal")
+    stuck = client.get("/api/v1/plugins/lapor/stuck", headers=auth(seed.coordinator)).json
+    assert [t["tracking_id"] for t in stuck["tickets"]] == [tid]
+    assert [j["kind"] for j in stuck["dead_jobs"]] == ["lapor.push"]
+    runner = app.test_cli_runner()
+    out = runner.invoke(lapor_group, ["stuck"]).output
+    assert tid in out and "uncertain" in out
+
+    # they find it in LAPOR! and link it: the forward and the polling carry on from there
+    r = runner.invoke(lapor_group, ["link", tid, str(created["id"])])
+    assert r.exit_code == 0, r.output
+    drain(app)
+    t = _ticket(client, seed.coordinator, tid)
+    assert t["state"] == "created" and t["lapor_id"] == str(created["id"]) and t["forward_state"] == "done"
+    assert [c.json["reason"] for c in sim.calls("E5")] == [1002]
+    assert len(sim.complaints_with(tid)) == 1
+    assert sim.calls("E6")  # polled
+    assert client.get("/api/v1/plugins/lapor/stuck", headers=auth(seed.coordinator)).json["tickets"] == []
+
+
+def test_timeout_and_server_error_are_uncertain_and_resend_is_explicit(lapor, sim):
+    app, client, seed = lapor(LAPOR_READ_TIMEOUT=0.3)
+    sim.faults.timeout = 1.0
+    slow, _ = file(client, title="Satu")
+    broken, _ = file(client, title="Dua")
+    sim.fail_next("E4", "timeout", "error")
+    act(client, slow, "verify", seed.coordinator)
+    drain(app)
+    act(client, broken, "verify", seed.coordinator)
+    drain(app)
+    assert "no response within" in _ticket(client, seed.coordinator, slow)["last_error"]
+    assert "HTTP 500" in _ticket(client, seed.coordinator, broken)["last_error"]
+    r = client.get("/api/v1/plugins/lapor/tickets?state=uncertain", headers=auth(seed.coordinator))
+    assert sorted(t["tracking_id"] for t in r.json["items"]) == sorted([slow, broken])
+    # the timed-out one exists in LAPOR! (link it); the 500 did not (resend it)
+    assert len(sim.complaints_with(slow)) == 1 and sim.complaints_with(broken) == []
+    r = client.post(f"/api/v1/plugins/lapor/tickets/{slow}/resolve",
+                    json={"action": "link", "lapor_id": str(sim.complaints_with(slow)[0]["id"])},
+                    headers=auth(seed.coordinator))
+    assert r.status_code == 200 and r.json["state"] == "created"
+    r = client.post(f"/api/v1/plugins/lapor/tickets/{broken}/resolve", json={"action": "resend"},
+                    headers=auth(seed.coordinator))
+    assert r.status_code == 200 and r.json["state"] == "queued"
+    drain(app)
+    assert len(sim.complaints_with(slow)) == 1 and len(sim.complaints_with(broken)) == 1
+    t = _ticket(client, seed.coordinator, broken)
+    assert t["state"] == "created" and t["resends"] == 1
+    # settled tickets cannot be resent again by mistake
+    r = client.post(f"/api/v1/plugins/lapor/tickets/{broken}/resolve", json={"action": "resend"},
+                    headers=auth(seed.coordinator))
+    assert r.status_code == 409
+    assert len(sim.complaints_with(broken)) == 1
+
+
+def test_operator_api_rejects_bad_input_with_field_messages(lapor, sim):
+    app, client, seed = lapor()
+    tid, _ = file(client)
+    base = f"/api/v1/plugins/lapor/tickets/{tid}/resolve"
+    r = client.post(base, json={"action": "link"}, headers=auth(seed.coordinator))
+    assert r.status_code == 422 and "lapor_id" in r.json["errors"]
+    r = client.post(base, json={"action": "explode"}, headers=auth(seed.coordinator))
+    assert r.status_code == 422 and "action" in r.json["errors"]
+    r = client.post(base, json={"action": "link", "lapor_id": "../../etc"}, headers=auth(seed.coordinator))
+    assert r.status_code == 422 and "lapor_id" in r.json["errors"]
+    r = client.post(base, json={"action": "resend"}, headers=auth(seed.coordinator))
+    assert r.status_code == 409  # nothing uncertain to resend
+    assert client.post(base, json={"action": "resend"}, headers=auth(seed.officer_a)).status_code == 403
+    assert client.post(base, json={"action": "resend"}).status_code == 401
+    r = client.get("/api/v1/plugins/lapor/tickets/NOSUCH99", headers=auth(seed.coordinator))
+    assert r.status_code == 404
+    r = client.get("/api/v1/plugins/lapor/tickets?state=weird", headers=auth(seed.coordinator))
+    assert r.status_code == 422 and "state" in r.json["errors"]
+    r = client.put(f"/api/v1/plugins/lapor/mappings/agencies/{seed.agency_a.id}", json={"institution_id": 424242},
+                   headers=auth(seed.coordinator))
+    assert r.status_code == 422 and "institution_id" in r.json["errors"]
+    r = client.put(f"/api/v1/plugins/lapor/mappings/agencies/{seed.agency_a.id}", json={"institution_id": "x"},
+                   headers=auth(seed.coordinator))
+    assert r.status_code == 422 and "institution_id" in r.json["errors"]
+    r = client.put("/api/v1/plugins/lapor/mappings/agencies/9999", json={"institution_id": 1},
+                   headers=auth(seed.coordinator))
+    assert r.status_code == 404
+    r = client.post("/api/v1/plugins/lapor/import", json={}, headers=auth(seed.coordinator))
+    assert r.status_code == 422 and "lapor_id" in r.json["errors"]
