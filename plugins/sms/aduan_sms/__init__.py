@@ -100,3 +100,22 @@ def complaint_extra(complaint, audience):
 
     n = SmsMessage.select().where(SmsMessage.complaint == complaint).count()
     return {"messages": n} if n else None
+
+
+@hookimpl
+def startup(app):
+    """Refuse to start with an outbound gateway that lacks what it needs (names the keys, never values)."""
+    from aduan.config import ConfigError
+
+    cfg = app.config
+    need = {
+        "twilio": ["SMS_TWILIO_ACCOUNT_SID", "SMS_TWILIO_AUTH_TOKEN"],
+        "android": ["SMS_ANDROID_SEND_URL"],
+        "http": ["SMS_HTTP_URL"],
+        "gammu": ["SMS_GAMMU_DATABASE_URL"],
+    }.get(cfg["SMS_OUTBOUND"], [])
+    missing = [k for k in need if not cfg.get(k)]
+    if cfg["SMS_OUTBOUND"] == "twilio" and not (cfg.get("SMS_TWILIO_FROM") or cfg.get("SMS_TWILIO_MESSAGING_SERVICE_SID")):
+        missing.append("SMS_TWILIO_FROM (or SMS_TWILIO_MESSAGING_SERVICE_SID)")
+    if missing:
+        raise ConfigError(f"invalid configuration: SMS_OUTBOUND={cfg['SMS_OUTBOUND']} needs {', '.join(missing)}")

@@ -161,3 +161,14 @@ def test_http_gateway_refusing_a_number_does_not_retry_forever(sms_app, seed, si
     log = client.get(f"/api/v1/plugins/sms/complaints/{tid}/messages", headers=auth(seed.admin)).json
     assert log[-1]["status"] == "failed" and "HTTP 400" in log[-1]["error"]
     assert "+628" not in log[-1]["error"]
+
+
+def test_an_outbound_gateway_without_its_settings_stops_start_up(make_app):
+    from aduan.config import ConfigError
+
+    with pytest.raises(ConfigError, match="SMS_HTTP_URL"):
+        make_app({"PLUGINS": ["sms"], "SMS_OUTBOUND": "http"})
+    with pytest.raises(ConfigError, match="SMS_TWILIO_ACCOUNT_SID"):
+        make_app({"PLUGINS": ["sms"], "SMS_OUTBOUND": "twilio"})
+    with pytest.raises(ConfigError, match="SMS_OUTBOUND"):
+        make_app({"PLUGINS": ["sms"], "SMS_OUTBOUND": "pigeon"})

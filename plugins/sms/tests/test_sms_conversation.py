@@ -126,3 +126,34 @@ def test_smssync_gets_its_reply_in_the_answer(sms_app, seed):
     assert r.status_code == 403 and r.json["payload"]["success"] is False
     with app.app_context(), database.connection_context():
         assert Complaint.select().count() == 1
+
+
+def test_generic_gateway_json_body_and_delivery_report(sms_app, seed, signers, httpserver):
+    httpserver.expect_request("/api/send", method="POST", headers={"X-Api-Key": "k1"}).respond_with_json(
+        {"data": {"messageId": "gw-777"}})
+    app = sms_app(SMS_OUTBOUND="http", SMS_HTTP_URL=httpserver.url_for("/api/send"),
+                  SMS_HTTP_BODY='{"msisdn": {to}, "content": {text}, "ref": {id}}', SMS_HTTP_NUMBER_FORMAT="digits",
+                  SMS_HTTP_HEADERS={"X-Api-Key": "k1"}, SMS_HTTP_ID_FIELD="data.messageId")
+    client = app.test_client()
+    reply = signers.generic(client, {"from": "+6281907071212", "text": 'Lapor "jalan" \\ rusak {x}', "id": "j1"})
+    tid = re.search(r"lacak (\w{8})", reply.json["reply"]).group(1)
+    client.post(f"/api/v1/complaints/{tid}/actions/verify", json={"agency_id": seed.agency_a.id,
+                                                                  "text": 'Ditangani "PUPR" {segera}'},
+                headers=auth(seed.coordinator))
+    assert Worker(app).run_once()["done"] == 1
+    import json
+
+    sent = json.loads(httpserver.log[0][0].data)  # the template stays valid JSON whatever the text holds
+    assert sent["msisdn"] == "6281907071212" and 'Ditangani "PUPR" {segera}' in sent["content"]
+    assert sent["ref"].startswith("aduan-")
+    r = signers.generic(client, {"id": "gw-777", "status": "delivered"}, path="/hooks/sms/generic/status")
+    assert r.status_code == 200 and r.json["found"] is True
+    log = client.get(f"/api/v1/plugins/sms/complaints/{tid}/messages", headers=auth(seed.coordinator)).json
+    assert log[-1]["status"] == "delivered" and log[-1]["provider_message_id"] == "gw-777"
+    r = signers.generic(client, {"id": "gw-777", "status": "read"}, path="/hooks/sms/generic/status")
+    assert r.status_code == 422 and "status" in r.json["errors"]
+    r = signers.generic(client, {"id": "gw-777", "status": "failed"}, path="/hooks/sms/generic/status",
+                        secret="wrong")
+    assert r.status_code == 403
+    assert client.get(f"/api/v1/plugins/sms/complaints/{tid}/messages",
+                      headers=auth(seed.coordinator)).json[-1]["status"] == "delivered"
