@@ -128,9 +128,9 @@ def compose(*, to: str, to_name: str | None, subject: str, blocks: list[str], me
     msg["Auto-Submitted"] = "auto-replied"
     msg["X-Auto-Response-Suppress"] = "All"
     msg["X-Aduan-Tracking-Id"] = tracking_id
-    msg["Content-Language"] = lang
     msg.set_content("\n\n".join(blocks) + "\n")
     msg.add_alternative(_paragraphs_html(blocks), subtype="html")
+    msg["Content-Language"] = lang  # after the body: set_content() clears Content-* headers
     return msg
 
 

@@ -1,0 +1,222 @@
+"""Outbound mail through the outbox to a real SMTP server (aiosmtpd): what reporters and agencies receive."""
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import ssl
+
+import pytest
+
+from aduan.db import database
+from aduan.testing import auth
+
+REPORTER = "ani@warga.example"
+
+
+def file_on_web(client, **extra):
+    body = {"title": "Lampu jalan mati", "body": "Lampu jalan di Jl. Udayana mati sejak seminggu.",
+            "reporter": {"name": "Ani", "email": REPORTER, **extra.pop("reporter", {})}, **extra}
+    r = client.post("/api/v1/complaints", json=body)
+    assert r.status_code in (200, 201), r.get_json()
+    return r.get_json()["tracking_id"]
+
+
+def act(client, token, tid, action, **data):
+    r = client.post(f"/api/v1/complaints/{tid}/actions/{action}", json=data, headers=auth(token))
+    assert r.status_code in (200, 201), r.get_json()
+    return r.get_json()
+
+
+def test_reporter_hears_about_progress_in_one_thread(email_app, smtp_server, h, seed):
+    app = email_app()
+    client = app.test_client()
+    tid = file_on_web(client)
+    act(client, seed.coordinator, tid, "verify", agency_id=seed.agency_a.id)
+    act(client, seed.officer_a, tid, "comment", text="catatan internal: cek anggaran")  # internal: not sent
+    act(client, seed.officer_a, tid, "respond", text="Petugas akan memperbaiki lampu besok pagi.")
+    with app.app_context(), database.connection_context():
+        h.run_worker(app)
+    mails = smtp_server.to(REPORTER)
+    assert len(mails) == 3
+    ack, verified, answer = mails
+    for m in mails:
+        assert m["Subject"].startswith(f"[ADUAN-{tid}]")
+        assert m["Auto-Submitted"] == "auto-replied"
+        assert m["Reply-To"].addresses[0].addr_spec.startswith(f"lapor+{tid.lower()}-")
+        assert m["From"].addresses[0].addr_spec == h.FROM
+        assert m.get_content_type() == "multipart/alternative"
+        assert m.get_body(("html",)) is not None
+        assert "catatan internal" not in m.get_body(("plain",)).get_content()
+    # web filings already showed the access code: the mail does not repeat it
+    assert "Kode akses" not in ack.get_body(("plain",)).get_content()
+    assert "https://lapor.example.id/api/v1/complaints/" + tid in ack.get_body(("plain",)).get_content()
+    v = verified.get_body(("plain",)).get_content()
+    assert "Diverifikasi dan didisposisikan" in v and "Dinas PUPR" in v
+    assert "Petugas akan memperbaiki lampu besok pagi." in answer.get_body(("plain",)).get_content()
+    # threaded: each message answers the previous one and references the first
+    assert verified["In-Reply-To"] == ack["Message-ID"]
+    assert answer["In-Reply-To"] == verified["Message-ID"]
+    assert ack["Message-ID"] in answer["References"]
+    assert len({m["Message-ID"] for m in mails}) == 3
+
+
+def test_english_reporter_gets_english_mail(email_app, smtp_server, h, seed):
+    app = email_app()
+    client = app.test_client()
+    tid = file_on_web(client, reporter={"language": "en"})
+    act(client, seed.coordinator, tid, "reject", text="Outside the government's remit.")
+    with app.app_context(), database.connection_context():
+        h.run_worker(app)
+    ack, rejected = smtp_server.to(REPORTER)
+    assert ack["Content-Language"] == "en"
+    assert "We have received your report" in ack.get_body(("plain",)).get_content()
+    text = rejected.get_body(("plain",)).get_content()
+    assert "Rejected" in text and "Outside the government's remit." in text
+
+
+def test_agency_inbox_notified_without_identity_of_anonymous_reporters(email_app, smtp_server, h, seed):
+    from aduan.models import Agency
+    from aduan_email.inbound import handle_raw
+
+    app = email_app()
+    client = app.test_client()
+    with app.app_context(), database.connection_context():
+        Agency.update(email="pupr@pemda.example.id").where(Agency.id == seed.agency_a.id).execute()
+        Agency.update(email="dikes@pemda.example.id").where(Agency.id == seed.agency_b.id).execute()
+    tid_anon = file_on_web(client, anonymous=True, title="Pungli di kantor")
+    tid_open = file_on_web(client, title="Jalan rusak")
+    act(client, seed.coordinator, tid_anon, "verify", agency_id=seed.agency_a.id)
+    act(client, seed.coordinator, tid_open, "verify", agency_id=seed.agency_a.id)
+    act(client, seed.officer_a, tid_open, "transfer", agency_id=seed.agency_b.id, text="Bukan wewenang PUPR.")
+    with app.app_context(), database.connection_context():
+        h.run_worker(app)
+    pupr = smtp_server.to("pupr@pemda.example.id")
+    dikes = smtp_server.to("dikes@pemda.example.id")
+    assert sorted(m["X-Aduan-Tracking-Id"] for m in pupr) == sorted([tid_anon, tid_open])
+    assert [m["X-Aduan-Tracking-Id"] for m in dikes] == [tid_open]
+    anon = [m for m in pupr if m["X-Aduan-Tracking-Id"] == tid_anon][0]
+    text = anon.get_body(("plain",)).get_content()
+    assert "Pungli di kantor" in text and "Anonim" in text
+    assert REPORTER not in text and "Ani" not in text and REPORTER not in anon.as_string()
+    shown = dikes[0].get_body(("plain",)).get_content()
+    assert "Ani" in shown and REPORTER in shown
+    assert anon["Reply-To"] is None
+    # an officer answering the notification by mail does not file a complaint
+    reply = h.mail(sender="pupr@pemda.example.id", subject="Re: " + anon["Subject"], body="Siap, ditindaklanjuti.",
+                   headers={"In-Reply-To": anon["Message-ID"]})
+    with app.app_context(), database.connection_context():
+        before = len(h.complaints())
+        assert handle_raw(reply.as_bytes(), "imap").outcome == "ignored"
+        assert len(h.complaints()) == before
+
+
+def test_permanent_refusal_marks_the_address_and_stops_mail(email_app, smtp_server, h, seed):
+    from aduan.models import Job
+    from aduan_email.common import is_failing
+
+    smtp_server.refuse.add(REPORTER)
+    app = email_app()
+    client = app.test_client()
+    tid = file_on_web(client)
+    with app.app_context(), database.connection_context():
+        h.run_worker(app)
+        job = Job.get(Job.kind == "email.notify")
+        assert job.status == "dead" and job.attempts == 1  # not retried forever
+        assert REPORTER not in (job.last_error or "") and "warga" not in (job.last_error or "")
+        assert is_failing(REPORTER)
+    smtp_server.refuse.clear()
+    act(client, seed.coordinator, tid, "verify", agency_id=seed.agency_a.id)
+    with app.app_context(), database.connection_context():
+        h.run_worker(app)
+    assert smtp_server.envelopes == []
+
+
+def test_smtp_down_retries_then_delivers_once(email_app, smtp_server, h, seed):
+    from aduan.models import Job
+
+    app = email_app({"EMAIL_SMTP_PORT": h.free_port(), "JOB_BACKOFF_BASE": 60})  # nothing listens there
+    client = app.test_client()
+    file_on_web(client)
+    with app.app_context(), database.connection_context():
+        h.run_worker(app)
+        job = Job.get(Job.kind == "email.notify")
+        assert job.status == "pending" and job.attempts == 1 and "SMTP connection failed" in job.last_error
+        app.config["EMAIL_SMTP_PORT"] = smtp_server.port
+        Job.update(run_at=dt.datetime(2000, 1, 1)).where(Job.id == job.id).execute()
+        h.run_worker(app)
+        assert Job.get_by_id(job.id).status == "done"
+        h.run_worker(app)
+    assert len(smtp_server.to(REPORTER)) == 1
+
+
+# --- STARTTLS and AUTH against a TLS-speaking aiosmtpd ------------------------------------------------
+
+def _self_signed(tmp_path):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+@pytest.fixture
+def tls_smtp(tmp_path, h):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    cert, key = _self_signed(tmp_path)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    inbox = h.Inbox()
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = auth_data.login == b"pemda" and auth_data.password == b"smtp-pass"
+        logins.append((session.ssl is not None, ok))
+        return AuthResult(success=ok, handled=False)
+
+    port = h.free_port()
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=ctx, require_starttls=True,
+                     authenticator=authenticator, auth_require_tls=True, auth_required=True)
+    ctl.start()
+    inbox.port, inbox.ca, inbox.logins = port, cert, logins
+    yield inbox
+    ctl.stop()
+
+
+def test_starttls_and_auth(make_app, tls_smtp, h):
+    from aduan.models import Job
+
+    base = {"PLUGINS": ["email"], "EMAIL_FROM_ADDRESS": h.FROM, "EMAIL_SMTP_HOST": "127.0.0.1",
+            "EMAIL_SMTP_PORT": tls_smtp.port, "EMAIL_SMTP_SECURITY": "starttls", "EMAIL_SMTP_CA_FILE": tls_smtp.ca,
+            "EMAIL_SMTP_USERNAME": "pemda", "EMAIL_SMTP_PASSWORD": "wrong-pass", "JOB_BACKOFF_BASE": 60}
+    app = make_app(base)
+    tid = file_on_web(app.test_client())
+    with app.app_context(), database.connection_context():
+        h.run_worker(app)
+        job = Job.get(Job.kind == "email.notify")
+        assert job.status == "pending" and "authentication failed" in job.last_error
+        assert "wrong-pass" not in job.last_error
+        app.config["EMAIL_SMTP_PASSWORD"] = "smtp-pass"
+        Job.update(run_at=dt.datetime(2000, 1, 1)).where(Job.id == job.id).execute()
+        h.run_worker(app)
+        assert Job.get_by_id(job.id).status == "done"
+    [m] = tls_smtp.to(REPORTER)
+    assert m["X-Aduan-Tracking-Id"] == tid
+    # credentials only ever sent over TLS; the wrong password was refused, the right one accepted
+    assert all(over_tls for over_tls, _ in tls_smtp.logins)
+    assert tls_smtp.logins[0] == (True, False) and tls_smtp.logins[-1] == (True, True)
