@@ -41,7 +41,7 @@ def build_world(app, seed) -> World:
     """Complaints in three months (naive UTC times; the deployment zone is Asia/Makassar, UTC+8).
 
     March 2026, PUPR, kecamatan 52.71.01, category jalan, in progress: 6 by web (one of them secret),
-    5 by SMS, 2 by e-mail; plus one unverified and one rejected (web).
+    5 by SMS (two filed with the code of a village in the kecamatan), 2 by e-mail; plus one unverified and one rejected (web).
     April 2026, PUPR, 52.71.01, web: 6 resolved and rated (closed); the first, with every kind of
     personal data, was filed 2026-03-31 20:00 UTC = 2026-04-01 04:00 WITA.
     May 2026, 52.71.01, web, in progress: 5 with PUPR, 2 with DIKES.
@@ -71,8 +71,8 @@ def build_world(app, seed) -> World:
                         extra={"title": PII["secret_title"]} if i == 0 else None)
             if i == 0:
                 w.secret_tracking_id = c.tracking_id
-        for i in range(5):
-            file(_t(2026, 3, 9 + i), channel="sms", agency=a)
+        for i in range(5):  # two of them in a village (desa) of kecamatan 52.71.01
+            file(_t(2026, 3, 9 + i), channel="sms", agency=a, region="52.71.01.1005" if i < 2 else "52.71.01")
         for i in range(2):
             file(_t(2026, 3, 16 + i), channel="email", agency=a)
         file(_t(2026, 3, 18))  # never verified

@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 from urllib.parse import urlparse
 
+import pytest
 from rdflib import Graph, URIRef
 from types import SimpleNamespace
 
@@ -25,6 +26,7 @@ def _catalogue(client, ext="ttl", fmt="turtle"):
     return g
 
 
+@pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
 def test_catalogue_parses_and_names_every_distribution(published):
     client = published.app.test_client()
     g = _catalogue(client)

@@ -54,7 +54,8 @@ def test_frictionless_validates_the_exported_package(world, tmp_path):
     raw.decode("utf-8")
     rows = _read_csv(tmp_path / "complaints.csv")
     assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["created_date"]) for r in rows)
-    assert {r["region"] for r in rows} == {"52.71.01"}  # a code, kept as text
+    assert {r["region"] for r in rows} == {"52.71.01"}  # a code, kept as text, villages cut to the kecamatan
+    assert {r["region_name"] for r in rows} == {"Ampenan"}
     data = json.loads((tmp_path / "complaints.json").read_text(encoding="utf-8"))
     assert [d["public_id"] for d in data] == [r["public_id"] for r in rows]
     # public ids are unique and stable from one export to the next
@@ -122,6 +123,7 @@ def test_secret_complaints_absent_from_records_but_counted_in_aggregates(world, 
     assert {r["status"] for r in records} == {"in_progress", "closed"}
     assert len(records) == 5 + 5 + 2 + 6 + 5 + 2
     monthly = _read_csv(tmp_path / "monthly_counts.csv")
+    assert {r["region"] for r in monthly} == {"52.71.01"}  # village codes counted in their kecamatan
     cell = [r for r in monthly if r["month"] == "2026-03" and r["channel"] == "web" and r["status"] == "in_progress"]
     assert len(cell) == 1 and cell[0]["complaints"] == "6" and cell[0]["suppressed"] == "false"
     card = {(r["agency"], r["month"]): r for r in _read_csv(tmp_path / "agency_report_card.csv")}

@@ -35,6 +35,7 @@ def test_schedule_publishes_a_versioned_snapshot_served_publicly(published):
                                                     "agency_report_card.parquet"}
     resp = client.get(f"{API}/complaints.csv")
     assert resp.status_code == 200 and resp.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert resp.is_streamed  # sent from the file on disk, not built in memory
     assert resp.headers["X-Opendata-Version"] == latest["version"]
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
     assert len(_rows(resp)) == 25
@@ -95,6 +96,8 @@ def test_landing_page_has_the_data_dictionary_and_dataset_uris_lead_there(publis
             assert f"<code>{f.name}</code>" in html
     assert "Creative Commons Attribution 4.0" in html and "euro_dcat_ap_3" in html
     assert f"{API}/catalog.ttl" in html
+    for name in ("complaints.csv", "monthly_counts.json", "agency_report_card.parquet"):
+        assert f'href="https://aduan.ntbprov.example{API}/{name}"' in html
     # dataset and distribution URIs of the catalogue lead to the landing page
     client = published.app.test_client()
     resp = client.get("/opendata/datasets/complaints")
