@@ -256,6 +256,8 @@ def _create(api: LaporClient, c: Complaint, t: LaporTicket) -> None:
     except Exception as exc:  # noqa: BLE001 - sent or maybe sent: never resend blindly
         _claim(t.id, SENDING, UNCERTAIN)
         msg = str(exc) if isinstance(exc, LaporError) else f"{type(exc).__name__} while creating (outcome unknown)"
+        if "outcome unknown" not in msg:
+            msg += " (outcome unknown)"
         msg += "; not resent automatically: link it to the LAPOR! id or force a resend"
         _err(t.id, Exception(msg))
         note(c.id, f"SP4N-LAPOR!: hasil pengiriman tidak diketahui ({msg}).", f"uncertain:{t.id}:{t.attempts + 1}")
