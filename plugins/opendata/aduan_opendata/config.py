@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from aduan.config import StrList
+from aduan.models import STATUSES
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 FORMATS = ("csv", "json", "parquet")
@@ -64,5 +65,9 @@ class OpendataConfig(Schema):
         bad = [f for f in data.get("FORMATS", []) if f not in FORMATS]
         if bad:
             raise ValidationError(f"unknown format(s) {', '.join(bad)}; choose from {', '.join(FORMATS)}", "FORMATS")
+        bad = [s for s in data.get("RECORD_STATUSES", []) if s not in STATUSES]
+        if bad:
+            raise ValidationError(f"unknown status(es) {', '.join(bad)}; choose from {', '.join(STATUSES)}",
+                                  "RECORD_STATUSES")
         if data.get("LICENSE") not in LICENSES and not data.get("LICENSE_URL"):
             raise ValidationError(f"unknown licence {data.get('LICENSE')!r}: set OPENDATA_LICENSE_URL too", "LICENSE")

@@ -62,12 +62,15 @@ def _serve(snap: OpendataSnapshot, filename: str):
     return resp
 
 
-def _snapshot_view(snap: OpendataSnapshot, urls: Urls) -> dict:
+def _snapshot_view(snap: OpendataSnapshot, urls: Urls, *, latest: bool = False) -> dict:
+    """A release with its file URLs: the stable latest-release URLs for the latest one, else versioned."""
+    url = urls.download if latest else (lambda name: urls.versioned(snap.version, name))
     return {
         "version": snap.version,
         "published_at": snap.created_at.isoformat() + "Z",
-        "files": [{**f, "url": urls.versioned(snap.version, f["name"])} for f in snap.files],
-        "metadata": {n: urls.versioned(snap.version, n) for n in METADATA_FILES},
+        "files": [{**f, "url": url(f["name"]), "versioned_url": urls.versioned(snap.version, f["name"])}
+                  for f in snap.files],
+        "metadata": {n: url(n) for n in METADATA_FILES},
     }
 
 
@@ -86,8 +89,7 @@ def index():
         "notes": [n for n in [parquet_note(current_app)] if n],
     }
     if snap is not None:
-        body["latest"] = _snapshot_view(snap, urls)
-        body["latest"]["files"] = [{**f, "url": urls.download(f["name"])} for f in snap.files]
+        body["latest"] = _snapshot_view(snap, urls, latest=True)
     return jsonify(body)
 
 

@@ -138,7 +138,8 @@ def test_cli_publish_and_list(world):
 
 @pytest.mark.parametrize("key,value,msg", [("OPENDATA_FORMATS", "csv,xlsx", "xlsx"),
                                           ("OPENDATA_LICENSE", "my-licence", "OPENDATA_LICENSE_URL"),
-                                          ("OPENDATA_MIN_CELL_SIZE", 1, "OPENDATA_MIN_CELL_SIZE")])
+                                          ("OPENDATA_MIN_CELL_SIZE", 1, "OPENDATA_MIN_CELL_SIZE"),
+                                          ("OPENDATA_RECORD_STATUSES", "resolved,solved", "solved")])
 def test_bad_configuration_stops_start_up(make_app, key, value, msg):
     from aduan.config import ConfigError
 
