@@ -222,6 +222,7 @@ def test_failing_job_backs_off_then_dies_then_is_revived(make_app):
         assert retry(job.id) is True
         job = Job.get_by_id(job.id)
         assert (job.status, job.attempts) == ("pending", 0) and job.run_at <= utcnow()
+        assert job.finished_at is None and job.locked_by is None
         state["fail"] = False
         assert w.run_once()["done"] == 1
         assert Job.get_by_id(job.id).status == "done"
@@ -301,6 +302,27 @@ def test_retry_later_delay_is_honoured(make_app):
         assert Worker(app).run_once()["retry"] == 0  # waits for its delay
 
 
+def test_stale_worker_cannot_overwrite_the_new_owner(make_app):
+    """Worker A's lease runs out mid-job; B reclaims and finishes it; A's late failure is ignored."""
+    def handler(app, payload, job):
+        if job.locked_by == "A":
+            raise ConnectionError("A was too slow")
+
+    app = make_app({"JOB_LEASE_SECONDS": 0.2}, plugins=[Recorder(handlers={"wtest.slow": handler})])
+    with app.app_context(), database.connection_context():
+        job = enqueue_now("wtest.slow", key="s")
+        a, b = Worker(app, worker_id="A"), Worker(app, worker_id="B")
+        held_by_a = a.claim()
+        assert held_by_a.id == job.id and b.claim() is None  # A's lease holds
+        _wait_for(lambda: utcnow() > held_by_a.locked_until, "A's lease to run out")
+        held_by_b = b.claim()
+        assert held_by_b.id == job.id and held_by_b.attempts == 2
+        assert b.run_job(held_by_b) == "done"
+        a.run_job(held_by_a)  # A finally fails: it no longer owns the job
+        job = Job.get_by_id(job.id)
+        assert (job.status, job.last_error, job.locked_by) == ("done", None, None)
+
+
 def test_unknown_kind_goes_dead_with_a_reason(app):
     with app.app_context(), database.connection_context():
         job = enqueue_now("wtest.nobody", key="n")
@@ -358,6 +380,14 @@ def _wait_for(pred, what, proc=None, timeout=60.0):
         time.sleep(0.05)
 
 
+def _drive(worker, pred, what, timeout=60.0):
+    """Run the worker's passes until ``pred()`` holds (leases and delays run on the real clock)."""
+    def step():
+        worker.run_once(schedules=False)
+        return pred()
+    _wait_for(step, what, timeout=timeout)
+
+
 def _stop(proc):
     if proc.poll() is None:
         proc.kill()
@@ -397,6 +427,33 @@ def test_killed_worker_job_is_reclaimed_after_its_lease_and_completes_once(make_
     me = str(os.getpid())
     assert lines == [["start", str(job.id), str(proc.pid)], ["start", str(job.id), me], ["end", str(job.id), me]]
     assert sum(1 for ln in lines if ln[0] == "end") == 1
+
+
+def test_job_whose_worker_died_on_its_last_attempt_is_dead_not_rerun(make_app, tmp_path):
+    log = tmp_path / "side-effect.log"
+    lease = 2.0
+    app = make_app({"JOB_LEASE_SECONDS": lease}, plugins=[helpers.FileJobs(str(log))])
+    with app.app_context(), database.connection_context():
+        job = enqueue_now(helpers.KIND, key="poison", max_attempts=1)
+        other = enqueue_now(helpers.KIND, key="healthy", run_at=utcnow() + dt.timedelta(seconds=1))
+
+    proc = _start_worker(app, tmp_path, log, release=tmp_path / "never", lease=lease)
+    try:
+        _wait_for(lambda: helpers.read_lines(str(log)), "the job to start", proc)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        _stop(proc)
+
+    with app.app_context(), database.connection_context():
+        w = Worker(app)
+        _drive(w, lambda: Job.get_by_id(job.id).status == "dead", "the orphaned job to be declared dead")
+        dead = Job.get_by_id(job.id)
+        assert dead.attempts == 1 and "lease expired" in dead.last_error and dead.finished_at is not None
+        # the worker carried on with the next job
+        _drive(w, lambda: Job.get_by_id(other.id).status == "done", "the next job to run")
+    starts = [ln for ln in helpers.read_lines(str(log)) if ln[0] == "start"]
+    assert [ln[1] for ln in starts].count(str(job.id)) == 1  # never started a second time
 
 
 def test_sigterm_lets_the_job_in_hand_finish_then_exits_0(make_app, tmp_path):
