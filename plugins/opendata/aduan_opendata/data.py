@@ -25,10 +25,12 @@ from aduan.db import utcnow
 from aduan.models import Agency, Category, Complaint, Region
 from aduan.privacy import export_record
 
+from .tables import MONTHLY, REPORT_CARD
+
 Progress = Callable[[int], None]
 
 
-def _noop(n: int) -> None:
+def no_progress(n: int) -> None:
     pass
 
 
@@ -134,7 +136,7 @@ def record_row(ctx: Context, c: Complaint) -> dict[str, Any] | None:
     }
 
 
-def records(ctx: Context, progress: Progress = _noop) -> Iterator[dict[str, Any]]:
+def records(ctx: Context, progress: Progress = no_progress) -> Iterator[dict[str, Any]]:
     """Record-level rows ordered by day, and within a day by public id (not by filing time)."""
     day, batch = None, []
     for c in record_query(ctx).iterator():
@@ -209,7 +211,7 @@ _MONTH_GROUPS = (
 )
 
 
-def monthly_counts(ctx: Context, progress: Progress = _noop) -> list[dict[str, Any]]:
+def monthly_counts(ctx: Context, progress: Progress = no_progress) -> list[dict[str, Any]]:
     region = fn_region(ctx.region_level)
     q = (Complaint.select(region.alias("r"), Category.code, Complaint.status, Complaint.channel,
                           Complaint.created_at, Complaint.first_response_at, Complaint.resolved_at)
@@ -264,7 +266,7 @@ def fn_region(level: int):
     return pw.fn.SUBSTR(Complaint.region, 1, {1: 2, 2: 5, 3: 8}[level])
 
 
-def report_card(ctx: Context, progress: Progress = _noop) -> list[dict[str, Any]]:
+def report_card(ctx: Context, progress: Progress = no_progress) -> list[dict[str, Any]]:
     q = (Complaint.select(Agency.code, Agency.name, Complaint.created_at, Complaint.first_response_at,
                           Complaint.due_first_response, Complaint.rating)
          .join(Agency, on=(Complaint.agency == Agency.id))
@@ -311,8 +313,6 @@ def count_all() -> tuple[int, int]:
     """Complaints scanned by the monthly table and by the report card (for progress bars)."""
     return Complaint.select().count(), Complaint.select().where(Complaint.agency.is_null(False)).count()
 
-
-from .tables import MONTHLY, REPORT_CARD  # noqa: E402
 
 MONTHLY_FIELDS = MONTHLY.field_names
 REPORT_FIELDS = REPORT_CARD.field_names

@@ -71,7 +71,7 @@ def build(app, directory: str, *, version: str | None = None, now: dt.datetime |
     os.makedirs(directory, exist_ok=True)
     now = now or utcnow()
     ctx = data.Context(app, now)
-    progress = progress or data._noop
+    progress = progress or data.no_progress
     fmts = formats(app)
     files: list[dict] = []
     with database.connection_context():
