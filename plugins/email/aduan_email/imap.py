@@ -11,6 +11,8 @@ import logging
 import socket
 import ssl
 
+import peewee as pw
+
 from aduan.db import database, utcnow
 
 from . import common
@@ -74,6 +76,18 @@ def _advance(mailbox: str, uidvalidity: int, uid: int) -> None:
             .where(EmailImapState.mailbox == mailbox).execute()
 
 
+def _record_error(raw: bytes, reason: str) -> None:
+    from .models import EmailMessage
+    from .parse import message_key
+
+    try:
+        with database.atomic():
+            EmailMessage.insert(message_key=message_key(None, raw), outcome="error", reason=reason[:64], source="imap",
+                                created_at=utcnow()).on_conflict_ignore().execute()
+    except pw.PeeweeException:
+        pass
+
+
 def poll(app=None) -> dict[str, int]:
     """Fetch new mail once. Returns counts per outcome. Raises :class:`ImapError` when the server
     cannot be reached or the connection drops (what was handled before stays handled)."""
@@ -105,8 +119,19 @@ def poll(app=None) -> dict[str, int]:
             if raw is None:  # expunged meanwhile
                 _advance(mailbox, uidvalidity, uid)
                 continue
-            result = handle_raw(raw, "imap")
-            counts[result.outcome] = counts.get(result.outcome, 0) + 1
+            try:
+                outcome = handle_raw(raw, "imap").outcome
+            except (pw.OperationalError, pw.InterfaceError):
+                raise  # the database is away: stop here, this message is fetched again next time
+            except Exception as exc:  # noqa: BLE001 - one message that breaks must not block the mailbox
+                log.error("imap: message uid %s could not be handled (%s); left flagged in %s",
+                          uid, type(exc).__name__, mailbox)
+                _record_error(raw, type(exc).__name__)
+                conn.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Flagged)")
+                _advance(mailbox, uidvalidity, uid)
+                counts["error"] = counts.get("error", 0) + 1
+                continue
+            counts[outcome] = counts.get(outcome, 0) + 1
             if target:
                 if "MOVE" in caps:
                     _ok(conn.uid("MOVE", str(uid), _quote(target))[0], "MOVE")

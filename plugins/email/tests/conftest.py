@@ -78,30 +78,41 @@ def smtp_server():
 
 
 class Imap:
+    """Test-side access to the IMAP server (one logged-in session: pymap hashes passwords slowly)."""
+
     def __init__(self, port):
         self.port = port
+        self._conn = None
 
     def client(self):
         c = imaplib.IMAP4("127.0.0.1", self.port)
         c.login(IMAP_USER, IMAP_PASSWORD)
         return c
 
+    @property
+    def conn(self):
+        if self._conn is None:
+            self._conn = self.client()
+        return self._conn
+
     def append(self, msg: EmailMessage | bytes, mailbox="INBOX"):
         raw = msg if isinstance(msg, bytes) else msg.as_bytes()
-        c = self.client()
-        typ, _ = c.append(mailbox, None, None, raw)
+        typ, _ = self.conn.append(mailbox, None, None, raw)
         assert typ == "OK"
-        c.logout()
 
     def uids(self, mailbox="INBOX"):
-        c = self.client()
-        typ, _ = c.select(mailbox)
+        typ, _ = self.conn.select(mailbox, readonly=True)
         if typ != "OK":
-            c.logout()
             return []
-        typ, data = c.uid("SEARCH", None, "ALL")
-        c.logout()
+        typ, data = self.conn.uid("SEARCH", None, "ALL")
         return [int(u) for u in (data[0] or b"").split()]
+
+    def close(self):
+        if self._conn is not None:
+            try:
+                self._conn.logout()
+            except Exception:  # noqa: BLE001
+                pass
 
 
 @pytest.fixture
@@ -113,7 +124,9 @@ def imap_server(tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_port(port)
-        yield Imap(port)
+        server = Imap(port)
+        yield server
+        server.close()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
