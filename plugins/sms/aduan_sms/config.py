@@ -91,5 +91,7 @@ class SmsConfig(Schema):
         "polling its inbox and writing replies to its outbox.", secret=True))
     GAMMU_POLL_SECONDS = fields.Float(load_default=10, validate=validate.Range(min=1), metadata=_d(
         "How often the worker reads new inbox rows and delivery states."))
+    GAMMU_MULTIPART_WAIT_SECONDS = fields.Float(load_default=120, validate=validate.Range(min=0), metadata=_d(
+        "How long to wait for missing parts of a concatenated SMS before filing the parts that arrived."))
     GAMMU_PHONE_ID = fields.String(load_default=None, allow_none=True, metadata=_d(
         "SenderID (PhoneID) of the SMSD instance that should send our texts; empty: any."))

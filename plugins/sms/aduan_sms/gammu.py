@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 
 import peewee as pw
 from flask import current_app
@@ -54,6 +55,7 @@ class _Base(pw.Model):
 class Inbox(_Base):
     id = pw.AutoField(column_name="ID")
     text_decoded = pw.TextField(column_name="TextDecoded")
+    udh = pw.TextField(column_name="UDH", null=True)
     sender = pw.CharField(column_name="SenderNumber")
     received = pw.DateTimeField(column_name="ReceivingDateTime")
     sms_class = pw.IntegerField(column_name="Class")
@@ -125,20 +127,81 @@ def creator_id(msg_id: int) -> str:
     return f"aduan-sms:{msg_id}"
 
 
+def concat_info(udh: str | None) -> tuple[str, int, int] | None:
+    """(reference, total, sequence) of a concatenated SMS part from its UDH (IE 00 or 08), else None."""
+    if not udh:
+        return None
+    try:
+        data = bytes.fromhex(udh.strip())
+    except ValueError:
+        return None
+    if not data or data[0] + 1 > len(data):
+        return None
+    i, end = 1, data[0] + 1
+    while i + 1 < end:
+        iei, length = data[i], data[i + 1]
+        body = data[i + 2:i + 2 + length]
+        if iei == 0x00 and length == 3 and len(body) == 3:
+            return f"{body[0]:02X}", body[1], body[2]
+        if iei == 0x08 and length == 4 and len(body) == 4:
+            return f"{body[0]:02X}{body[1]:02X}", body[2], body[3]
+        i += 2 + length
+    return None
+
+
+_first_seen: dict[tuple, float] = {}  # incomplete multipart messages: when this worker first saw them
+
+
+def _groups(rows):
+    """Yield (parts in order, all rows) for each message; a concatenated SMS is one message."""
+    parts: dict[tuple, list] = {}
+    order = []
+    for row in rows:
+        info = concat_info(row.udh)
+        if info is None or info[1] <= 1:
+            order.append(("single", row.id))
+            parts[("single", row.id)] = [row]
+            continue
+        key = (row.sender, info[0], info[1])
+        if key not in parts:
+            order.append(key)
+            parts[key] = []
+        parts[key].append((info[2], row))
+    wait = current_app.config["SMS_GAMMU_MULTIPART_WAIT_SECONDS"]
+    for key in order:
+        if key[0] == "single":
+            yield parts[key], parts[key]
+            continue
+        seqs = sorted(parts[key], key=lambda p: (p[0], p[1].id))
+        complete = {s for s, _ in seqs} >= set(range(1, key[2] + 1))
+        seen_key = (key, seqs[0][1].id)
+        if not complete:
+            first = _first_seen.setdefault(seen_key, time.monotonic())
+            if time.monotonic() - first < wait:
+                continue  # the other parts may still be on their way
+        _first_seen.pop(seen_key, None)
+        uniq, done = [], set()
+        for s_, row in seqs:
+            if s_ not in done:
+                done.add(s_)
+                uniq.append(row)
+        yield uniq, [row for _, row in seqs]
+
+
 def poll(app=None) -> dict[str, int]:
     """Process new inbox rows and apply delivery states from sentitems. Run by the ``sms.gammu`` schedule."""
     counts = {"received": 0, "duplicates": 0, "status": 0}
     gdb = gammu_db()
     with gdb.bind_ctx(GAMMU_MODELS), gdb.connection_context():
-        rows = list(Inbox.select().where(Inbox.processed == False).order_by(Inbox.id).limit(200))  # noqa: E712
-        for row in rows:
-            if row.sms_class == 127:  # USSD answers are not messages from citizens
-                outcome = None
-            else:
-                outcome = receive(Inbound("gammu", str(row.id), row.sender, row.text_decoded), inline=False)
+        rows = list(Inbox.select().where(Inbox.processed == False).order_by(Inbox.id).limit(500))  # noqa: E712
+        for ordered, group in _groups(rows):
+            first = ordered[0]
+            if first.sms_class != 127:  # USSD answers are not messages from citizens
+                text = "".join(r.text_decoded or "" for r in ordered)
+                outcome = receive(Inbound("gammu", str(first.id), first.sender, text), inline=False)
                 counts["duplicates" if outcome.duplicate else "received"] += 1
             with gdb.atomic():
-                Inbox.update(processed=True).where(Inbox.id == row.id).execute()
+                Inbox.update(processed=True).where(Inbox.id.in_([r.id for r in group])).execute()
         pending = list(SmsMessage.select().where((SmsMessage.direction == "out") & (SmsMessage.provider == "gammu") &
                                                  SmsMessage.status.in_(["queued", "sent"]) &
                                                  SmsMessage.provider_message_id.is_null(False)).limit(500))

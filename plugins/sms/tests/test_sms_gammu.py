@@ -198,11 +198,11 @@ class Smsd:
         self.con.commit()
         return rows
 
-    def receive(self, sender, text, cls=-1):
-        """What gammu-smsd does when the modem receives an SMS."""
+    def receive(self, sender, text, cls=-1, udh=""):
+        """What gammu-smsd does when the modem receives an SMS (one row per part of a long one)."""
         self.q("INSERT INTO inbox (Text, SenderNumber, UDH, TextDecoded, RecipientID, Class, Coding) "
-               "VALUES ('', ?, '', ?, 'smsd-kantor', ?, ?)",
-               (sender, text, cls, "Default_No_Compression" if text.isascii() else "Unicode_No_Compression"))
+               "VALUES ('', ?, ?, ?, 'smsd-kantor', ?, ?)",
+               (sender, udh, text, cls, "Default_No_Compression" if text.isascii() else "Unicode_No_Compression"))
 
     def processed(self):
         return [r[0] in (True, "true") for r in self.q("SELECT Processed FROM inbox ORDER BY ID")]
@@ -306,3 +306,25 @@ def test_notification_goes_to_the_outbox_as_concatenated_parts_and_delivery_is_f
     log = client.get(f"/api/v1/plugins/sms/complaints/{tid}/messages", headers=auth(seed.coordinator)).json
     notes = [m for m in log if m["command"] == "notify"]
     assert notes[-1]["status"] == "delivered" and notes[-1]["segments"] == 3
+
+
+def test_a_long_sms_stored_as_parts_is_one_complaint(sms_app, seed, smsd):
+    app = sms_app(SMS_GAMMU_DATABASE_URL=smsd.url)
+    part1 = "LAPOR Saluran irigasi di Desa Kuripan tersumbat sampah plastik sejak musim hujan dimulai, " \
+            "akibatnya sawah warga di sisi timur terendam dan bibit padi mulai membusuk. "
+    part2 = "Mohon segera dikirim petugas kebersihan."
+    # two parts of one message (8-bit reference 0xA7), and one part of another whose rest has not arrived yet
+    smsd.receive("+6281911117777", part2, udh="050003A70202")
+    smsd.receive("+6281911117777", part1, udh="050003A70201")
+    smsd.receive("+6281911118888", "Ada pungutan liar di", udh="0608040102020" + "1")
+    Worker(app).run_once()
+    with app.app_context(), database.connection_context():
+        assert [c.body for c in Complaint.select()] == [(part1 + part2)[len("LAPOR "):].strip()]
+    assert smsd.processed() == [True, True, False]  # the lone part waits for the rest
+    smsd.receive("+6281911118888", " kantor desa.", udh="060804010202" + "02")
+    from aduan_sms.cli import sms_cli
+
+    app.test_cli_runner().invoke(sms_cli, ["poll-gammu"])
+    with app.app_context(), database.connection_context():
+        assert Complaint.select().order_by(Complaint.id.desc()).first().body == "Ada pungutan liar di kantor desa."
+    assert smsd.processed() == [True] * 4
