@@ -44,6 +44,7 @@ KEYWORDS = {
 ALONE = {"stop", "start", "help"}
 INLINE_PROVIDERS = ("twilio", "smssync", "generic")
 SENDING_PROVIDERS = ("twilio", "android", "gammu", "http")
+MAX_STORED = 12_000
 ANSWER_TYPES = ("respond", "resolve", "hold", "reject", "transfer", "verify", "reopen", "comment")
 
 
@@ -135,7 +136,7 @@ def receive(msg: Inbound, *, inline: bool) -> Outcome:
     cfg = current_app.config
     raw = clean_text(msg.sender, multiline=False)[:64] or None
     phone = normalise(raw)
-    body = clean_text(msg.text)
+    body = clean_text(msg.text)[:MAX_STORED]  # the core refuses more than 10,000 characters anyway
     now = utcnow()
     pid = (str(msg.provider_message_id)[:128] if msg.provider_message_id not in (None, "") else None)
     with database.atomic():

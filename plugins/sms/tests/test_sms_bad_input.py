@@ -172,3 +172,16 @@ def test_an_outbound_gateway_without_its_settings_stops_start_up(make_app):
         make_app({"PLUGINS": ["sms"], "SMS_OUTBOUND": "twilio"})
     with pytest.raises(ConfigError, match="SMS_OUTBOUND"):
         make_app({"PLUGINS": ["sms"], "SMS_OUTBOUND": "pigeon"})
+
+
+def test_cli_block_and_unblock(sms_app, signers):
+    from aduan_sms.cli import sms_cli
+
+    app = sms_app()
+    client = app.test_client()
+    runner = app.test_cli_runner()
+    out = runner.invoke(sms_cli, ["block", "0819-0707-3131", "--reason", "spam"]).output
+    assert out.strip() == "blocked +62819****3131"  # numbers are masked in output
+    assert signers.generic(client, {"from": "+6281907073131", "text": "LAPOR x", "id": "c1"}).json["reply"] is None
+    assert runner.invoke(sms_cli, ["unblock", "+6281907073131"]).output.strip() == "unblocked +62819****3131"
+    assert signers.generic(client, {"from": "+6281907073131", "text": "LAPOR x", "id": "c2"}).json["reply"]
