@@ -299,3 +299,39 @@ def test_installed_plugins_load_only_when_listed(tmp_path):
     assert r.returncode == 0 and "'fine'" in r.stdout and "FINE-IMPORTED" in r.stderr
     r = run("brokenthing")
     assert r.returncode == 3 and "brokenthing" in r.stdout and "needs libfoo" in r.stdout
+
+
+def test_core_migrations_run_before_plugins(make_app, tmp_path):
+    """A plugin table with a foreign key to a core table can be created by its migration."""
+    mig = tmp_path / "fkmigs"
+    mig.mkdir()
+    (mig / "0001_note.py").write_text(textwrap.dedent('''
+        from peewee import *
+
+        def up(migrator, db):
+            class Agency(Model):
+                class Meta:
+                    database = db
+                    table_name = "agency"
+
+            class FkNote(Model):
+                agency = ForeignKeyField(Agency)
+
+                class Meta:
+                    database = db
+                    table_name = "fk_note"
+
+            db.create_tables([FkNote])
+    '''))
+
+    class FkPlugin:
+        name = "fk"
+
+        @hookimpl
+        def register_migrations(self):
+            return {"fk": str(mig)}
+
+    app = make_app(plugins=[FkPlugin()])
+    assert list(app.extensions["aduan"].migrations) == ["core", "fk"]
+    with app.app_context(), database.connection_context():
+        assert "fk_note" in database.get_tables()

@@ -84,10 +84,11 @@ class Hooks:
         return [m for ms in self.pm.hook.register_models() for m in (ms or [])]
 
     def migrations(self) -> dict[str, str]:
+        """Migration directories, the core's first (plugin tables may reference core tables)."""
         out: dict[str, str] = {}
         for mapping in self.pm.hook.register_migrations():
             out.update(mapping or {})
-        return out
+        return dict(sorted(out.items(), key=lambda kv: (kv[0] != "core", kv[0])))
 
     def blueprints(self, app) -> list:
         return [b for bs in self.pm.hook.register_blueprints(app=app) for b in (bs or [])]
