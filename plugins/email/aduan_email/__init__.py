@@ -85,6 +85,8 @@ def enqueue_jobs(event):
 
     cfg = current_app.config
     jobs = []
+    if not cfg["EMAIL_SMTP_HOST"]:
+        return jobs  # outbound mail is off
     if cfg["EMAIL_NOTIFY_REPORTERS"] and event.visibility == "public" and event.event_id:
         kind = None
         if event.type == "file" and event.channel != "email":  # email filings are acknowledged by the inbound path

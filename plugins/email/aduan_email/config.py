@@ -13,19 +13,20 @@ SECURITY = validate.OneOf(["starttls", "ssl", "none"])
 
 class EmailConfig(Schema):
     # identity of our mailbox
-    FROM_ADDRESS = fields.String(load_default="lapor@localhost", metadata=_d(
+    FROM_ADDRESS = fields.String(load_default="lapor@localhost", validate=validate.Email(), metadata=_d(
         "Address our mail comes from, e.g. lapor@ntbprov.go.id. Its local part and domain also form the "
         "reply addresses (lapor+<token>@domain) unless EMAIL_REPLY_ADDRESS is set."))
     FROM_NAME = fields.String(load_default="", metadata=_d(
         "Display name of our mail; default: INSTITUTION_NAME."))
-    REPLY_ADDRESS = fields.String(load_default="", metadata=_d(
+    REPLY_ADDRESS = fields.String(load_default="", validate=lambda v: v == "" or validate.Email()(v),
+                                  metadata=_d(
         "Mailbox that receives replies (its local part gets +<token>); default: EMAIL_FROM_ADDRESS. "
         "The mailbox must accept plus-addressing (sub-addressing)."))
     MESSAGE_ID_DOMAIN = fields.String(load_default="", metadata=_d(
         "Domain used in the Message-IDs we generate; default: the domain of EMAIL_FROM_ADDRESS."))
     # outbound (SMTP)
     SMTP_HOST = fields.String(load_default="", metadata=_d(
-        "SMTP server for outgoing mail. Empty: no mail is sent (jobs wait and retry)."))
+        "SMTP server for outgoing mail. Empty: the plugin sends nothing (no notification jobs are queued)."))
     SMTP_PORT = fields.Integer(load_default=587, validate=validate.Range(min=1, max=65535), metadata=_d(
         "SMTP port (587 submission with STARTTLS, 465 implicit TLS, 25 relay)."))
     SMTP_SECURITY = fields.String(load_default="starttls", validate=SECURITY, metadata=_d(
