@@ -115,21 +115,57 @@ class Imap:
                 pass
 
 
-@pytest.fixture
-def imap_server(tmp_path):
+def start_pymap(cert=None, key=None):
     port = free_port()
     exe = os.path.join(os.path.dirname(sys.executable), "pymap")
-    proc = subprocess.Popen([exe, "--no-service", "admin", "--host", "127.0.0.1", "--port", str(port), "--no-tls",
+    tls = ["--cert", cert, "--key", key] if cert else ["--no-tls"]
+    proc = subprocess.Popen([exe, "--no-service", "admin", "--host", "127.0.0.1", "--port", str(port), *tls,
                              "dict", "--demo-user", IMAP_USER, "--demo-password", IMAP_PASSWORD],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_port(port)
-        server = Imap(port)
+    except Exception:
+        proc.terminate()
+        raise
+    return proc, port
+
+
+@pytest.fixture
+def imap_server():
+    proc, port = start_pymap()
+    server = Imap(port)
+    try:
         yield server
-        server.close()
     finally:
+        server.close()
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def self_signed(tmp_path):
+    """A certificate for 127.0.0.1 (its own CA) and its key, as PEM files."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
 
 
 class DroppingProxy:
@@ -238,7 +274,7 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
        b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
 
 
-def imap_config(server, port=None):
+def imap_config(server, port=None):  # noqa: D103
     return {"EMAIL_IMAP_HOST": "127.0.0.1", "EMAIL_IMAP_PORT": port or server.port, "EMAIL_IMAP_SECURITY": "none",
             "EMAIL_IMAP_USERNAME": IMAP_USER, "EMAIL_IMAP_PASSWORD": IMAP_PASSWORD, "EMAIL_IMAP_TIMEOUT": 5}
 

@@ -163,3 +163,32 @@ def test_uidvalidity_change_restarts_without_refiling(email_app, imap_server, sm
     typ, data = c.uid("FETCH", str(imap_server.uids("INBOX")[0]), "(FLAGS)")
     c.logout()
     assert b"\\Seen" in data[0]
+
+
+def test_poll_over_starttls(email_app, smtp_server, h, tmp_path):
+    import imaplib
+    import ssl
+
+    from aduan_email.imap import ImapError, poll
+
+    cert, key = h.self_signed(tmp_path)
+    proc, port = h.start_pymap(cert, key)
+    try:
+        ctx = ssl.create_default_context(cafile=cert)
+        seed = imaplib.IMAP4("127.0.0.1", port)
+        seed.starttls(ssl_context=ctx)
+        seed.login(h.IMAP_USER, h.IMAP_PASSWORD)
+        seed.append("INBOX", None, None, h.mail(msgid="<tls-1@warga.example>").as_bytes())
+        seed.logout()
+        app = email_app({**h.imap_config(None, port=port), "EMAIL_IMAP_SECURITY": "starttls",
+                         "EMAIL_SMTP_CA_FILE": cert})
+        with app.app_context(), database.connection_context():
+            assert poll() == {"filed": 1}
+        # without trusting the server's certificate, the poller refuses to talk to it
+        app = email_app({**h.imap_config(None, port=port), "EMAIL_IMAP_SECURITY": "starttls"})
+        with app.app_context(), database.connection_context():
+            with pytest.raises(ImapError):
+                poll()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

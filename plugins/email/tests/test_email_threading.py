@@ -137,10 +137,10 @@ AUTO = [
 ]
 
 
-@pytest.mark.parametrize("headers,kw", AUTO)
-def test_mail_we_must_not_answer_is_ignored(ctx, h, smtp_server, headers, kw):
-    r = deliver(h.mail(headers=headers, **kw))
-    assert r.outcome == "ignored"
+def test_mail_we_must_not_answer_is_ignored(ctx, h, smtp_server):
+    for headers, kw in AUTO:  # one app for all cases (each case is its own message)
+        r = deliver(h.mail(headers=headers, **kw))
+        assert r.outcome == "ignored", (headers, kw)
     h.run_worker(ctx)
     assert h.complaints() == []
     assert smtp_server.envelopes == []
