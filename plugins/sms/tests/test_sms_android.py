@@ -98,3 +98,29 @@ def test_gateway_outage_is_retried_until_it_works(sms_app, seed, signers, httpse
     assert counts["done"] == 1 and counts["retry"] == 1
     assert len(httpserver.log) == 2
     assert "LAPOR" in json.loads(httpserver.log[1][0].data)["textMessage"]["text"]
+
+
+def test_simultaneous_deliveries_of_one_message_file_once(sms_app, seed, signers, httpserver):
+    import threading
+
+    app = _app(sms_app, httpserver)
+    env = signers.android_sms(77, text="Lampu penerangan jalan di Jl. Langko padam")
+    barrier = threading.Barrier(5)
+    codes = []
+
+    def deliver():
+        client = app.test_client()
+        barrier.wait()
+        codes.append(signers.android(client, env).status_code)
+
+    threads = [threading.Thread(target=deliver) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [200] * 5
+    with app.app_context(), database.connection_context():
+        assert Complaint.select().count() == 1
+        from aduan_sms.models import SmsMessage
+
+        assert SmsMessage.select().where(SmsMessage.direction == "out").count() == 1
