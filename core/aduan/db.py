@@ -3,7 +3,7 @@
 All models bind to :data:`database`, a ``DatabaseProxy`` initialised by ``create_app`` from
 ``DATABASE_URL``. SQLite is tuned for several processes (WAL, busy timeout, foreign keys, and
 write transactions that begin ``IMMEDIATE`` so a read-then-write transaction cannot fail with
-"database is locked"). PostgreSQL uses a connection pool; each request takes one connection.
+"database is locked"). Both engines use a connection pool; each request takes one connection.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import peewee
 from playhouse import db_url
 from playhouse.migrations import Runner
-from playhouse.pool import PooledPostgresqlDatabase
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 database = peewee.DatabaseProxy()
 
@@ -39,8 +39,13 @@ def make_database(url: str, *, pool_size: int = 10) -> peewee.Database:
     if scheme.startswith("sqlite"):
         path = url.split("://", 1)[1].split("?", 1)[0]
         path = path[1:] if path.startswith("/") else path  # sqlite:///rel, sqlite:////abs
-        return peewee.SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS,
-                                     lock_type="IMMEDIATE", timeout=30, check_same_thread=False)
+        # Pooled: a request "closes" its connection back to the pool. Really closing the last
+        # connection to a WAL database checkpoints the WAL and deletes it (with fsyncs) on every
+        # request, which made a filing several times slower (bench/run.py). Pragmas also run
+        # once per connection instead of once per request. No cap: one connection per thread.
+        return PooledSqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS, max_connections=None,
+                                    stale_timeout=600, lock_type="IMMEDIATE", timeout=30,
+                                    check_same_thread=False)
     if scheme in ("postgres", "postgresql"):
         parsed = db_url.parse(url)
         name = parsed.pop("database")
