@@ -109,7 +109,7 @@ def record_row(ctx: Context, c: Complaint) -> dict[str, Any] | None:
     if rec is None or ("rejected" not in ctx.statuses and _rejected(c)):
         return None
     fr = on_time(c.first_response_at, c.due_first_response, ctx.now)
-    res = on_time(c.resolved_at, c.due_resolution, ctx.now) if c.status not in ("rejected",) else None
+    res = on_time(c.resolved_at, c.due_resolution, ctx.now) if c.status != "rejected" else None
     breached = [s for s in (c.breached or "").split(",") if s]
     return {
         "public_id": ctx.public_id(c.id),
