@@ -123,12 +123,22 @@ def find_thread(mail: InboundMail) -> tuple[Complaint | None, str]:
                 if s.complaint_id:
                     return Complaint.get_by_id(s.complaint_id), "in-reply-to"
     m = common.SUBJECT_TAG.search(mail.subject or "")
-    if m:
+    if m and not _sender_failed_authentication(mail):
         c = Complaint.get_or_none(Complaint.tracking_id == m.group(1).upper())
         if c is not None and c.reporter_id and c.reporter.email and \
                 c.reporter.email.strip().lower() == mail.from_addr:
             return c, "subject"
     return None, ""
+
+
+def _sender_failed_authentication(mail: InboundMail) -> bool:
+    """True when our receiving server recorded that the From address failed DMARC (RFC 8601): the
+    topmost Authentication-Results header is the one our own MTA added."""
+    try:
+        results = mail.headers.get_all("Authentication-Results") or []
+    except Exception:  # noqa: BLE001
+        return False
+    return bool(results) and re.search(r"\bdmarc\s*=\s*fail\b", str(results[0]), re.I) is not None
 
 
 # --- actions --------------------------------------------------------------------------------------

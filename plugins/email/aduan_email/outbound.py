@@ -111,15 +111,20 @@ def _paragraphs_html(blocks: list[str]) -> str:
             "<body style=\"font-family:sans-serif;line-height:1.5\">" + "\n".join(out) + "</body></html>")
 
 
+def _line(value: str | None) -> str:
+    """A header-safe single line (no CR/LF can reach a header)."""
+    return " ".join((value or "").split())
+
+
 def compose(*, to: str, to_name: str | None, subject: str, blocks: list[str], message_id: str,
             refs: list[str], lang: str, tracking_id: str, reply_to: str | None) -> Msg:
     msg = Msg()
     name = common.cfg("FROM_NAME") or current_app.config["INSTITUTION_NAME"]
-    msg["From"] = formataddr((name, common.cfg("FROM_ADDRESS")))
-    msg["To"] = formataddr((to_name or "", to))
+    msg["From"] = formataddr((_line(name), common.cfg("FROM_ADDRESS")))
+    msg["To"] = formataddr((_line(to_name), _line(to)))
     if reply_to:
         msg["Reply-To"] = reply_to
-    msg["Subject"] = f"[ADUAN-{tracking_id}] {subject}"
+    msg["Subject"] = _line(f"[ADUAN-{tracking_id}] {subject}")
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = f"<{message_id}>"
     if refs:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
 from email.message import EmailMessage as Msg
 from email.parser import BytesHeaderParser
@@ -23,6 +24,7 @@ from . import common
 from .inbound import handle_raw
 from .models import EmailNonce
 
+log = logging.getLogger("aduan.email")
 bp = Blueprint("email_hooks", __name__, url_prefix="/hooks/email")
 
 _SKIP_HEADERS = {"content-type", "content-transfer-encoding", "mime-version"}
@@ -60,6 +62,11 @@ def _process(provider: str, nonce: str | None, raw: bytes, **envelope):
             result = handle_raw(raw, provider, **envelope)
     except _Replay:
         abort(403, "replayed request")
+    except pw.PeeweeException:
+        raise  # the database is away: a 5xx, so the provider retries later
+    except Exception as exc:  # noqa: BLE001 - a message we cannot read is the sender's problem, not a 500
+        log.error("email webhook %s: message could not be handled (%s)", provider, type(exc).__name__)
+        abort(422, "the message could not be read")
     with database.atomic():  # forget nonces older than the window: they fail the timestamp check anyway
         EmailNonce.delete().where(EmailNonce.seen_at < utcnow().replace(microsecond=0) -
                                   _window()).execute()
@@ -91,7 +98,10 @@ def _build(headers: list[tuple[str, str]], text: str | None, html: str | None, f
         if len(mtype) != 2:
             mtype = ["application", "octet-stream"]
         msg.add_attachment(data, maintype=mtype[0], subtype=mtype[1], filename=f.filename or "lampiran")
-    return msg.as_bytes()
+    try:
+        return msg.as_bytes()
+    except Exception:  # noqa: BLE001 - headers the library cannot serialise
+        abort(400, "the message fields could not be assembled into a message")
 
 
 @bp.post("/mailgun")

@@ -54,6 +54,11 @@ def test_subject_tag_only_from_the_reporter(ctx, h, smtp_server):
     r = deliver(h.mail(sender="mallory@jahat.example", subject=subject, body="Laporan ini palsu, tutup saja."))
     assert r.outcome == "filed" and r.tracking_id != c.tracking_id
     assert h.events(c, "reply") == []
+    # a forged From that our receiving server saw fail DMARC is not the reporter
+    r = deliver(h.mail(subject=subject, body="Palsu.", headers={
+        "Authentication-Results": "mx.pemda.example.id; spf=fail smtp.mailfrom=warga.example; dmarc=fail "
+                                  "header.from=warga.example"}))
+    assert r.outcome == "filed" and r.tracking_id != c.tracking_id
     # the reporter, from their own address, is threaded by the tag
     r = deliver(h.mail(sender="BUDI@warga.example", subject=subject, body="Masih rusak."))
     assert (r.outcome, r.tracking_id, r.reason) == ("reply", c.tracking_id, "subject")
