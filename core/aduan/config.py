@@ -107,17 +107,20 @@ class CoreConfig(Schema):
 
 
 def parse_env(prefix: str = "ADUAN") -> dict[str, Any]:
-    """``ADUAN_X=...`` → ``{"X": value}``; values that parse as JSON are decoded (like Flask)."""
-    out: dict[str, Any] = {}
-    for key, raw in os.environ.items():
-        if not key.startswith(prefix + "_"):
-            continue
-        name = key[len(prefix) + 1:]
+    """``ADUAN_X=...`` → ``{"X": "..."}``, as text: each schema field converts its own value
+    (so ``ADUAN_REGION_PREFIXES=52.10`` stays the code ``52.10``, not the number 52.1). Lists and
+    mappings may be given as JSON (``["a","b"]``, ``{"k": 1}``); lists also as ``a,b``."""
+    return {key[len(prefix) + 1:]: raw for key, raw in os.environ.items() if key.startswith(prefix + "_")}
+
+
+def _coerce(field: fields.Field, value: Any) -> Any:
+    if isinstance(value, str) and isinstance(field, (fields.Dict, fields.List, fields.Nested)) \
+            and value.strip()[:1] in ("[", "{"):
         try:
-            out[name] = json.loads(raw)
+            return json.loads(value)
         except ValueError:
-            out[name] = raw
-    return out
+            return value  # the field reports it as invalid
+    return value
 
 
 def load_file(path: str) -> dict[str, Any]:
@@ -134,8 +137,9 @@ class ConfigError(RuntimeError):
 
 def validate_section(schema: Schema, raw: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Validate the keys of one schema (core or a plugin's) out of the merged raw mapping."""
-    names = {f.data_key or n for n, f in schema.fields.items()}
-    data = {k[len(prefix):]: v for k, v in raw.items() if k.startswith(prefix) and k[len(prefix):] in names}
+    by_name = {f.data_key or n: f for n, f in schema.fields.items()}
+    data = {k[len(prefix):]: _coerce(by_name[k[len(prefix):]], v) for k, v in raw.items()
+            if k.startswith(prefix) and k[len(prefix):] in by_name}
     try:
         loaded = schema.load(data)
     except ValidationError as exc:

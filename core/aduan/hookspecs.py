@@ -125,7 +125,9 @@ def register_exporters() -> Mapping[str, Any]:
     """Declare data exporters run by ``aduan export NAME DIR``.
 
     An exporter is called as ``exporter(app, directory)`` and returns the list of files it wrote.
-    Everything it writes must go through :mod:`aduan.privacy` (audience ``export``).
+    Record-level data must come from :func:`aduan.privacy.export_record` (no personal data, no
+    free text, no secret complaints); aggregates may count every complaint, but must not publish
+    cells small enough to single anyone out.
 
     :return: a mapping from exporter name to callable.
     """

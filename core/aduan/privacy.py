@@ -178,8 +178,9 @@ def external_payload(complaint: Complaint) -> dict[str, Any]:
     return view
 
 
-def export_record(complaint: Complaint) -> dict[str, Any] | None:
-    """Record-level open data: no personal data, no free text, day precision, region to kecamatan.
+def export_record(complaint: Complaint, *, calendar=None) -> dict[str, Any] | None:
+    """Record-level open data: no personal data, no free text, day precision (in the deployment's
+    time zone when ``calendar`` is given, else UTC), region cut to kecamatan.
 
     Returns ``None`` for secret complaints (they only appear in aggregates).
     """
@@ -188,12 +189,19 @@ def export_record(complaint: Complaint) -> dict[str, Any] | None:
     region = complaint.region_id
     if region and region.count(".") > 2:
         region = ".".join(region.split(".")[:3])
+
+    def day(v):
+        if v is None:
+            return None
+        return (calendar.to_local(v) if calendar is not None else v).date()
+
     return {
         "kind": complaint.kind, "status": complaint.status, "urgency": complaint.urgency,
         "channel": complaint.channel, "category": complaint.category.code if complaint.category_id else None,
         "agency": complaint.agency.code if complaint.agency_id else None, "region": region,
-        "created": complaint.created_at.date() if complaint.created_at else None,
-        "first_response": complaint.first_response_at.date() if complaint.first_response_at else None,
-        "resolved": complaint.resolved_at.date() if complaint.resolved_at else None,
+        "created": day(complaint.created_at),
+        "first_response": day(complaint.first_response_at),
+        "resolved": day(complaint.resolved_at),
+        "closed": day(complaint.closed_at),
         "rating": complaint.rating,
     }
