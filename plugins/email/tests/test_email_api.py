@@ -59,3 +59,16 @@ def test_cli_import_and_poll(email_app, smtp_server, h, tmp_path):
     assert r.exit_code == 0 and "nothing new" in r.output
     with app.app_context(), database.connection_context():
         assert len(h.complaints()) == 1
+
+
+def test_migration_creates_the_models_schema(email_app):
+    from aduan_email.models import MODELS
+
+    app = email_app()
+    with app.app_context(), database.connection_context():
+        for model in MODELS:
+            table = model._meta.table_name
+            assert table.startswith("email_")
+            cols = {c.name for c in database.get_columns(table)}
+            assert cols == {f.column_name for f in model._meta.sorted_fields}, table
+            model.select().count()  # every column the model reads exists

@@ -1,18 +1,20 @@
 """0001: inbound message log, sent Message-IDs, address delivery state, IMAP resume point, webhook nonces.
 
-Frozen copies of the models as they were: never import application models here.
-
-``complaint_id`` columns are plain indexed integers, without a foreign-key constraint: the core runs
-plugin migrations in hook order, which may come before its own (so ``complaint`` may not exist yet
-on PostgreSQL), and these rows only ever point at complaints, they never keep one alive.
+Frozen copies of the models as they were: never import application models here. The core's
+migrations run first, so ``complaint`` exists.
 """
 from peewee import *
 
 
 def up(migrator, db):
+    class Complaint(Model):
+        class Meta:
+            database = db
+            table_name = 'complaint'
+
     class EmailMessage(Model):
         message_key = CharField(max_length=128, unique=True)
-        complaint_id = IntegerField(null=True, index=True)
+        complaint = ForeignKeyField(Complaint, null=True, on_delete='SET NULL')
         outcome = CharField(max_length=16)
         reason = CharField(max_length=64, default='')
         source = CharField(max_length=16)
@@ -24,7 +26,7 @@ def up(migrator, db):
 
     class EmailSent(Model):
         message_key = CharField(max_length=128, unique=True)
-        complaint_id = IntegerField(null=True, index=True)
+        complaint = ForeignKeyField(Complaint, null=True, on_delete='CASCADE')
         job_id = IntegerField(null=True)
         kind = CharField(max_length=16)
         created_at = DateTimeField(index=True)
