@@ -3,7 +3,7 @@
 * Record level (``complaints``): every row passes through :func:`aduan.privacy.export_record`
   (the gate: it drops secret complaints and strips personal data and free text); the plugin only
   adds derived, non-identifying values computed from the same row (durations, SLA met, a public
-  id) and re-dates the row in the deployment's time zone.
+  id); ``export_record`` dates the row in the deployment's time zone.
 * Aggregates (``monthly_counts``, ``agency_report_card``): counts over every complaint, secret ones
   included, with small cells suppressed (:func:`suppress`).
 
@@ -46,6 +46,7 @@ class Context:
         key = cfg.get("OPENDATA_ID_KEY") or ("opendata-public-id|" + cfg["SECRET_KEY"])
         self.id_key = key.encode()
         self.now = now or utcnow()
+        self.calendar = app.extensions["aduan"].calendar
         self._regions: dict[str, str] | None = None
 
     def public_id(self, complaint_id: int) -> str:
@@ -105,7 +106,7 @@ def record_query(ctx: Context):
 
 
 def record_row(ctx: Context, c: Complaint) -> dict[str, Any] | None:
-    rec = export_record(c)  # the privacy gate: None for secret complaints
+    rec = export_record(c, calendar=ctx.calendar)  # the privacy gate: None for secret complaints; local days
     if rec is None or ("rejected" not in ctx.statuses and _rejected(c)):
         return None
     fr = on_time(c.first_response_at, c.due_first_response, ctx.now)
@@ -113,8 +114,7 @@ def record_row(ctx: Context, c: Complaint) -> dict[str, Any] | None:
     breached = [s for s in (c.breached or "").split(",") if s]
     return {
         "public_id": ctx.public_id(c.id),
-        # export_record dates are UTC days; the published dates are days in the deployment's zone
-        "created_date": ctx.local_date(c.created_at),
+        "created_date": rec["created"],
         "kind": rec["kind"],
         "category": rec["category"],
         "category_name": c.category.name if rec["category"] else None,
@@ -125,10 +125,10 @@ def record_row(ctx: Context, c: Complaint) -> dict[str, Any] | None:
         "channel": rec["channel"],
         "urgency": rec["urgency"],
         "status": rec["status"],
-        "first_response_date": ctx.local_date(c.first_response_at) if rec["first_response"] else None,
+        "first_response_date": rec["first_response"],
         "first_response_days": days(c.created_at, c.first_response_at),
         "first_response_on_time": fr,
-        "resolved_date": ctx.local_date(c.resolved_at) if rec["resolved"] else None,
+        "resolved_date": rec["resolved"],
         "resolution_days": days(c.created_at, c.resolved_at),
         "resolved_on_time": res,
         "sla_met": not breached and fr is not False and res is not False,
