@@ -33,8 +33,10 @@ def register_models():
     return list(MODELS)
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def register_migrations():
+    # trylast: our tables reference the core's, so our migrations must run after the core's (pluggy calls
+    # later-registered plugins first, and the core's migrate() keeps the order the hooks answered in)
     return {"lapor": os.path.join(os.path.dirname(__file__), "migrations")}
 
 

@@ -90,7 +90,8 @@ def ticket_for(complaint: Complaint) -> LaporTicket:
 def note(complaint_id: int, text: str, key: str, data: dict | None = None) -> None:
     """An internal timeline entry about the sync (once per ``key``)."""
     try:
-        services.perform(Complaint.get_by_id(complaint_id), "comment", ACTOR, text=text, visibility="internal",
+        # perform() locks and re-reads the row itself: a bare reference saves a query
+        services.perform(Complaint(id=complaint_id), "comment", ACTOR, text=text, visibility="internal",
                          source="lapor", external_id=key[:128], data=data)
     except (services.ServiceError, Complaint.DoesNotExist) as exc:
         log.info("lapor: note on complaint %s not recorded: %s", complaint_id, type(exc).__name__)
@@ -238,29 +239,29 @@ def _create(api: LaporClient, c: Complaint, t: LaporTicket) -> None:
             except LaporError as exc:  # an orphan upload is harmless: retry
                 _err(t.id, exc)
                 raise RetryLater(str(exc), delay=exc.retry_after) from None
-        _update(t.id, attachment_ids=ids)
+            _update(t.id, attachment_ids=ids)  # uploaded once, even if the create is retried
     body = create_body(c, ids)
-    if not _claim(t.id, QUEUED, SENDING, attempts=LaporTicket.attempts + 1):
+    if not _claim(t.id, QUEUED, SENDING, attempts=LaporTicket.attempts + 1, attachment_ids=ids):
         return  # another worker holds it
     try:
         lapor_id = api.create(body)
     except NotSent as exc:
-        _claim(t.id, SENDING, QUEUED)
-        _err(t.id, exc)
+        _claim(t.id, SENDING, QUEUED, last_error=str(exc), last_error_at=utcnow())
         raise RetryLater(str(exc), delay=exc.retry_after) from None
     except Rejected as exc:
-        _claim(t.id, SENDING, FAILED)
-        _err(t.id, exc)
-        note(c.id, f"SP4N-LAPOR! menolak pengaduan: {exc}", f"failed:create:{t.id}:{t.attempts + 1}")
+        with database.atomic():
+            _claim(t.id, SENDING, FAILED, last_error=str(exc), last_error_at=utcnow())
+            note(c.id, f"SP4N-LAPOR! menolak pengaduan: {exc}", f"failed:create:{t.id}:{t.attempts + 1}")
         raise PermanentFailure(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - sent or maybe sent: never resend blindly
-        _claim(t.id, SENDING, UNCERTAIN)
         msg = str(exc) if isinstance(exc, LaporError) else f"{type(exc).__name__} while creating (outcome unknown)"
         if "outcome unknown" not in msg:
             msg += " (outcome unknown)"
         msg += "; not resent automatically: link it to the LAPOR! id or force a resend"
-        _err(t.id, Exception(msg))
-        note(c.id, f"SP4N-LAPOR!: hasil pengiriman tidak diketahui ({msg}).", f"uncertain:{t.id}:{t.attempts + 1}")
+        with database.atomic():
+            _claim(t.id, SENDING, UNCERTAIN, last_error=msg, last_error_at=utcnow())
+            note(c.id, f"SP4N-LAPOR!: hasil pengiriman tidak diketahui ({msg}).",
+                 f"uncertain:{t.id}:{t.attempts + 1}")
         raise PermanentFailure(msg) from None
     now = utcnow()
     try:
@@ -268,13 +269,13 @@ def _create(api: LaporClient, c: Complaint, t: LaporTicket) -> None:
             LaporTicket.update(state=CREATED, lapor_id=lapor_id, last_error=None, next_poll_at=now,
                                poll_interval=cfg()["LAPOR_POLL_MIN_INTERVAL"], updated_at=now).where(
                 LaporTicket.id == t.id).execute()
+            note(c.id, f"Terkirim ke SP4N-LAPOR! dengan nomor {lapor_id}.", f"created:{lapor_id}",
+                 data={"lapor_id": lapor_id, "attachments": len(ids)})
     except pw.IntegrityError:
         # LAPOR! returned an id another ticket already holds: record it, do not lose the answer
         _claim(t.id, SENDING, UNCERTAIN)
         _err(t.id, Exception(f"E4 returned id {lapor_id}, already linked to another complaint"))
         raise PermanentFailure(f"E4 returned id {lapor_id}, already linked to another complaint") from None
-    note(c.id, f"Terkirim ke SP4N-LAPOR! dengan nomor {lapor_id}.", f"created:{lapor_id}",
-         data={"lapor_id": lapor_id, "attachments": len(ids)})
 
 
 def _forward(api: LaporClient, c: Complaint, t: LaporTicket) -> None:
@@ -302,9 +303,11 @@ def _forward(api: LaporClient, c: Complaint, t: LaporTicket) -> None:
     except LaporError as exc:  # forwarding again is harmless: retried with back-off
         _err(t.id, exc, forward_state=FWD_PENDING)
         raise RetryLater(str(exc), delay=exc.retry_after) from None
-    _update(t.id, forward_state=FWD_DONE, forwarded_to=target, last_error=None)
-    note(c.id, f"Diteruskan di SP4N-LAPOR! ke {institution_name(target)} (bukan wewenang).",
-         f"forwarded:{t.lapor_id}:{target}:{t.forwarded_to or 0}", data={"institution_id": target})
+    name = institution_name(target)
+    with database.atomic():
+        _update(t.id, forward_state=FWD_DONE, forwarded_to=target, last_error=None)
+        note(c.id, f"Diteruskan di SP4N-LAPOR! ke {name} (bukan wewenang).",
+             f"forwarded:{t.lapor_id}:{target}:{t.forwarded_to or 0}", data={"institution_id": target})
 
 
 # --- poll (E6, E7) -------------------------------------------------------------------------------
@@ -350,7 +353,7 @@ def remote_time(value) -> dt.datetime | None:
 
 def _perform(c: Complaint, action: str, key: str, **kw) -> bool:
     try:
-        ev = services.perform(Complaint.get_by_id(c.id), action, ACTOR, source="lapor", external_id=key[:128], **kw)
+        ev = services.perform(Complaint(id=c.id), action, ACTOR, source="lapor", external_id=key[:128], **kw)
     except (services.Conflict, services.InvalidInput, services.NotFound) as exc:
         log.info("lapor: %s on complaint %s not applied: %s", action, c.id, type(exc).__name__)
         return False

@@ -13,7 +13,7 @@ from aduan.testing import auth
 from aduan_lapor.models import LaporTicket
 from aduan_lapor.testing import drain, map_agency
 
-N = 300
+N = int(__import__("os").environ.get("LAPOR_CHAOS_N", "300"))
 
 
 def test_300_complaints_through_30_percent_failures_and_a_worker_restart(lapor, sim):
