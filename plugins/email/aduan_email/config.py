@@ -72,6 +72,9 @@ class EmailConfig(Schema):
         "Seconds a signed webhook request stays valid (replay protection together with nonces)."))
     TRACK_URL = fields.String(load_default="{base_url}/api/v1/complaints/{tracking_id}", metadata=_d(
         "Link to follow a complaint sent to reporters; {base_url} and {tracking_id} are filled in."))
+    MAX_NEW_PER_SENDER = fields.Integer(load_default=20, validate=validate.Range(min=1), metadata=_d(
+        "New complaints one sender address may file by email in 24 hours; more are recorded as ignored "
+        "(replies to existing complaints are not limited)."))
     # content
     MAX_BYTES = fields.Integer(load_default=25 * 1024 * 1024, validate=validate.Range(min=1024), metadata=_d(
         "Largest message accepted, in bytes; larger mail is recorded as skipped."))

@@ -7,6 +7,7 @@ subject tag when the sender is the reporter); anything else files a new complain
 """
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 import re
@@ -17,7 +18,7 @@ from flask import current_app
 
 from aduan import JobRequest
 from aduan.auth import Actor, system
-from aduan.db import database
+from aduan.db import database, utcnow
 from aduan.jobs import enqueue
 from aduan.models import Complaint
 from aduan.services import MAX_BODY, Conflict, InvalidInput, NotFound, clean_text, file_complaint, perform
@@ -73,7 +74,8 @@ def handle(mail: InboundMail, source: str) -> Result:
         with database.atomic():
             result = _handle(mail, source)
             EmailMessage.create(message_key=mail.key, complaint=_cid(result.tracking_id), outcome=result.outcome,
-                                reason=result.reason[:64], source=source, skipped=result.skipped or None)
+                                reason=result.reason[:64], source=source, skipped=result.skipped or None,
+                                sender_hash=common.address_hash(mail.from_addr) if mail.from_addr else None)
     except (pw.IntegrityError, _Duplicate):
         return Result("duplicate")
     log.info("email %s from %s: %s %s", result.outcome, source, result.reason, result.tracking_id or "")
@@ -171,7 +173,16 @@ def _reply(mail: InboundMail, c: Complaint, how: str) -> Result:
     return Result("reply", c.tracking_id, reason=how, skipped=skipped)
 
 
+def _over_limit(mail: InboundMail) -> bool:
+    since = utcnow() - dt.timedelta(hours=24)
+    n = (EmailMessage.select().where((EmailMessage.sender_hash == common.address_hash(mail.from_addr)) &
+                                     (EmailMessage.outcome == "filed") & (EmailMessage.created_at > since)).count())
+    return n >= common.cfg("MAX_NEW_PER_SENDER")
+
+
 def _file(mail: InboundMail, follows: Complaint | None = None) -> Result:
+    if _over_limit(mail):
+        return Result("ignored", reason="sender-limit")
     body = _clip(strip_signature(mail.text) if follows is None else strip_reply(mail.text))
     title = _title(mail.subject)
     if follows is not None:

@@ -21,6 +21,10 @@ class EmailMessage(BaseModel):
     source = pw.CharField(max_length=16)  # imap, mailgun, sendgrid, raw
     skipped = JSONField(null=True)  # attachments not stored: [{"filename", "reason"}]
     created_at = pw.DateTimeField(default=utcnow)
+    sender_hash = pw.CharField(max_length=64, null=True)  # keyed hash of the From address (never the address)
+
+    class Meta:
+        indexes = ((("sender_hash", "created_at"), False),)
 
 
 class EmailSent(BaseModel):

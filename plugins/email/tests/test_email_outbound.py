@@ -197,3 +197,24 @@ def test_starttls_and_auth(make_app, tls_smtp, h):
     # credentials only ever sent over TLS; the wrong password was refused, the right one accepted
     assert all(over_tls for over_tls, _ in tls_smtp.logins)
     assert tls_smtp.logins[0] == (True, False) and tls_smtp.logins[-1] == (True, True)
+
+
+def test_implicit_tls(make_app, h, tmp_path):
+    from aiosmtpd.controller import Controller
+
+    cert, key = h.self_signed(tmp_path)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    inbox = h.Inbox()
+    port = h.free_port()
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=ctx)
+    ctl.start()
+    try:
+        app = make_app({"PLUGINS": ["email"], "EMAIL_FROM_ADDRESS": h.FROM, "EMAIL_SMTP_HOST": "127.0.0.1",
+                        "EMAIL_SMTP_PORT": port, "EMAIL_SMTP_SECURITY": "ssl", "EMAIL_SMTP_CA_FILE": cert})
+        tid = file_on_web(app.test_client())
+        with app.app_context(), database.connection_context():
+            h.run_worker(app)
+    finally:
+        ctl.stop()
+    assert [m["X-Aduan-Tracking-Id"] for m in inbox.to(REPORTER)] == [tid]

@@ -163,3 +163,16 @@ def test_same_message_twice_is_filed_once(ctx, h, smtp_server):
     assert deliver(m, "imap").outcome == "filed"
     assert deliver(m, "mailgun").outcome == "duplicate"
     assert len(h.complaints()) == 1
+
+
+def test_new_complaints_per_sender_are_limited(email_app, smtp_server, h):
+    app = email_app({"EMAIL_MAX_NEW_PER_SENDER": 2})
+    with app.app_context(), database.connection_context():
+        outcomes = [deliver(h.mail(subject=f"Laporan {i}", body=f"Isi {i}")).outcome for i in range(3)]
+        assert outcomes == ["filed", "filed", "ignored"]
+        # another sender is not affected, and the limited sender can still reply on their complaints
+        assert deliver(h.mail(sender="siti@warga.example")).outcome == "filed"
+        first = h.complaints()[0]
+        r = deliver(h.mail(subject=f"Re: [ADUAN-{first.tracking_id}]", body="Tambahan."))
+        assert (r.outcome, r.tracking_id) == ("reply", first.tracking_id)
+        assert len(h.complaints()) == 3
