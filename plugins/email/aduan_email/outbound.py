@@ -268,6 +268,8 @@ def job_notify(app, payload, job) -> None:
     if c is None or c.reporter_id is None or not c.reporter.email:
         return
     addr = c.reporter.email.strip()
+    if "@" not in addr:
+        return  # not an address anyone can deliver to
     if common.is_failing(addr):
         return  # a failing address gets no more mail (bounced earlier)
     event = None
