@@ -36,14 +36,10 @@ _PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|balas|bls|trs|teruskan)\s*(\[\d+\])
 
 @dataclass
 class Result:
-    outcome: str  # filed, reply, ignored, bounce, duplicate, rejected
+    outcome: str  # filed, reply, ignored, bounce, duplicate, rejected (error: see imap.py)
     tracking_id: str | None = None
     reason: str = ""
     skipped: list = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return {"outcome": self.outcome, "tracking_id": self.tracking_id, "reason": self.reason,
-                "skipped": len(self.skipped)}
 
 
 class _Duplicate(Exception):
@@ -76,8 +72,13 @@ def handle(mail: InboundMail, source: str) -> Result:
             EmailMessage.create(message_key=mail.key, complaint=_cid(result.tracking_id), outcome=result.outcome,
                                 reason=result.reason[:64], source=source, skipped=result.skipped or None,
                                 sender_hash=common.address_hash(mail.from_addr) if mail.from_addr else None)
-    except (pw.IntegrityError, _Duplicate):
+    except _Duplicate:
         return Result("duplicate")
+    except pw.IntegrityError:
+        # another worker or webhook recorded the same message meanwhile; anything else is a real error
+        if EmailMessage.select().where(EmailMessage.message_key == mail.key).exists():
+            return Result("duplicate")
+        raise
     log.info("email %s from %s: %s %s", result.outcome, source, result.reason, result.tracking_id or "")
     return result
 
