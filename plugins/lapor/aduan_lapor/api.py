@@ -69,6 +69,11 @@ class ResolveIn(Schema):
             raise ValidationError({"lapor_id": ["not used when resending"]})
 
 
+class ReplyResolveIn(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(["resend", "dismiss"]), metadata={
+        "description": "resend: post it again (it is not in LAPOR!); dismiss: it is there, stop worrying"})
+
+
 class ImportIn(Schema):
     lapor_id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$",
                                                                     error="a LAPOR! complaint id"))
@@ -164,6 +169,18 @@ class Resolve(MethodView):
         c = _complaint(tracking_id)
         t = sync.link(c, data["lapor_id"]) if data["action"] == "link" else sync.resend(c)
         return sync.ticket_view(t, c)
+
+
+@blp.route("/replies/<int:reply_id>/resolve")
+class ReplyResolve(MethodView):
+    @blp.arguments(ReplyResolveIn)
+    @blp.response(200)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, data, reply_id):
+        """Settle an uncertain (or failed) follow-up post (E8): ``resend`` or ``dismiss``."""
+        _require(*MANAGERS)
+        r = sync.resolve_reply(reply_id, data["action"])
+        return {"id": r.id, "event_id": r.event_id, "state": r.state, "last_error": r.last_error}
 
 
 @blp.route("/tickets/<tracking_id>/poll")

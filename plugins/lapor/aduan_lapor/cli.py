@@ -176,7 +176,8 @@ def stuck_cmd():
         click.echo(f"{t['tracking_id']:<10} {t['state']:<9} lapor={t['lapor_id'] or '-':<8} "
                    f"forward={t.get('forward_state', '-'):<8} {(t.get('last_error') or t.get('poll_error') or '')[:100]}")
     for r in s["replies"]:
-        click.echo(f"{r['tracking_id']:<10} reply#{r['event_id']} {r['state']:<9} {(r['last_error'] or '')[:100]}")
+        click.echo(f"{r['tracking_id']:<10} reply {r['id']} (event {r['event_id']}) {r['state']:<9} "
+                   f"{(r['last_error'] or '')[:100]}")
     for j in s["dead_jobs"]:
         click.echo(f"job {j['id']:<6} {j['kind']:<12} {j['tracking_id'] or '-':<10} {(j['last_error'] or '')[:100]}")
     if not any(s.values()):
@@ -213,6 +214,21 @@ def resend_cmd(tracking_id, yes):
     except services.ServiceError as exc:
         _fail(exc)
     click.echo(f"{tracking_id} queued to be sent again")
+
+
+@lapor_group.command("reply")
+@click.argument("reply_id", type=int)
+@click.argument("action", type=click.Choice(["resend", "dismiss"]))
+@_connected
+def reply_cmd(reply_id, action):
+    """Settle an uncertain or failed follow-up post (ids in `aduan lapor stuck`)."""
+    from .sync import resolve_reply
+
+    try:
+        r = resolve_reply(reply_id, action)
+    except services.ServiceError as exc:
+        _fail(exc)
+    click.echo(f"reply {r.id}: {r.state}")
 
 
 @lapor_group.command("poll")

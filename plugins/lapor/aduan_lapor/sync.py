@@ -686,6 +686,24 @@ def resend(c: Complaint) -> LaporTicket:
     return LaporTicket.get_by_id(t.id)
 
 
+def resolve_reply(reply_id: int, action: str) -> LaporReply:
+    """An uncertain or failed reply: ``resend`` it (the operator checked LAPOR!) or ``dismiss`` it."""
+    r = LaporReply.get_or_none(LaporReply.id == reply_id)
+    if r is None:
+        raise services.NotFound(f"no LAPOR! reply {reply_id}")
+    if r.state not in (UNCERTAIN, FAILED):
+        raise services.Conflict(f"the reply is {r.state}; only uncertain or failed replies can be settled")
+    with database.atomic():
+        if action == "dismiss":
+            LaporReply.update(state=CREATED, last_error=f"dismissed by an operator after: {r.last_error or ''}"[:2000],
+                              updated_at=utcnow()).where(LaporReply.id == r.id).execute()
+        else:
+            LaporReply.update(state=QUEUED, last_error=None, updated_at=utcnow()).where(LaporReply.id == r.id).execute()
+            enqueue(JobRequest("lapor.reply", {"event_id": r.event_id}, key=f"lapor.reply:{r.event_id}:resend:{r.attempts}",
+                               complaint_id=r.ticket.complaint_id), default_max_attempts=cfg()["JOB_MAX_ATTEMPTS"])
+    return LaporReply.get_by_id(r.id)
+
+
 # --- what staff see -----------------------------------------------------------------------------
 
 def _iso(v):

@@ -129,3 +129,37 @@ def test_operator_api_rejects_bad_input_with_field_messages(lapor, sim):
     assert r.status_code == 404
     r = client.post("/api/v1/plugins/lapor/import", json={}, headers=auth(seed.coordinator))
     assert r.status_code == 422 and "lapor_id" in r.json["errors"]
+
+
+def test_uncertain_replies_are_not_reposted_and_settle_from_lapor_or_the_operator(lapor, sim):
+    app, client, seed = lapor()
+    tid, _ = file(client)
+    act(client, tid, "verify", seed.coordinator)
+    drain(app)
+    lid = _ticket(client, seed.coordinator, tid)["lapor_id"]
+    sim.fail_next("E8", "lost", "error")
+    act(client, tid, "respond", seed.officer_a, text="Jawaban pertama.")
+    act(client, tid, "respond", seed.officer_a, text="Jawaban kedua.")
+    drain(app)  # posts both, then polls: the lost one is found in E7 and settled, without a timeline echo
+    assert len(sim.calls("E8")) == 2
+    stuck = client.get("/api/v1/plugins/lapor/stuck", headers=auth(seed.coordinator)).json
+    assert [r["state"] for r in stuck["replies"]] == ["uncertain"]
+    assert "HTTP 500" in stuck["replies"][0]["last_error"]
+    (left,) = stuck["replies"]
+    assert len(sim.calls("E8")) == 2
+    texts = [e["text"] for e in client.get(f"/api/v1/complaints/{tid}", headers=auth(seed.coordinator)).json["timeline"]]
+    assert texts.count("Jawaban pertama.") == 1
+    # the 500 one is not in LAPOR!: the operator resends it, once
+    assert [f["content"] for f in sim.complaints[lid]["followups"]] == ["Jawaban pertama."]
+    out = app.test_cli_runner().invoke(lapor_group, ["reply", str(left["id"]), "resend"])
+    assert out.exit_code == 0, out.output
+    drain(app)
+    drain(app)
+    assert [f["content"] for f in sim.complaints[lid]["followups"]] == ["Jawaban pertama.", "Jawaban kedua."]
+    assert client.get("/api/v1/plugins/lapor/stuck", headers=auth(seed.coordinator)).json["replies"] == []
+    r = client.post(f"/api/v1/plugins/lapor/replies/{left['id']}/resolve", json={"action": "resend"},
+                    headers=auth(seed.coordinator))
+    assert r.status_code == 409
+    r = client.post(f"/api/v1/plugins/lapor/replies/{left['id']}/resolve", json={"action": "x"},
+                    headers=auth(seed.coordinator))
+    assert r.status_code == 422 and "action" in r.json["errors"]
