@@ -186,7 +186,8 @@ def agency_message(c: Complaint, agency: Agency, job_key: str) -> Msg:
     view = privacy.complaint_view(c, "officer")
     tid = c.tracking_id
     blocks = [t["agency_intro"].format(tid=tid, agency=agency.name)]
-    lines = [f"{t['title']}: {view['title'] or '-'}"]
+    secret = bool(view.get("secret"))  # rahasia: content stays in the application, not in a shared inbox
+    lines = [f"{t['title']}: {t['secret'] if secret else view['title'] or '-'}"]
     if view.get("category"):
         lines.append(f"{t['category']}: {view['category']['name']}")
     lines.append(f"{t['urgency']}: {i18n.urgency_label(view['urgency'], lang)}")
@@ -199,7 +200,7 @@ def agency_message(c: Complaint, agency: Agency, job_key: str) -> Msg:
     else:
         lines.append(f"{t['reporter']}: {t['anonymous']}")
     blocks.append("\n".join(lines))
-    if view.get("body"):
+    if view.get("body") and not secret:
         blocks.append(f"{t['body']}:\n{view['body']}")
     blocks.append(t["no_reply"].format(url=common.track_url(tid)))
     blocks += _footer(t)

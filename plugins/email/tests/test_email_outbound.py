@@ -84,6 +84,8 @@ def test_agency_inbox_notified_without_identity_of_anonymous_reporters(email_app
         Agency.update(email="dikes@pemda.example.id").where(Agency.id == seed.agency_b.id).execute()
     tid_anon = file_on_web(client, anonymous=True, title="Pungli di kantor")
     tid_open = file_on_web(client, title="Jalan rusak")
+    tid_secret = file_on_web(client, secret=True, title="Dugaan korupsi", body="Kepala seksi menerima suap.")
+    act(client, seed.coordinator, tid_secret, "verify", agency_id=seed.agency_a.id)
     act(client, seed.coordinator, tid_anon, "verify", agency_id=seed.agency_a.id)
     act(client, seed.coordinator, tid_open, "verify", agency_id=seed.agency_a.id)
     act(client, seed.officer_a, tid_open, "transfer", agency_id=seed.agency_b.id, text="Bukan wewenang PUPR.")
@@ -91,7 +93,12 @@ def test_agency_inbox_notified_without_identity_of_anonymous_reporters(email_app
         h.run_worker(app)
     pupr = smtp_server.to("pupr@pemda.example.id")
     dikes = smtp_server.to("dikes@pemda.example.id")
-    assert sorted(m["X-Aduan-Tracking-Id"] for m in pupr) == sorted([tid_anon, tid_open])
+    assert sorted(m["X-Aduan-Tracking-Id"] for m in pupr) == sorted([tid_anon, tid_open, tid_secret])
+    # a secret (rahasia) complaint's content stays in the application
+    secret_mail = [m for m in pupr if m["X-Aduan-Tracking-Id"] == tid_secret][0]
+    secret = secret_mail.get_body(("plain",)).get_content() + secret_mail.get_body(("html",)).get_content() + \
+        str(secret_mail["Subject"])
+    assert "Laporan rahasia" in secret and "korupsi" not in secret and "suap" not in secret
     assert [m["X-Aduan-Tracking-Id"] for m in dikes] == [tid_open]
     anon = [m for m in pupr if m["X-Aduan-Tracking-Id"] == tid_anon][0]
     text = anon.get_body(("plain",)).get_content()
