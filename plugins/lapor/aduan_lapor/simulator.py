@@ -50,9 +50,9 @@ DEFAULT_INSTITUTIONS = [
 ]
 
 FAULT_KINDS = ("error", "error_after", "lost", "reset", "timeout", "latency", "429", "malformed", "unexpected",
-               "echo")
+               "echo", "hang")
 #: faults that do the work before failing (the client cannot tell whether it happened)
-AFTER_FAULTS = {"error_after", "lost", "timeout", "malformed", "unexpected"}
+AFTER_FAULTS = {"error_after", "lost", "timeout", "malformed", "unexpected", "hang"}
 
 ROUTES = [
     ("E1", "GET", re.compile(r"^/masters/institutions/external$")),
@@ -128,6 +128,7 @@ class Simulator:
         self._fu_ids = itertools.count(1)
         self._script: dict[str, list[str]] = {}
         self._lock = threading.RLock()
+        self.release = threading.Event()  # "hang": the answer waits until a test sets this
         self._rng = random.Random()
         self._server = None
         self._thread = None
@@ -279,6 +280,8 @@ class Simulator:
                 self._drop(environ)
             if fault == "timeout":
                 time.sleep(self.faults.timeout)
+            if fault == "hang":
+                self.release.wait(30)
             if fault == "error_after":
                 resp = self._json({"message": "Bad Gateway"}, 502, rec)
             if fault == "malformed":
@@ -506,7 +509,7 @@ def serve(host, port, token, guid, auth_header, error_rate, echo=print) -> None:
     sim.start()
     echo(f"SP4N-LAPOR! simulator on {sim.url} (auth header {auth_header!r}); Ctrl-C stops it")
     echo(f"  ADUAN_LAPOR_BASE_URL={sim.url} ADUAN_LAPOR_AUTH_HEADER={auth_header} ADUAN_LAPOR_INSTITUTION_ID=1001")
-    echo("  ADUAN_LAPOR_BEARER_TOKEN=<the --token value> ADUAN_LAPOR_TOKEN_GUID=<the --guid value>")
+    echo("  ADUAN_LAPOR_BEARER_TOKEN and ADUAN_LAPOR_TOKEN_GUID: the same values the simulator was given")
     try:
         while True:
             time.sleep(3600)

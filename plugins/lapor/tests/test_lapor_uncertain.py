@@ -163,3 +163,28 @@ def test_uncertain_replies_are_not_reposted_and_settle_from_lapor_or_the_operato
     r = client.post(f"/api/v1/plugins/lapor/replies/{left['id']}/resolve", json={"action": "x"},
                     headers=auth(seed.coordinator))
     assert r.status_code == 422 and "action" in r.json["errors"]
+
+
+def test_a_worker_dying_mid_create_leaves_it_uncertain_not_resent(lapor, sim):
+    import threading
+    import time
+
+    app, client, seed = lapor(JOB_LEASE_SECONDS=0.5, LAPOR_READ_TIMEOUT=20)
+    tid, _ = file(client)
+    sim.fail_next("E4", "hang")  # LAPOR! creates it, and its answer is held back
+    act(client, tid, "verify", seed.coordinator)
+    stuck_worker = Worker(app)
+    th = threading.Thread(target=stuck_worker.run_once, kwargs={"schedules": False}, daemon=True)
+    th.start()
+    while not sim.calls("E4") and th.is_alive():
+        time.sleep(0.01)
+    time.sleep(0.6)  # the stuck worker's lease runs out, as if it had died
+    Worker(app).run_once(schedules=False)  # another worker takes the job over
+    t = _ticket(client, seed.coordinator, tid)
+    assert t["state"] == "uncertain" and "interrupted while in flight" in t["last_error"]
+    assert len(sim.calls("E4")) == 1  # not resent
+    sim.release.set()  # the held answer finally reaches the first worker: its id is kept
+    th.join(10)
+    t = _ticket(client, seed.coordinator, tid)
+    assert t["state"] == "created" and t["lapor_id"] == str(sim.complaints_with(tid)[0]["id"])
+    assert len(sim.complaints_with(tid)) == 1 and len(sim.calls("E4")) == 1
