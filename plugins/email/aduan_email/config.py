@@ -51,8 +51,9 @@ class EmailConfig(Schema):
     IMAP_PASSWORD = fields.String(load_default="", metadata=_d("IMAP password.", secret=True))
     IMAP_MAILBOX = fields.String(load_default="INBOX", metadata=_d("Folder polled for new mail."))
     IMAP_PROCESSED_FOLDER = fields.String(load_default="Processed", metadata=_d(
-        "Folder processed mail is moved to (created when missing). Empty: leave mail in place, flagged "
-        "\\Seen and $AduanProcessed."))
+        "Folder processed mail is moved to (created when missing; use the server's full name, e.g. "
+        "INBOX.Processed on servers with an INBOX. namespace). Empty: leave mail in place, flagged \\Seen and "
+        "$AduanProcessed."))
     IMAP_POLL_SECONDS = fields.Float(load_default=60, validate=validate.Range(min=1), metadata=_d(
         "How often the worker polls the mailbox."))
     IMAP_BATCH = fields.Integer(load_default=50, validate=validate.Range(min=1), metadata=_d(
