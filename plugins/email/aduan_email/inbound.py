@@ -200,7 +200,9 @@ def _file(mail: InboundMail, follows: Complaint | None = None) -> Result:
     except InvalidInput as exc:
         return Result("rejected", reason="invalid: " + ",".join(sorted(exc.errors))[:50])
     skipped = _attach(mail, c, Actor(role="reporter", complaint_id=c.id))
-    if current_app.config["EMAIL_NOTIFY_REPORTERS"] and current_app.config["EMAIL_SMTP_HOST"]:
+    # no acknowledgement to a forged sender (backscatter): the complaint is filed all the same
+    if current_app.config["EMAIL_NOTIFY_REPORTERS"] and current_app.config["EMAIL_SMTP_HOST"] and \
+            not _sender_failed_authentication(mail):
         enqueue(JobRequest("email.notify", {"complaint_id": c.id, "kind": "ack", "code": common.seal(code),
                                             "in_reply_to": mail.message_id},
                            key=f"email.ack:{c.id}", complaint_id=c.id),

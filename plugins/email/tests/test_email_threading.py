@@ -59,6 +59,8 @@ def test_subject_tag_only_from_the_reporter(ctx, h, smtp_server):
         "Authentication-Results": "mx.pemda.example.id; spf=fail smtp.mailfrom=warga.example; dmarc=fail "
                                   "header.from=warga.example"}))
     assert r.outcome == "filed" and r.tracking_id != c.tracking_id
+    h.run_worker(ctx)
+    assert len(smtp_server.to(REPORTER)) == 1  # no acknowledgement to a forged address: only Budi's own
     # the reporter, from their own address, is threaded by the tag
     r = deliver(h.mail(sender="BUDI@warga.example", subject=subject, body="Masih rusak."))
     assert (r.outcome, r.tracking_id, r.reason) == ("reply", c.tracking_id, "subject")
