@@ -204,3 +204,31 @@ def test_cli_db_status_and_upgrade(tmp_path):
         db.close()
         if hasattr(db, "close_all"):
             db.close_all()
+
+
+def test_concurrent_upgrades_apply_each_migration_once(tmp_path):
+    """Web processes and workers start together, each running `aduan db upgrade`."""
+    url = aduan_testing.test_database_url(tmp_path)
+    aduan_testing.reset_database(url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADUAN_")}
+    env.update({"ADUAN_DATABASE_URL": url, "ADUAN_INSTANCE_PATH": str(tmp_path / "cli-instance"),
+                "ADUAN_SECRET_KEY": "cli-test", "ADUAN_PLUGINS": ""})
+    procs = [subprocess.Popen([sys.executable, "-c", "from aduan.cli import main; main()", "db", "upgrade"], env=env,
+                              cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for _ in range(5)]
+    outputs = [(p.wait(timeout=180), p.stdout.read()) for p in procs]
+    for p in procs:
+        p.stdout.close()
+    assert [rc for rc, _ in outputs] == [0] * len(procs), "\n---\n".join(out for _, out in outputs)
+    applied = [ln for _, out in outputs for ln in out.splitlines() if ln.startswith("applied ")]
+    assert sorted(applied) == sorted(f"applied core:{n}" for n in MIGRATIONS)  # each exactly once, in all
+
+    db = make_database(url, pool_size=1)
+    db.connect()
+    try:
+        database.initialize(db)
+        assert schema_mismatches(db, CORE_MODELS) == []
+    finally:
+        db.close()
+        if hasattr(db, "close_all"):
+            db.close_all()

@@ -7,7 +7,9 @@ write transactions that begin ``IMMEDIATE`` so a read-then-write transaction can
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import os
 from pathlib import Path
 from urllib.parse import urlparse
@@ -64,19 +66,59 @@ def sqlite_url(instance_path: str) -> str:
     return "sqlite:///" + os.path.join(instance_path, "aduan.db")
 
 
+#: PostgreSQL advisory lock key held while migrating (any constant; the same in every process).
+MIGRATION_LOCK_KEY = int.from_bytes(hashlib.sha256(b"aduan:migrate").digest()[:8], "big", signed=True)
+
+
+@contextlib.contextmanager
+def migration_lock(db=None):
+    """Hold a lock that every process upgrading this database takes first.
+
+    Web processes and workers often start together and each runs ``aduan db upgrade``: without
+    the lock both read "0001 pending" and the second fails creating a table that now exists.
+    PostgreSQL: a session advisory lock. SQLite: ``flock`` on a file next to the database (a
+    transaction cannot wrap migrations there: ``PRAGMA foreign_keys`` is ignored inside one).
+    """
+    db = db or database.obj
+    if is_postgres(db):
+        db.execute_sql("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            db.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+        return
+    path = getattr(db, "database", None)
+    if isinstance(db, peewee.SqliteDatabase) and path and path != ":memory:" and not path.startswith("file:"):
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: one process at a time, please
+            yield
+            return
+        with open(path + ".migrate-lock", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        return
+    yield
+
+
 def migrate(migration_dirs: dict[str, str | Path], target: str | None = None) -> list[str]:
     """Apply pending migrations: the core first, then each plugin's, each with its own history.
 
     ``migration_dirs`` maps a name (``core``, ``lapor``...) to a directory of numbered scripts.
-    Returns the names applied, prefixed with their owner.
+    Returns the names applied, prefixed with their owner. Safe to run from several processes at
+    once (:func:`migration_lock`): one applies, the others wait and find nothing left to do.
     """
     applied = []
     db = database.obj
-    for owner, directory in migration_dirs.items():
-        table = "schema_migration" if owner == "core" else f"{owner}_schema_migration"
-        runner = Runner(db, str(directory), table_name=table)
-        names = runner.up(target if owner == "core" else None)
-        applied.extend(f"{owner}:{n}" for n in names)
+    with migration_lock(db):
+        for owner, directory in migration_dirs.items():
+            table = "schema_migration" if owner == "core" else f"{owner}_schema_migration"
+            runner = Runner(db, str(directory), table_name=table)
+            names = runner.up(target if owner == "core" else None)
+            applied.extend(f"{owner}:{n}" for n in names)
     return applied
 
 
