@@ -64,6 +64,21 @@ def institutions_list(query):
         click.echo(f"{i.id:>8}  {i.name}")
 
 
+@lapor_group.command("templates")
+@_connected
+def templates_cmd():
+    """List LAPOR!'s follow-up templates (E2): pick LAPOR_FOLLOWUP_TEMPLATE_CODE from their codes."""
+    from .client import LaporError
+    from .sync import templates
+
+    try:
+        rows = templates()
+    except LaporError as exc:
+        _fail(exc)
+    for t in rows:
+        click.echo(f"{str(t['code']):<20} {str(t['content'] or '')[:100]}")
+
+
 @lapor_group.group("map")
 def map_group():
     """Map our agencies and categories to LAPOR! ids."""

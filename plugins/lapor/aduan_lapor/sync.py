@@ -476,10 +476,20 @@ def poll_ticket(t: LaporTicket, api: LaporClient) -> dict[str, int]:
     return counts
 
 
-def poll_one(t: LaporTicket, api: LaporClient) -> dict[str, int] | None:
-    """Poll, recording any failure on the ticket (never raising): a bad answer must not stop the round."""
+def poll_one(t: LaporTicket, api: LaporClient, *, raise_unreachable: bool = False) -> dict[str, int] | None:
+    """Poll, recording any failure on the ticket (never raising): a bad answer must not stop the round.
+
+    With ``raise_unreachable``, a request that could not be sent or was rate limited is raised after
+    being recorded, so the round stops instead of hammering a LAPOR! that is down or throttling us.
+    """
     try:
         return poll_ticket(t, api)
+    except NotSent as exc:
+        msg = str(exc)
+        if raise_unreachable:
+            _update(t.id, poll_error=msg[:2000], last_polled_at=utcnow(),
+                    next_poll_at=utcnow() + dt.timedelta(seconds=cfg()["LAPOR_POLL_ERROR_INTERVAL"]))
+            raise
     except LaporError as exc:
         msg = str(exc)
     except Exception as exc:  # noqa: BLE001 - an unexpected shape deep in a body; recorded, the round goes on
@@ -502,8 +512,22 @@ def poll_due(app) -> dict[str, int]:
     n = errors = 0
     for t in list(due):
         n += 1
-        errors += poll_one(t, api) is None
+        try:
+            errors += poll_one(t, api, raise_unreachable=True) is None
+        except NotSent as exc:  # down or throttling: the rest of the batch waits for the next round
+            log.info("lapor: poll round stopped after %d complaint(s): %s", n, exc.kind)
+            return {"polled": n, "errors": errors + 1, "stopped": 1}
     return {"polled": n, "errors": errors}
+
+
+def templates() -> list[dict]:
+    """E2: the reply templates LAPOR! knows (to choose LAPOR_FOLLOWUP_TEMPLATE_CODE)."""
+    api = LaporClient(cfg())
+    out = []
+    for data in api._pages("E2", api.path("templates"), 20):
+        out.extend({"code": d.get("code"), "content": d.get("content") or d.get("name")} for d in data
+                   if isinstance(d, dict))
+    return out
 
 
 # --- reply (E8) --------------------------------------------------------------------------------

@@ -78,3 +78,18 @@ def test_a_wrong_path_gives_a_clear_error_and_is_fixed_from_configuration(lapor,
     st = client.get(f"/api/v1/plugins/lapor/tickets/{tid}", headers=auth(seed.coordinator)).json
     assert st["state"] == "created"
     assert st["poll_error"].startswith("E6 GET /complaints/") and "/detail: HTTP 404" in st["poll_error"]
+
+
+def test_push_on_receipt_then_forward_when_dispatched(lapor, sim):
+    app, client, seed = lapor(LAPOR_PUSH_ON="file")
+    client.post("/api/v1/plugins/lapor/institutions/sync", headers=auth(seed.coordinator))
+    r = client.put(f"/api/v1/plugins/lapor/mappings/agencies/{seed.agency_b.id}", json={"institution_id": 1003},
+                   headers=auth(seed.coordinator))
+    assert r.status_code == 200
+    tid, _ = file(client)
+    drain(app)
+    (create,) = sim.calls("E4")
+    assert create.json["disposition_id"] == 1001 and sim.calls("E5") == []
+    act(client, tid, "verify", seed.coordinator, agency_id=seed.agency_b.id)
+    drain(app)
+    assert [c.json["reason"] for c in sim.calls("E5")] == [1003] and len(sim.calls("E4")) == 1

@@ -98,3 +98,23 @@ def test_directory_errors_are_clear_4xx_5xx_never_500(lapor, sim):
         assert "HTTP 500" in st.last_error
     r = client.post("/api/v1/plugins/lapor/institutions/sync", headers=auth(seed.admin))
     assert r.status_code == 200 and r.json["institutions"] == 5
+
+
+def test_a_poll_round_stops_when_lapor_is_down_and_templates_are_listed(lapor, sim):
+    from aduan_lapor.cli import lapor_group
+
+    app, client, seed = lapor()
+    tids = []
+    for i in range(3):
+        tid, _ = file(client, title=f"Aduan {i}")
+        act(client, tid, "verify", seed.coordinator)
+        tids.append(tid)
+    drain(app)
+    polls = len(sim.calls("E6"))
+    sim.fail_next("E6", "429")
+    drain(app, rounds=1)
+    assert len(sim.calls("E6")) == polls + 1  # throttled: the rest of the round waits
+    errors = [_ticket(client, seed.coordinator, t)["poll_error"] for t in tids]
+    assert sum(bool(e) for e in errors) == 1 and "429" in [e for e in errors if e][0]
+    out = app.test_cli_runner().invoke(lapor_group, ["templates"])
+    assert out.exit_code == 0 and "disposition" in out.output and "followup" in out.output
