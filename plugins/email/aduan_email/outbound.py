@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
 import smtplib
 import socket
 import ssl
@@ -100,13 +101,14 @@ def thread_ids(c: Complaint, exclude: str | None = None) -> list[str]:
     return ids
 
 
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
 def _paragraphs_html(blocks: list[str]) -> str:
     out = []
     for b in blocks:
-        esc = html.escape(b).replace("\n", "<br>\n")
-        if b.startswith(("http://", "https://")):
-            esc = f'<a href="{html.escape(b)}">{html.escape(b)}</a>'
-        out.append(f"<p>{esc}</p>")
+        esc = _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', html.escape(b, quote=True))
+        out.append("<p>" + esc.replace("\n", "<br>\n") + "</p>")
     return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head>"
             "<body style=\"font-family:sans-serif;line-height:1.5\">" + "\n".join(out) + "</body></html>")
 

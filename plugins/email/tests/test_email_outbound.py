@@ -49,6 +49,8 @@ def test_reporter_hears_about_progress_in_one_thread(email_app, smtp_server, h, 
     # web filings already showed the access code: the mail does not repeat it
     assert "Kode akses" not in ack.get_body(("plain",)).get_content()
     assert "https://lapor.example.id/api/v1/complaints/" + tid in ack.get_body(("plain",)).get_content()
+    link = "https://lapor.example.id/api/v1/complaints/" + tid
+    assert f'<a href="{link}">' in ack.get_body(("html",)).get_content()
     v = verified.get_body(("plain",)).get_content()
     assert "Diverifikasi dan didisposisikan" in v and "Dinas PUPR" in v
     assert "Petugas akan memperbaiki lampu besok pagi." in answer.get_body(("plain",)).get_content()
@@ -62,13 +64,15 @@ def test_reporter_hears_about_progress_in_one_thread(email_app, smtp_server, h, 
 def test_english_reporter_gets_english_mail(email_app, smtp_server, h, seed):
     app = email_app()
     client = app.test_client()
-    tid = file_on_web(client, reporter={"language": "en"})
+    tid = file_on_web(client, reporter={"language": "en"}, title='<img src="x" onerror="alert(1)"> Lamp out')
     act(client, seed.coordinator, tid, "reject", text="Outside the government's remit.")
     with app.app_context(), database.connection_context():
         h.run_worker(app)
     ack, rejected = smtp_server.to(REPORTER)
     assert ack["Content-Language"] == "en"
     assert "We have received your report" in ack.get_body(("plain",)).get_content()
+    html = ack.get_body(("html",)).get_content()
+    assert "<img" not in html and "&lt;img src=&quot;x&quot;" in html  # citizens' text never becomes markup
     text = rejected.get_body(("plain",)).get_content()
     assert "Rejected" in text and "Outside the government's remit." in text
 
