@@ -107,3 +107,20 @@ def enqueue_jobs(event):
                                    key=f"email.agency:{event.event_id}", complaint_id=event.complaint_id))
     return jobs
 
+
+
+@hookimpl
+def startup(app):
+    """Warn about configurations that cannot work (never printing a secret)."""
+    import logging
+
+    log = logging.getLogger("aduan.email")
+    cfg = app.config
+    if cfg["EMAIL_SMTP_HOST"] and cfg["EMAIL_FROM_ADDRESS"].endswith("@localhost"):
+        log.warning("email: EMAIL_FROM_ADDRESS is %s; set the deployment's real address so replies come back",
+                    cfg["EMAIL_FROM_ADDRESS"])
+    if cfg["EMAIL_IMAP_HOST"] and not (cfg["EMAIL_IMAP_USERNAME"] and cfg["EMAIL_IMAP_PASSWORD"]):
+        log.warning("email: EMAIL_IMAP_HOST is set but EMAIL_IMAP_USERNAME or EMAIL_IMAP_PASSWORD is empty; "
+                    "polling will fail")
+    if not cfg["EMAIL_SMTP_HOST"]:
+        log.info("email: EMAIL_SMTP_HOST is empty: no mail will be sent")
