@@ -60,6 +60,8 @@ class ResolveIn(Schema):
     action = fields.String(required=True, validate=validate.OneOf(["link", "resend"]), metadata={
         "description": "link: the complaint exists in LAPOR! under lapor_id; resend: it does not, send it again"})
     lapor_id = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$", error="a LAPOR! complaint id"))
+    force = fields.Boolean(load_default=False, metadata={
+        "description": "link without checking in LAPOR! that the complaint there carries our tracking id"})
 
     @validates_schema
     def _need_id(self, data, **kwargs):
@@ -167,7 +169,10 @@ class Resolve(MethodView):
         """Settle an uncertain (or failed) create: ``link`` it to the LAPOR! id found there, or ``resend`` it."""
         _require(*MANAGERS)
         c = _complaint(tracking_id)
-        t = sync.link(c, data["lapor_id"]) if data["action"] == "link" else sync.resend(c)
+        try:
+            t = sync.link(c, data["lapor_id"], force=data["force"]) if data["action"] == "link" else sync.resend(c)
+        except LaporError as exc:
+            _lapor_error(exc)
         return sync.ticket_view(t, c)
 
 

@@ -202,14 +202,16 @@ def stuck_cmd():
 @lapor_group.command("link")
 @click.argument("tracking_id")
 @click.argument("lapor_id")
+@click.option("--force", is_flag=True, help="Do not check in LAPOR! that LAPOR_ID carries our tracking id.")
 @_connected
-def link_cmd(tracking_id, lapor_id):
+def link_cmd(tracking_id, lapor_id, force):
     """An uncertain create exists in LAPOR! as LAPOR_ID: record it and carry on."""
+    from .client import LaporError
     from .sync import link
 
     try:
-        t = link(services.find_complaint(tracking_id), lapor_id)
-    except services.ServiceError as exc:
+        t = link(services.find_complaint(tracking_id), lapor_id, force=force)
+    except (services.ServiceError, LaporError) as exc:
         _fail(exc)
     click.echo(f"{tracking_id} linked to LAPOR! {t.lapor_id}")
 

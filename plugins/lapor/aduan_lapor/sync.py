@@ -668,8 +668,13 @@ def import_complaint(lapor_id: str, api: LaporClient | None = None) -> Complaint
 
 # --- operator actions ---------------------------------------------------------------------------
 
-def link(c: Complaint, lapor_id: str) -> LaporTicket:
-    """The operator found the complaint in LAPOR!: record its id and carry on (forward, poll)."""
+def link(c: Complaint, lapor_id: str, *, force: bool = False) -> LaporTicket:
+    """The operator found the complaint in LAPOR!: record its id and carry on (forward, poll).
+
+    Unless ``force``, LAPOR! is asked first (E6) and the complaint there must carry our tracking id
+    (we write it at the end of the content): a mistyped id would otherwise pull another citizen's
+    complaint history into this one. Raises :class:`LaporError` when LAPOR! cannot be asked.
+    """
     lapor_id = str(lapor_id).strip()
     t = ticket_for(c)
     if t.state == CREATED and t.lapor_id == lapor_id:
@@ -679,6 +684,11 @@ def link(c: Complaint, lapor_id: str) -> LaporTicket:
     other = LaporTicket.get_or_none((LaporTicket.lapor_id == lapor_id) & (LaporTicket.id != t.id))
     if other is not None:
         raise services.Conflict(f"LAPOR! id {lapor_id} is already linked to {other.complaint.tracking_id}")
+    if not force:
+        data, _logs = LaporClient(cfg()).status(lapor_id)
+        if c.tracking_id not in str(data.get("content") or "") + str(data.get("title") or ""):
+            raise services.Conflict(f"LAPOR! complaint {lapor_id} does not mention {c.tracking_id}: check the id "
+                                    f"(or link with force when you are sure)")
     now = utcnow()
     with database.atomic():
         LaporTicket.update(state=CREATED, lapor_id=lapor_id, last_error=None, next_poll_at=now,

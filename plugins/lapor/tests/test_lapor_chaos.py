@@ -83,8 +83,11 @@ def test_300_complaints_through_30_percent_failures_and_a_worker_restart(lapor, 
             else:
                 body = {"action": "resend"}
                 forced[t["tracking_id"]] = forced.get(t["tracking_id"], 0) + 1
-            r = client.post(f"/api/v1/plugins/lapor/tickets/{t['tracking_id']}/resolve", json=body,
-                            headers=auth(seed.coordinator))
+            for _try in range(20):  # linking asks LAPOR! first, and LAPOR! still fails 30 % of the time
+                r = client.post(f"/api/v1/plugins/lapor/tickets/{t['tracking_id']}/resolve", json=body,
+                                headers=auth(seed.coordinator))
+                if r.status_code != 502:
+                    break
             assert r.status_code == 200, r.json
         drain(app, rounds=100)
     assert listed_total > 0  # with 30 % failures some creates were uncertain, and they were listed

@@ -86,6 +86,15 @@ def test_timeout_and_server_error_are_uncertain_and_resend_is_explicit(lapor, si
                     json={"action": "link", "lapor_id": str(sim.complaints_with(slow)[0]["id"])},
                     headers=auth(seed.coordinator))
     assert r.status_code == 200 and r.json["state"] == "created"
+    # a mistyped id is caught: the LAPOR! complaint must carry our tracking id
+    r = client.post(f"/api/v1/plugins/lapor/tickets/{broken}/resolve",
+                    json={"action": "link", "lapor_id": str(sim.complaints_with(slow)[0]["id"])},
+                    headers=auth(seed.coordinator))
+    assert r.status_code == 409 and "already linked" in r.json["message"]
+    other = sim.new_complaint(title="Lain", content="Aduan warga lain")
+    r = client.post(f"/api/v1/plugins/lapor/tickets/{broken}/resolve", json={"action": "link", "lapor_id": other},
+                    headers=auth(seed.coordinator))
+    assert r.status_code == 409 and f"does not mention {broken}" in r.json["message"]
     r = client.post(f"/api/v1/plugins/lapor/tickets/{broken}/resolve", json={"action": "resend"},
                     headers=auth(seed.coordinator))
     assert r.status_code == 200 and r.json["state"] == "queued"
