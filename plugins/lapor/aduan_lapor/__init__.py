@@ -17,6 +17,8 @@ log = logging.getLogger("aduan_lapor")
 
 #: our events that LAPOR! should hear about as a follow-up (E8)
 REPLY_EVENTS = ("respond", "resolve", "comment")
+#: our events after which LAPOR! is worth polling again soon (polling may have stopped)
+WAKE_EVENTS = ("reopen", "reply")
 
 
 @hookimpl
@@ -58,7 +60,7 @@ def register_commands():
 def register_jobs():
     from . import sync
 
-    return {"lapor.push": sync.push, "lapor.reply": sync.reply}
+    return {"lapor.push": sync.push, "lapor.reply": sync.reply, "lapor.wake": sync.wake}
 
 
 @hookimpl
@@ -100,6 +102,8 @@ def enqueue_jobs(event):
                            key=f"lapor.push:{cid}:ev{event.event_id}")]
     if event.type in REPLY_EVENTS and event.visibility == "public" and event.text:
         return [JobRequest("lapor.reply", {"event_id": event.event_id}, key=f"lapor.reply:{event.event_id}")]
+    if event.type in WAKE_EVENTS:
+        return [JobRequest("lapor.wake", {"complaint_id": cid}, key=f"lapor.wake:{event.event_id}")]
     return None
 
 

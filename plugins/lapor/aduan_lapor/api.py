@@ -96,6 +96,47 @@ class InstitutionQuery(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
+class LaporStatusOut(Schema):
+    code = fields.String(allow_none=True, metadata={"description": "raw LAPOR! status_code"})
+    name = fields.String(allow_none=True, metadata={"description": "raw LAPOR! status_name"})
+    mapped = fields.String(allow_none=True, metadata={"description": "the local status it maps to (LAPOR_STATUS_MAP)"})
+    disposition_id = fields.String(allow_none=True)
+    disposition_name = fields.String(allow_none=True)
+
+
+class TicketOut(Schema):
+    tracking_id = fields.String()
+    lapor_id = fields.String(allow_none=True, metadata={"description": "the complaint's id in LAPOR!"})
+    origin = fields.String(metadata={"description": "push (sent from here) or import (taken from LAPOR!)"})
+    state = fields.String(metadata={"description": "queued, sending, created, uncertain (outcome unknown: an "
+                                                   "operator links or resends), failed (refused)"})
+    forward_state = fields.String(metadata={"description": "none, pending, sending, done, failed"})
+    forwarded_to = fields.Integer(allow_none=True)
+    attempts = fields.Integer()
+    resends = fields.Integer()
+    previous_ids = fields.List(fields.String())
+    last_error = fields.String(allow_none=True)
+    last_error_at = fields.String(allow_none=True)
+    next_attempt = fields.String(allow_none=True, metadata={"description": "when the pending job runs next"})
+    next_poll_at = fields.String(allow_none=True, metadata={"description": "null once polling stopped"})
+    poll_interval = fields.Float(allow_none=True)
+    last_polled_at = fields.String(allow_none=True)
+    poll_error = fields.String(allow_none=True)
+    lapor_status = fields.Nested(LaporStatusOut)
+    updated_at = fields.String(allow_none=True)
+    imported = fields.Dict(allow_none=True, metadata={"description": "poll: entries imported by this poll"})
+
+
+class TicketPage(Schema):
+    items = fields.List(fields.Nested(TicketOut))
+
+
+class ImportOut(Schema):
+    tracking_id = fields.String()
+    status = fields.String()
+    lapor = fields.Nested(TicketOut)
+
+
 # --- routes --------------------------------------------------------------------------------------
 
 @blp.route("/status")
@@ -134,7 +175,7 @@ class Stuck(MethodView):
 @blp.route("/tickets")
 class Tickets(MethodView):
     @blp.arguments(TicketQuery, location="query")
-    @blp.response(200)
+    @blp.response(200, TicketPage)
     @blp.doc(security=[{"bearer": []}])
     def get(self, args):
         """Sync state of complaints, most recently changed first (filter by ``state``)."""
@@ -148,7 +189,7 @@ class Tickets(MethodView):
 
 @blp.route("/tickets/<tracking_id>")
 class Ticket(MethodView):
-    @blp.response(200)
+    @blp.response(200, TicketOut)
     @blp.doc(security=[{"bearer": []}])
     def get(self, tracking_id):
         """Sync state of one complaint (staff who may see the complaint)."""
@@ -163,7 +204,7 @@ class Ticket(MethodView):
 @blp.route("/tickets/<tracking_id>/resolve")
 class Resolve(MethodView):
     @blp.arguments(ResolveIn)
-    @blp.response(200)
+    @blp.response(200, TicketOut)
     @blp.doc(security=[{"bearer": []}])
     def post(self, data, tracking_id):
         """Settle an uncertain (or failed) create: ``link`` it to the LAPOR! id found there, or ``resend`` it."""
@@ -190,7 +231,7 @@ class ReplyResolve(MethodView):
 
 @blp.route("/tickets/<tracking_id>/poll")
 class PollNow(MethodView):
-    @blp.response(200)
+    @blp.response(200, TicketOut)
     @blp.doc(security=[{"bearer": []}])
     def post(self, tracking_id):
         """Poll LAPOR! for this complaint now (status, log, follow-ups)."""
@@ -212,7 +253,7 @@ class PollNow(MethodView):
 @blp.route("/import")
 class Import(MethodView):
     @blp.arguments(ImportIn)
-    @blp.response(201)
+    @blp.response(201, ImportOut)
     @blp.doc(security=[{"bearer": []}])
     def post(self, data):
         """Create a local complaint from a LAPOR! complaint disposed to us, with its history; kept in sync."""

@@ -596,6 +596,14 @@ def reply(app, payload: dict, job) -> None:
     _update(t.id, next_poll_at=utcnow(), poll_interval=lo)  # expect an answer: poll again soon
 
 
+def wake(app, payload: dict, job) -> None:
+    """Job ``lapor.wake``: the complaint moved on here (reopened, the reporter replied): poll LAPOR! soon again."""
+    with database.atomic():
+        (LaporTicket.update(next_poll_at=utcnow(), poll_interval=cfg()["LAPOR_POLL_MIN_INTERVAL"], updated_at=utcnow())
+         .where((LaporTicket.complaint == payload.get("complaint_id")) & LaporTicket.lapor_id.is_null(False))
+         .execute())
+
+
 # --- institutions (E1) -------------------------------------------------------------------------
 
 def sync_institutions(app=None) -> dict[str, int]:

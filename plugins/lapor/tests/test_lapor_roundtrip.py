@@ -115,3 +115,10 @@ def test_push_forward_poll_reply_round_trip(lapor, sim):
     assert len(sim.calls("E6")) == n
     # LAPOR!'s own entries were never echoed back
     assert len(sim.calls("E8")) == 1
+    # the reporter reopens it here: LAPOR! is polled again
+    r = client.post(f"/api/v1/complaints/{tid}/actions/reopen", json={"text": "Obatnya masih kosong."},
+                    headers={"X-Access-Code": code})
+    assert r.status_code == 200, r.json
+    drain(app)
+    assert len(sim.calls("E6")) > n
+    assert staff_view(client, tid, seed.coordinator)["extra"]["lapor"]["next_poll_at"] is not None
