@@ -217,14 +217,27 @@ def push(app, payload: dict, job) -> None:
     if t.state in (UNCERTAIN, FAILED):
         return  # an operator decides (link or resend); nothing to do automatically
     api = client()
-    if t.state == QUEUED:
-        _create(api, c, t)
-        t = LaporTicket.get_by_id(t.id)
-    if t.state == CREATED:
-        _forward(api, c, t)
+    created = forwarded = None
+    try:
+        if t.state == QUEUED:
+            created = _create(api, c, t)
+            t = LaporTicket.get_by_id(t.id)
+        if t.state == CREATED:
+            forwarded = _forward(api, c, t)
+    finally:  # one timeline note for what this run achieved, even when a later step failed
+        parts = []
+        if created:
+            parts.append(f"Terkirim ke SP4N-LAPOR! dengan nomor {created}.")
+        if forwarded:
+            parts.append(f"Diteruskan di SP4N-LAPOR! ke {forwarded[1]} (bukan wewenang).")
+        if parts:
+            key = f"created:{created}" if created else f"forwarded:{t.lapor_id}:{forwarded[0]}:{job.id}"
+            note(c.id, " ".join(parts), key, data={"lapor_id": created or t.lapor_id,
+                                                   "forwarded_to": forwarded[0] if forwarded else None})
 
 
-def _create(api: LaporClient, c: Complaint, t: LaporTicket) -> None:
+def _create(api: LaporClient, c: Complaint, t: LaporTicket) -> str | None:
+    """Upload (once) and create; returns the new LAPOR! id, ``None`` when another worker holds it."""
     ids = t.attachment_ids
     if ids is None:
         files = attachment_files(c)
@@ -242,7 +255,7 @@ def _create(api: LaporClient, c: Complaint, t: LaporTicket) -> None:
             _update(t.id, attachment_ids=ids)  # uploaded once, even if the create is retried
     body = create_body(c, ids)
     if not _claim(t.id, QUEUED, SENDING, attempts=LaporTicket.attempts + 1, attachment_ids=ids):
-        return  # another worker holds it
+        return None  # another worker holds it
     try:
         lapor_id = api.create(body)
     except NotSent as exc:
@@ -269,20 +282,20 @@ def _create(api: LaporClient, c: Complaint, t: LaporTicket) -> None:
             LaporTicket.update(state=CREATED, lapor_id=lapor_id, last_error=None, next_poll_at=now,
                                poll_interval=cfg()["LAPOR_POLL_MIN_INTERVAL"], updated_at=now).where(
                 LaporTicket.id == t.id).execute()
-            note(c.id, f"Terkirim ke SP4N-LAPOR! dengan nomor {lapor_id}.", f"created:{lapor_id}",
-                 data={"lapor_id": lapor_id, "attachments": len(ids)})
     except pw.IntegrityError:
         # LAPOR! returned an id another ticket already holds: record it, do not lose the answer
         _claim(t.id, SENDING, UNCERTAIN)
         _err(t.id, Exception(f"E4 returned id {lapor_id}, already linked to another complaint"))
         raise PermanentFailure(f"E4 returned id {lapor_id}, already linked to another complaint") from None
+    return lapor_id
 
 
-def _forward(api: LaporClient, c: Complaint, t: LaporTicket) -> None:
+def _forward(api: LaporClient, c: Complaint, t: LaporTicket) -> tuple[int, str] | None:
+    """E5 when the complaint's agency maps to another institution; returns (id, name) when forwarded now."""
     target = forward_target(c)
     current = t.forwarded_to or cfg()["LAPOR_INSTITUTION_ID"]
     if target is None or target == current:
-        return
+        return None
     lease = dt.timedelta(seconds=cfg()["JOB_LEASE_SECONDS"])
     with database.atomic():
         n = (LaporTicket.update(forward_state=FWD_SENDING, forward_target=target, updated_at=utcnow())
@@ -303,11 +316,8 @@ def _forward(api: LaporClient, c: Complaint, t: LaporTicket) -> None:
     except LaporError as exc:  # forwarding again is harmless: retried with back-off
         _err(t.id, exc, forward_state=FWD_PENDING)
         raise RetryLater(str(exc), delay=exc.retry_after) from None
-    name = institution_name(target)
-    with database.atomic():
-        _update(t.id, forward_state=FWD_DONE, forwarded_to=target, last_error=None)
-        note(c.id, f"Diteruskan di SP4N-LAPOR! ke {name} (bukan wewenang).",
-             f"forwarded:{t.lapor_id}:{target}:{t.forwarded_to or 0}", data={"institution_id": target})
+    _update(t.id, forward_state=FWD_DONE, forwarded_to=target, last_error=None)
+    return target, institution_name(target)
 
 
 # --- poll (E6, E7) -------------------------------------------------------------------------------
