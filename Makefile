@@ -10,6 +10,11 @@ COMMA := ,
 DEMO_PLUGINS ?= $(subst $(SPACE),$(COMMA),$(PLUGIN_NAMES))
 HOST ?= 127.0.0.1
 PORT ?= 5000
+LAPOR_SIM_PORT ?= 8765
+# The demo wires the lapor plugin to its local SP4N-LAPOR! simulator (never to the real service).
+LAPOR_DEMO_ENV := ADUAN_LAPOR_BASE_URL=http://127.0.0.1:$(LAPOR_SIM_PORT) ADUAN_LAPOR_AUTH_HEADER=auth \
+	ADUAN_LAPOR_BEARER_TOKEN=demo-token ADUAN_LAPOR_TOKEN_GUID='{0A1B2C3D-4E5F-6A7B-8C9D-0E1F2A3B4C5D}' \
+	ADUAN_LAPOR_INSTITUTION_ID=1001 ADUAN_LAPOR_POLL_SECONDS=30 ADUAN_LAPOR_POLL_MIN_INTERVAL=30
 
 .PHONY: run test install openapi bench clean demo-reset
 
@@ -22,8 +27,14 @@ install: $(BIN)/.installed
 
 ## Start a working server with demo data on SQLite (instance/aduan.db), printing staff tokens.
 run: install
-	ADUAN_PLUGINS=$(DEMO_PLUGINS) $(BIN)/aduan demo --if-empty
-	ADUAN_PLUGINS=$(DEMO_PLUGINS) $(BIN)/aduan serve --host $(HOST) --port $(PORT) --with-worker
+	@set -e; export ADUAN_PLUGINS=$(DEMO_PLUGINS); \
+	case ",$(DEMO_PLUGINS)," in *,lapor,*) \
+	  export $(LAPOR_DEMO_ENV); \
+	  $(BIN)/aduan lapor simulate --port $(LAPOR_SIM_PORT) & sim=$$!; \
+	  trap 'kill $$sim 2>/dev/null' EXIT INT TERM; \
+	  echo "SP4N-LAPOR! simulator on http://127.0.0.1:$(LAPOR_SIM_PORT)";; esac; \
+	$(BIN)/aduan demo --if-empty; \
+	$(BIN)/aduan serve --host $(HOST) --port $(PORT) --with-worker
 
 ## Run the whole test suite (core and every plugin).
 test: install
