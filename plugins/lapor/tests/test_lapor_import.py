@@ -85,3 +85,34 @@ def test_quiet_complaints_are_polled_less_and_less_and_finished_ones_not_at_all(
     act(client, tid, "resolve", seed.officer_a, text="Sudah diangkut.")
     sim.set_status(lid, "Selesai")
     assert poll()["next_poll_at"] is None  # finished on both sides: polling stops
+
+
+def test_directory_and_mappings_from_the_cli(lapor, sim):
+    import json
+
+    app, client, seed = lapor()
+    run = app.test_cli_runner().invoke
+    out = run(lapor_group, ["map", "agency", "PUPR", "1002"])
+    assert out.exit_code != 0 and "institutions sync" in out.output  # unknown until the directory is loaded
+    out = run(lapor_group, ["institutions", "sync"])
+    assert out.exit_code == 0 and "5 institutions loaded" in out.output
+    out = run(lapor_group, ["institutions", "list", "--q", "Kesehatan"])
+    assert "1003" in out.output and "1002" not in out.output
+    assert run(lapor_group, ["map", "agency", "PUPR", "1002"]).exit_code == 0
+    assert run(lapor_group, ["map", "category", "jalan", "17"]).exit_code == 0
+    assert run(lapor_group, ["map", "agency", "NOPE", "1002"]).exit_code != 0
+    listed = json.loads(run(lapor_group, ["map", "list"]).output)
+    assert {a["code"]: a["institution_id"] for a in listed["agencies"]} == {"PUPR": 1002, "DIKES": None}
+    assert listed["categories"][0]["lapor_category_id"] == 17
+    # the category mapping is what E4 carries
+    from aduan_lapor.testing import file
+
+    tid, _ = file(client)
+    act(client, tid, "verify", seed.coordinator)
+    drain(app)
+    (create,) = sim.calls("E4")
+    assert create.json["category_id"] == 17
+    assert [c.json["reason"] for c in sim.calls("E5")] == [1002]
+    assert run(lapor_group, ["map", "agency", "PUPR", "--remove"]).exit_code == 0
+    listed = json.loads(run(lapor_group, ["map", "list"]).output)
+    assert {a["code"]: a["institution_id"] for a in listed["agencies"]} == {"PUPR": None, "DIKES": None}
