@@ -93,3 +93,17 @@ def test_push_on_receipt_then_forward_when_dispatched(lapor, sim):
     act(client, tid, "verify", seed.coordinator, agency_id=seed.agency_b.id)
     drain(app)
     assert [c.json["reason"] for c in sim.calls("E5")] == [1003] and len(sim.calls("E4")) == 1
+
+
+def test_directory_pages_are_all_read(lapor, sim):
+    app, client, seed = lapor(LAPOR_PATH_INSTITUTIONS="/masters/institutions/external?page_size=2")
+    r = client.post("/api/v1/plugins/lapor/institutions/sync", headers=auth(seed.admin))
+    assert r.status_code == 200 and r.json["institutions"] == 5
+    assert sorted(c.query.get("page", "1") for c in sim.calls("E1")) == ["1", "2", "3"]
+    assert all(c.query["page_size"] == "2" for c in sim.calls("E1"))
+    # an institution gone from the directory is kept (mappings may point at it) but marked inactive
+    del sim.institutions[9001]
+    r = client.post("/api/v1/plugins/lapor/institutions/sync", headers=auth(seed.admin))
+    assert r.json == {"institutions": 4, "inactive": 1}
+    ids = [i["id"] for i in client.get("/api/v1/plugins/lapor/institutions", headers=auth(seed.admin)).json["items"]]
+    assert 9001 not in ids and len(ids) == 4
