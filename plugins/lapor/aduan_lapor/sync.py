@@ -28,9 +28,9 @@ from aduan.auth import system
 from aduan.db import database, utcnow
 from aduan.events import JobRequest
 from aduan.jobs import PermanentFailure, RetryLater, enqueue
-from aduan.models import Agency, Attachment, Category, Complaint, Event, Job
+from aduan.models import Attachment, Complaint, Event, Job
 
-from .client import (BadResponse, LaporClient, LaporError, NotConfigured, NotSent, Rejected, Uncertain,
+from .client import (BadResponse, LaporClient, LaporError, NotConfigured, NotSent, Rejected,
                      decode_json_string, dig)
 from .models import (CREATED, FAILED, FWD_DONE, FWD_FAILED, FWD_NONE, FWD_PENDING, FWD_SENDING, QUEUED, SENDING,
                      UNCERTAIN, LaporInstitution, LaporMapping, LaporReply, LaporTicket)
