@@ -124,8 +124,7 @@ def test_job_from_a_complaint_runs_once_and_is_done(make_app):
         assert (job.kind, job.status, job.attempts, job.complaint_id) == ("wtest.notify", "pending", 0, c.id)
         assert job.payload == {"tracking_id": tid}
 
-        counts = Worker(app).run_once()
-        assert counts["done"] == 1 and counts["retry"] == counts["dead"] == 0
+        assert counts(Worker(app).run_once()) == (1, 0, 0)
         assert calls == [({"tracking_id": tid}, job.id)]
         job = Job.get_by_id(job.id)
         assert (job.status, job.attempts, job.last_error, job.locked_by) == ("done", 1, None, None)
