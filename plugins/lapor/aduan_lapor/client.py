@@ -268,9 +268,10 @@ class LaporClient:
         return out
 
     def add_followup(self, fields: dict[str, Any], files: list[tuple[str, bytes, str]] = ()) -> Any:
-        parts = [(f"attachment[{i}]", f) for i, f in enumerate(files)] or None
-        data = {k: ("" if v is None else str(v)) for k, v in self.rename(fields).items()}
-        resp = self.request("E8", "POST", self.path("followup_add"), data=data, files=parts)
+        # multipart/form-data even without files (requests would send a urlencoded body otherwise)
+        parts = [(k, (None, "" if v is None else str(v))) for k, v in self.rename(fields).items()]
+        parts += [(f"attachment[{i}]", f) for i, f in enumerate(files)]
+        resp = self.request("E8", "POST", self.path("followup_add"), files=parts)
         if isinstance(resp, dict) and (resp.get("success") is False or resp.get("status") is False):
             raise Rejected(f"E8: LAPOR! answered success=false: {self._msg(resp)}")
         return resp

@@ -381,6 +381,8 @@ class Simulator:
 
     # E3
     def _e3(self, req, m, rec):
+        if req.mimetype != "multipart/form-data":
+            return self._json({"message": "multipart/form-data expected"}, 415)
         items = [f for f in req.files.items(multi=True) if f[0] == "attachments[]"]
         if not items:
             return self._json({"message": "The given data was invalid.",
@@ -395,6 +397,8 @@ class Simulator:
 
     # E4
     def _e4(self, req, m, rec):
+        if not req.is_json:
+            return self._json({"message": "application/json expected"}, 415)
         body = req.get_json(silent=True)
         if not isinstance(body, dict):
             return self._json({"message": "The given data was invalid.", "errors": {"body": ["JSON expected"]}}, 422)
@@ -428,6 +432,8 @@ class Simulator:
 
     # E5
     def _e5(self, req, m, rec):
+        if not req.is_json:
+            return self._json({"message": "application/json expected"}, 415)
         c, err = self._need(m["cid"])
         if err:
             return err
@@ -472,6 +478,8 @@ class Simulator:
 
     # E8
     def _e8(self, req, m, rec):
+        if req.mimetype != "multipart/form-data":
+            return self._json({"message": "multipart/form-data expected"}, 415)
         f = req.form
         errors = {k: [f"The {k} field is required."] for k in ("complaint_id", "content") if not f.get(k)}
         if errors:
