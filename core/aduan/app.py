@@ -109,6 +109,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, plugins: Iterable[Any
         else:
             app.register_blueprint(bp)
 
+    for cmd in hooks.commands():
+        app.cli.add_command(cmd)
+    # SQL debug logs would carry query parameters (names, phone numbers): keep peewee quiet.
+    logging.getLogger("peewee").setLevel(logging.WARNING)
     _install_request_hooks(app)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

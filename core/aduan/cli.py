@@ -18,34 +18,12 @@ def _create_app(*_args, **_kwargs):
     return create_app()
 
 
-class AduanGroup(FlaskGroup):
-    """Adds the enabled plugins' commands to the core's."""
-
-    def list_commands(self, ctx):
-        self._load_aduan_commands(ctx)
-        return super().list_commands(ctx)
-
-    def get_command(self, ctx, name):
-        self._load_aduan_commands(ctx)
-        return super().get_command(ctx, name)
-
-    def _load_aduan_commands(self, ctx):
-        if getattr(self, "_aduan_loaded", False):
-            return
-        self._aduan_loaded = True
-        try:
-            app = ctx.ensure_object(__import__("flask.cli", fromlist=["ScriptInfo"]).ScriptInfo).load_app()
-        except Exception as exc:  # noqa: BLE001 - a broken config must not hide `aduan --help`
-            click.echo(f"warning: {exc}", err=True)
-            return
-        for cmd in app.extensions["aduan"].hooks.commands():
-            self.add_command(cmd)
-
-
-@click.group(cls=AduanGroup, create_app=_create_app, add_default_commands=False, add_version_option=False,
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False,
              load_dotenv=False)
 def main():
-    """aduan: public-complaint platform. Configuration comes from ADUAN_* environment variables."""
+    """aduan: public-complaint platform. Configuration comes from ADUAN_* environment variables.
+
+    Enabled plugins add their own command groups (``aduan lapor ...``)."""
 
 
 def _connected(fn):
