@@ -47,7 +47,7 @@ bench: install
 	$(BIN)/python bench/run.py
 
 demo-reset:
-	rm -f instance/aduan.db instance/aduan.db-wal instance/aduan.db-shm
+	rm -f instance/aduan.db instance/aduan.db-wal instance/aduan.db-shm instance/aduan.db.migrate-lock instance/demo-tokens.txt
 
 clean:
 	rm -rf $(VENV) instance

@@ -55,7 +55,7 @@ def schema_mismatches(db, models) -> list[str]:
 @pytest.fixture
 def bare_db(tmp_path):
     """The test database, empty and not migrated, bound to ``aduan.db.database``."""
-    url = aduan_testing.test_database_url(tmp_path)
+    url = aduan_testing.database_url_for_tests(tmp_path)
     aduan_testing.reset_database(url)
     db = make_database(url, pool_size=2)
     database.initialize(db)
@@ -177,7 +177,7 @@ def _aduan(args, tmp_path, url):
 
 
 def test_cli_db_status_and_upgrade(tmp_path):
-    url = aduan_testing.test_database_url(tmp_path)
+    url = aduan_testing.database_url_for_tests(tmp_path)
     aduan_testing.reset_database(url)
     status = _aduan(["db", "status"], tmp_path, url)
     assert status.returncode == 1, status.stdout + status.stderr
@@ -208,7 +208,7 @@ def test_cli_db_status_and_upgrade(tmp_path):
 
 def test_concurrent_upgrades_apply_each_migration_once(tmp_path):
     """Web processes and workers start together, each running `aduan db upgrade`."""
-    url = aduan_testing.test_database_url(tmp_path)
+    url = aduan_testing.database_url_for_tests(tmp_path)
     aduan_testing.reset_database(url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADUAN_")}
     env.update({"ADUAN_DATABASE_URL": url, "ADUAN_INSTANCE_PATH": str(tmp_path / "cli-instance"),

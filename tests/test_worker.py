@@ -582,3 +582,29 @@ def test_two_workers_racing_for_a_due_schedule_run_it_once_per_period(make_app):
         st = ScheduleState.get_by_id("wtest.tick")
         assert st.locked_by is None and st.last_error is None
         assert st.next_run_at > utcnow() + dt.timedelta(seconds=3000)
+
+
+def test_a_failing_job_runs_once_per_pass_even_without_back_off(make_app):
+    """With JOB_BACKOFF_BASE=0 a failed job is due again at once; one pass must not spin on it."""
+    calls = []
+
+    class Flaky:
+        name = "flaky"
+
+        @aduan.hookimpl
+        def register_jobs(self):
+            def handler(app, payload, job):
+                calls.append(job.attempts)
+                raise RuntimeError("gateway down")
+
+            return {"flaky.send": handler}
+
+    app = make_app({"JOB_MAX_ATTEMPTS": 5}, plugins=[Flaky()])
+    with app.app_context(), database.connection_context():
+        with database.atomic():
+            enqueue(aduan.JobRequest("flaky.send", {}))
+    worker = Worker(app)
+    assert worker.run_once(schedules=False)["retry"] == 1
+    assert calls == [1]
+    assert worker.run_once(schedules=False)["retry"] == 1
+    assert calls == [1, 2]

@@ -136,7 +136,7 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def _connect():
-        database.connect(reuse_if_open=True)
+        g.aduan_opened_db = database.connect(reuse_if_open=True)
         g.actor = PUBLIC
         header = request.headers.get("Authorization", "")
         if header[:7].lower() == "bearer ":
@@ -151,7 +151,8 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.teardown_request
     def _close(exc):
-        if not database.is_closed():
+        # Close only a connection this request opened (a CLI command or a test may hold its own).
+        if g.get("aduan_opened_db") and not database.is_closed():
             database.close()
 
     @app.errorhandler(HTTPException)

@@ -48,7 +48,10 @@ def upgrade_database(app=None) -> list[str]:
     # Plugin models without migration scripts: create their missing tables.
     extra = [m for m in st.models if m.__module__.split(".")[0].replace("aduan_", "") not in with_migrations]
     if extra:
-        database.create_tables(extra, safe=True)
+        from .db import migration_lock
+
+        with migration_lock():
+            database.create_tables(extra, safe=True)
     if not hasattr(upgrade_database, "_checked"):
         upgrade_database._checked = True
     return applied + [f"created:{m._meta.table_name}" for m in extra if m not in CORE_MODELS]

@@ -91,12 +91,18 @@ class Worker:
         self.stopping = threading.Event()
 
     # --- jobs -------------------------------------------------------------------------------
-    def claim(self) -> Job | None:
-        """Lease the next due job (pending and due, or running with an expired lease), or ``None``."""
+    def claim(self, exclude=()) -> Job | None:
+        """Lease the next due job (pending and due, or running with an expired lease), or ``None``.
+
+        ``exclude``: job ids not to take (``run_once`` passes those it already ran, so a job that
+        failed and was rescheduled at once waits for the next pass instead of spinning).
+        """
         while True:
             now = utcnow()
             due = ((Job.status == "pending") & (Job.run_at <= now)) | \
                   ((Job.status == "running") & (Job.locked_until < now))
+            if exclude:
+                due = due & Job.id.not_in(list(exclude))
             with database.atomic():
                 q = Job.select(Job.id).where(due).order_by(Job.run_at, Job.id).limit(1)
                 if is_postgres():
@@ -142,7 +148,8 @@ class Worker:
             err = _safe_error(exc)
             if not isinstance(exc, RetryLater):
                 log.warning("job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempts, err)
-                log.debug("%s", "".join(traceback.format_exception(exc)))
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("%s", "".join(traceback.format_exception(exc)))
             if job.attempts >= job.max_attempts:
                 self._finish(job, status="dead", last_error=err, finished_at=utcnow())
                 return "dead"
@@ -197,8 +204,10 @@ class Worker:
 
     # --- loop -------------------------------------------------------------------------------
     def run_once(self, *, schedules: bool = True, max_jobs: int = 1000) -> dict[str, int]:
-        """Run due schedules, then due jobs until none is due (or ``max_jobs``)."""
+        """Run due schedules, then due jobs until none is due (or ``max_jobs``); each job at most
+        once per pass."""
         counts = {"done": 0, "retry": 0, "dead": 0, "schedules": 0}
+        ran: set[int] = set()
         with database.connection_context():
             if schedules:
                 self.ensure_schedules()
@@ -206,9 +215,10 @@ class Worker:
             for _ in range(max_jobs):
                 if self.stopping.is_set():
                     break
-                job = self.claim()
+                job = self.claim(exclude=ran)
                 if job is None:
                     break
+                ran.add(job.id)
                 counts[self.run_job(job)] += 1
         return counts
 

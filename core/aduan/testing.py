@@ -21,7 +21,7 @@ import pytest
 TEST_DB_ENV = "ADUAN_TEST_DATABASE_URL"
 
 
-def test_database_url(tmp_path) -> str:
+def database_url_for_tests(tmp_path) -> str:
     url = os.environ.get(TEST_DB_ENV)
     if not url:
         return "sqlite:///" + str(tmp_path / "aduan-test.db")
@@ -77,7 +77,7 @@ def build_test_app(tmp_path, config=None, plugins=()):
     from .cli import upgrade_database
     from .db import database
 
-    url = test_database_url(tmp_path)
+    url = database_url_for_tests(tmp_path)
     cfg = {"TESTING": True, "DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "instance"),
            "SECRET_KEY": "test-secret", "RATE_LIMIT_FILE": "100000/hour", "RATE_LIMIT_TRACK": "100000/hour",
            "JOB_BACKOFF_BASE": 0, "WORKER_POLL_SECONDS": 0.05}
@@ -93,7 +93,7 @@ def make_app(tmp_path):
     """Factory: ``make_app(config=None, plugins=())`` → a migrated app on a fresh test database."""
     from .db import database
 
-    reset_database(test_database_url(tmp_path))
+    reset_database(database_url_for_tests(tmp_path))
     built = []
 
     def factory(config=None, plugins=()):

@@ -94,8 +94,9 @@ def test_gateway_outage_is_retried_until_it_works(sms_app, seed, signers, httpse
     app = _app(sms_app, httpserver)
     client = app.test_client()
     signers.android(client, signers.android_sms(1, text="BANTUAN"))
-    counts = Worker(app).run_once()
-    assert counts["done"] == 1 and counts["retry"] == 1
+    worker = Worker(app)
+    first, second = worker.run_once(), worker.run_once()  # a job runs at most once per pass
+    assert (first["retry"], first["done"], second["done"]) == (1, 0, 1)
     assert len(httpserver.log) == 2
     assert "LAPOR" in json.loads(httpserver.log[1][0].data)["textMessage"]["text"]
 
