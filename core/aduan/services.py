@@ -261,13 +261,16 @@ def _authorise(complaint: Complaint, actor: Actor) -> None:
 def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str = "", agency_id: int | None = None,
             category_id: int | None = None, urgency: str | None = None, visibility: str | None = None,
             rating: int | None = None, data: Mapping[str, Any] | None = None, now: dt.datetime | None = None,
-            source: str | None = None, external_id: str | None = None) -> Event | None:
+            source: str | None = None, external_id: str | None = None,
+            occurred_at: dt.datetime | None = None) -> Event | None:
     """Take one workflow action on a complaint; returns the timeline event written.
 
     Raises :class:`NotFound` when the actor may not see the complaint, :class:`Conflict` (409,
     with the allowed actions) when the action is illegal in the current state or for the role,
     :class:`InvalidInput` for missing or bad parameters. With ``external_id`` (an entry of another
     system), a second call for the same entry does nothing and returns ``None``.
+    ``occurred_at`` dates the timeline entry only (an entry imported from another system keeps
+    its own time), while the complaint's clocks run from ``now``.
     """
     if isinstance(complaint, str):
         complaint = find_complaint(complaint)
@@ -365,7 +368,7 @@ def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str 
         return _record(c, action, actor, from_status=prev_status, to_status=to_status,
                        from_agency=prev_agency if act.needs_agency else None,
                        to_agency=new_agency if act.needs_agency else None, text=text, visibility=vis,
-                       data=ev_data, source=source, external_id=external_id, now=now)
+                       data=ev_data, source=source, external_id=external_id, now=occurred_at or now)
 
 
 def add_attachment(complaint: Complaint | str, actor: Actor, stream: BinaryIO, filename: str, *,
