@@ -377,9 +377,10 @@ def import_log(c: Complaint, t: LaporTicket, entry: dict) -> bool:
     key = _entry_key(f"log:{t.lapor_id}", entry)
     if Event.select().where((Event.complaint == c.id) & (Event.source == "lapor") & (Event.external_id == key)).exists():
         return False
+    when = remote_time(entry.get("created_at"))
     return _perform(c, "comment", key, text=f"SP4N-LAPOR!: {text}"[:10_000], visibility="internal",
                     data={"lapor_log": entry, "remote_created_at": entry.get("created_at"),
-                          "remote_created_utc": _iso(remote_time(entry.get("created_at")))})
+                          "remote_created_utc": _iso(when)}, occurred_at=when)
 
 
 def import_followup(c: Complaint, t: LaporTicket, entry: dict) -> bool:
@@ -405,15 +406,16 @@ def import_followup(c: Complaint, t: LaporTicket, entry: dict) -> bool:
     if atts:
         text += "\n\nLampiran: " + ", ".join(str(a["file_name"] or a["url"]) for a in atts)
     text = f"{text}\n\n— {who} (SP4N-LAPOR!)"[:10_000]
-    # LAPOR!'s own time is kept in data; the event is dated now (the complaint's clocks never run backwards)
+    # the timeline entry carries LAPOR!'s own time (occurred_at); the complaint's clocks run from now
+    when = remote_time(entry.get("created_at"))
     data = {"lapor_followup": entry, "attachments": atts, "remote_created_at": entry.get("created_at"),
-            "remote_created_utc": _iso(remote_time(entry.get("created_at")))}
+            "remote_created_utc": _iso(when)}
     c = Complaint.get_by_id(c.id)
     if entry.get("template_code") == cfg()["LAPOR_DISPOSITION_TEMPLATE_CODE"]:
-        return _perform(c, "comment", key, text=text, visibility="internal", data=data)
+        return _perform(c, "comment", key, text=text, visibility="internal", data=data, occurred_at=when)
     if c.status in ("dispatched", "in_progress"):
-        return _perform(c, "respond", key, text=text, data=data)
-    return _perform(c, "comment", key, text=text, visibility="public", data=data)
+        return _perform(c, "respond", key, text=text, data=data, occurred_at=when)
+    return _perform(c, "comment", key, text=text, visibility="public", data=data, occurred_at=when)
 
 
 def local_target(status_name: str | None) -> str | None:

@@ -67,6 +67,8 @@ def test_push_forward_poll_reply_round_trip(lapor, sim):
     for i in range(11):
         sim.add_followup(lapor_id, f"Tindak lanjut nomor {i}", attachments=[
             {"path": f"https://lapor.example/storage/{i}.jpg", "file_name": f"bukti{i}.jpg"}] if i == 3 else [])
+    early = sim.add_followup(lapor_id, "Catatan yang dibuat lebih awal")
+    early["created_at"] = "05-11-2026 09:00:00"  # d-m-Y H:i:s, Asia/Jakarta
     drain(app)
     drain(app)  # polled again: nothing new is imported twice
     assert {c.query.get("page") for c in sim.calls("E7")} >= {None, "2"}
@@ -82,6 +84,8 @@ def test_push_forward_poll_reply_round_trip(lapor, sim):
     (with_file,) = [e for e in answers if "nomor 3" in e["text"]]
     assert with_file["data"]["attachments"] == [{"file_name": "bukti3.jpg",
                                                  "url": "https://lapor.example/storage/3.jpg"}]
+    (early_ev,) = [e for e in from_lapor if "lebih awal" in e["text"]]
+    assert early_ev["created_at"] == "2026-11-05T02:00:00Z"  # LAPOR!'s own time, not the import's
     dispo = [e for e in from_lapor if "didisposisikan" in e["text"]]
     assert len(dispo) == 1 and dispo[0]["visibility"] == "internal"
     logs = [e["text"] for e in from_lapor if e["text"].startswith("SP4N-LAPOR!: Status")]
