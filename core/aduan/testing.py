@@ -10,6 +10,10 @@ Fixtures:
 * ``app`` / ``client``: one built with no plugins;
 * ``seed``: agencies, a category, regions and staff tokens (:class:`Seed`);
 * ``auth(token)``: the ``Authorization`` header for a token.
+
+Test apps use ``JOB_BACKOFF_BASE=0``: a failed job is due again at once, and
+``Worker(app).run_once()`` runs each job at most once per pass, so a test of retries calls
+``run_once()`` once per attempt it expects.
 """
 from __future__ import annotations
 
