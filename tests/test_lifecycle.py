@@ -144,7 +144,7 @@ def test_sla_breaches_become_internal_events_once(app, seed):
     client = app.test_client()
     public = client.get(f"/api/v1/complaints/{c.tracking_id}").json
     assert "sla_breach" not in [e["type"] for e in public["timeline"]]
-    staff = client.get(f"/api/v1/complaints?overdue=true", headers=auth(seed.coordinator)).json
+    staff = client.get("/api/v1/complaints?overdue=true", headers=auth(seed.coordinator)).json
     assert c.tracking_id in [i["tracking_id"] for i in staff["items"]]
 
 

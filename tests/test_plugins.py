@@ -1,6 +1,5 @@
 """The plugin system: every hook documented and exercised, loading rules, the plugin listing."""
 import inspect
-import json
 import os
 import subprocess
 import sys

@@ -11,7 +11,7 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from . import __version__
-from .config import ConfigError, CoreConfig, load_file, parse_env, validate_section
+from .config import CoreConfig, load_file, parse_env, validate_section
 from .db import database, make_database, sqlite_url
 from .plugins import Hooks, build_manager
 from .sla import Calendar, calendar_from_config

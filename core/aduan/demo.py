@@ -7,7 +7,7 @@ import random
 
 from flask import current_app
 
-from .auth import create_token, system
+from .auth import create_token
 from .db import database, utcnow
 from .models import Agency, Category, Complaint, Region, User
 from .regions import load_regions

@@ -20,7 +20,6 @@ import random
 import signal
 import socket
 import threading
-import time
 import traceback
 import uuid
 from datetime import timedelta

@@ -4,10 +4,9 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import abort, current_app, g, jsonify, request
-from werkzeug.exceptions import HTTPException
 
 from ..auth import Actor
-from ..services import Conflict, InvalidInput, NotFound, ServiceError
+from ..services import Conflict, InvalidInput, ServiceError
 
 
 def actor() -> Actor:

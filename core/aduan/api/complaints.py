@@ -18,7 +18,7 @@ from peewee import JOIN, SQL, NodeList
 from ..models import Agency, Attachment, Category, Complaint, Region, Reporter
 from ..sla import overdue_stages
 from ..workflow import allowed_actions
-from . import rate_limit, require
+from . import rate_limit
 from .schemas import (ActionIn, AttachmentOut, ComplaintFilter, ComplaintIn, ComplaintOut, ComplaintPage, FiledOut,
                       UploadIn)
 

@@ -456,7 +456,7 @@ def apply_status(c: Complaint, t: LaporTicket, data: dict) -> bool:
     if target == "closed" and c.status == "resolved":
         changed |= _perform(c, "close", key + ":close", text=f"SP4N-LAPOR!: {name}")
     if target == "rejected" and c.status in ("received", "dispatched"):
-        changed |= _perform(c, "reject", key + ":reject", text=f"Ditolak di SP4N-LAPOR!.")
+        changed |= _perform(c, "reject", key + ":reject", text="Ditolak di SP4N-LAPOR!.")
     return changed
 
 

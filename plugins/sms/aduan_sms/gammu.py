@@ -16,7 +16,6 @@ import peewee as pw
 from flask import current_app
 from playhouse import db_url
 
-from aduan.db import database, utcnow
 
 from . import text as smstext
 from .inbound import Inbound, receive

@@ -27,7 +27,7 @@ def test_message_log_per_complaint_and_per_number(sms_app, seed, signers):
                 headers=auth(seed.coordinator))
     assert client.get(url, headers=auth(seed.officer_a)).status_code == 200
     assert client.get(url, headers=auth(seed.officer_b)).status_code == 404
-    assert client.get(f"/api/v1/plugins/sms/complaints/NOPE2345/messages",
+    assert client.get("/api/v1/plugins/sms/complaints/NOPE2345/messages",
                       headers=auth(seed.admin)).status_code == 404
 
     by_number = client.get("/api/v1/plugins/sms/messages?phone=6281907078888", headers=auth(seed.admin)).json
