@@ -30,3 +30,11 @@ def test_secret_values_never_appear_in_config_errors(make_app):
     with pytest.raises(ConfigError) as err:
         make_app({"SECRET_KEY": ["s3cr3t-value"], "DATABASE_POOL_SIZE": 0})
     assert "s3cr3t-value" not in str(err.value)
+
+
+def test_the_development_secret_key_is_flagged(make_app, caplog):
+    make_app({"TESTING": False, "SECRET_KEY": "dev-insecure-change-me"})
+    assert "SECRET_KEY is the built-in development value" in caplog.text
+    caplog.clear()
+    make_app({"TESTING": False, "SECRET_KEY": "a-long-random-production-value"})
+    assert "SECRET_KEY" not in caplog.text
