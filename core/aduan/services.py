@@ -274,12 +274,12 @@ def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str 
     """
     if isinstance(complaint, str):
         complaint = find_complaint(complaint)
-    _authorise(complaint, actor)
     now = now or utcnow()
     text = clean_text(text)
     with database.atomic():
         q = Complaint.select().where(Complaint.id == complaint.id)
         c = (q.for_update() if is_postgres() else q).get()
+        _authorise(c, actor)  # on the locked row: a transfer that just committed is seen
         if external_id and Event.select().where(Event.complaint == c, Event.source == (source or actor.label or "core"),
                                                 Event.external_id == external_id).exists():
             return None
