@@ -146,3 +146,12 @@ def test_rate_limit_counts_the_client_behind_a_trusted_proxy(make_app):
     post = lambda ip: client.post("/api/v1/complaints", json={"body": "x"},
                                   headers={"X-Forwarded-For": ip}).status_code
     assert [post("10.1.1.1"), post("10.1.1.1"), post("10.2.2.2")] == [201, 429, 201]
+
+
+def test_guessing_tracking_ids_is_rate_limited(make_app):
+    app = make_app({"RATE_LIMIT_TRACK": "3/hour"})
+    client = app.test_client()
+    tid = client.post("/api/v1/complaints", json={"body": "Jalan rusak"}).json["tracking_id"]
+    misses = [client.get(f"/api/v1/complaints/ZZZZZZ{i:02d}").status_code for i in range(5)]
+    assert misses == [404, 404, 404, 429, 429]
+    assert client.get(f"/api/v1/complaints/{tid}").status_code == 200  # real ids still answer

@@ -32,6 +32,17 @@ def _hooks():
     return current_app.extensions["aduan"].hooks
 
 
+def find(tracking_id: str) -> Complaint:
+    """The complaint, or a 404; anonymous misses count against RATE_LIMIT_TRACK, so tracking
+    ids cannot be enumerated (hits cost no write)."""
+    try:
+        return services.find_complaint(tracking_id)
+    except services.NotFound:
+        if g.actor.role in ("public", "reporter"):
+            rate_limit("lookup", "RATE_LIMIT_TRACK")
+        raise
+
+
 def resolve_actor(complaint: Complaint) -> Actor:
     """The staff actor, or the reporter when a valid X-Access-Code is given, else the public."""
     a = g.actor
@@ -169,7 +180,7 @@ class ComplaintDetail(MethodView):
     def get(self, tracking_id):
         """Track a complaint: the public view; the reporter's full view with ``X-Access-Code``;
         the staff view (with timeline and internal notes) with a token."""
-        c = services.find_complaint(tracking_id)
+        c = find(tracking_id)
         return full_view(c, resolve_actor(c))
 
 
@@ -185,7 +196,7 @@ class ComplaintAction(MethodView):
         Staff: verify, transfer, start, respond, hold, resume, resolve, close, reopen, reject,
         archive, comment. Reporter (with ``X-Access-Code``): reply, rate, reopen, close.
         """
-        c = services.find_complaint(tracking_id)
+        c = find(tracking_id)
         a = resolve_actor(c)
         if a.role == "public":
             abort(401, "a token or the complaint's access code is required")
@@ -201,7 +212,7 @@ class ComplaintAttachments(MethodView):
     @blp.doc(security=[{}, {"accessCode": []}, {"bearer": []}])
     def get(self, tracking_id):
         """Attachments the caller may see."""
-        c = services.find_complaint(tracking_id)
+        c = find(tracking_id)
         a = resolve_actor(c)
         aud = privacy.audience_for(a, c)
         return [privacy.attachment_view(x) for x in c.attachments.order_by(Attachment.id)
@@ -215,7 +226,7 @@ class ComplaintAttachments(MethodView):
     def post(self, form, files, tracking_id):
         """Upload an attachment (multipart field ``file``). Size and type (sniffed from the bytes)
         are limited by ``ATTACHMENT_MAX_BYTES`` and ``ATTACHMENT_TYPES``."""
-        c = services.find_complaint(tracking_id)
+        c = find(tracking_id)
         a = resolve_actor(c)
         if a.role == "public":
             abort(401, "a token or the complaint's access code is required")
@@ -230,7 +241,7 @@ class ComplaintAttachment(MethodView):
     @blp.doc(security=[{}, {"accessCode": []}, {"bearer": []}])
     def get(self, tracking_id, attachment_id):
         """Download an attachment the caller may see."""
-        c = services.find_complaint(tracking_id)
+        c = find(tracking_id)
         a = resolve_actor(c)
         att = Attachment.get_or_none((Attachment.id == attachment_id) & (Attachment.complaint == c))
         if att is None or not privacy.attachment_visible(att, c, privacy.audience_for(a, c)):
