@@ -90,7 +90,7 @@ class CoreConfig(Schema):
     RATE_LIMIT_FILE = fields.String(load_default="20/hour", metadata=_d(
         "Public filing limit per client address, as N/second|minute|hour|day."))
     RATE_LIMIT_TRACK = fields.String(load_default="300/hour", metadata=_d(
-        "Public tracking and reporter-action limit per client address."))
+        "Limit per client address on access-code checks and lookups of unknown tracking ids."))
     TRUSTED_PROXIES = fields.Integer(load_default=0, validate=validate.Range(min=0), metadata=_d(
         "Number of reverse proxies in front of the app whose X-Forwarded-For may be trusted."))
     # Worker
