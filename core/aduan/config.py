@@ -31,8 +31,14 @@ class StrList(fields.List):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-def _d(text: str, **extra) -> dict:
+def describe_key(text: str, **extra) -> dict:
+    """Field metadata for a configuration key: ``metadata=describe_key("what it is", secret=True)``.
+
+    Plugins use it in their ``register_config`` schemas so every key carries a description."""
     return {"description": text, **extra}
+
+
+_d = describe_key
 
 
 class CoreConfig(Schema):

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
+from aduan.config import describe_key as _d
 
 
-def _d(text: str, **extra) -> dict:
-    return {"description": text, **extra}
 
 
 SECURITY = validate.OneOf(["starttls", "ssl", "none"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from aduan.config import describe_key as _d
 
 PRODUCTION_URL = "https://api-splp.layanan.go.id/lapor/3.0.0"
 SANDBOX_URL = "https://api-splp.layanan.go.id/sandbox-konsolidasi/1.0"
@@ -37,8 +38,6 @@ DEFAULT_STATUS_MAP = {
 }
 
 
-def _d(text: str, **extra) -> dict:
-    return {"description": text, **extra}
 
 
 def _path(key: str, text: str):

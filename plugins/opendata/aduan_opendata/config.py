@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from aduan.config import StrList
+from aduan.config import describe_key as _d
 from aduan.models import STATUSES
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -19,8 +20,6 @@ LICENSES = {
 }
 
 
-def _d(text: str, **extra) -> dict:
-    return {"description": text, **extra}
 
 
 class OpendataConfig(Schema):

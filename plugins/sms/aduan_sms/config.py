@@ -4,14 +4,13 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from aduan.config import StrList
+from aduan.config import describe_key as _d
 
 NOTIFY_DEFAULT = ["verify", "transfer", "respond", "hold", "resume", "resolve", "close", "reject", "reopen",
                   "comment"]
 OUTBOUND = ["none", "twilio", "android", "gammu", "http"]
 
 
-def _d(text, **extra):
-    return {"description": text, **extra}
 
 
 class SmsConfig(Schema):
