@@ -209,6 +209,16 @@ def _generic_fields() -> tuple[dict | None, Response | None]:
     return data, None
 
 
+def _generic_request() -> tuple[dict | None, Response | None]:
+    """The fields of a verified generic-webhook request, or the error answer (404 when the webhook
+    is not enabled, 403 when the signature is missing, stale or wrong, 4xx for a bad body)."""
+    if not _secret("SMS_GENERIC_SECRET"):
+        return None, _error(404, "the generic webhook is not enabled")
+    if not _generic_ok():
+        return None, _error(403, "missing, stale or invalid X-Aduan-Signature")
+    return _generic_fields()
+
+
 def _pick(data: dict, *names):
     for n in names:
         v = data.get(n)
@@ -219,11 +229,7 @@ def _pick(data: dict, *names):
 
 @bp.post("/generic")
 def generic_inbound():
-    if not _secret("SMS_GENERIC_SECRET"):
-        return _error(404, "the generic webhook is not enabled")
-    if not _generic_ok():
-        return _error(403, "missing, stale or invalid X-Aduan-Signature")
-    data, err = _generic_fields()
+    data, err = _generic_request()
     if err:
         return err
     sender, mid = _pick(data, "from", "sender", "phone"), _pick(data, "id", "message_id")
@@ -243,11 +249,7 @@ def generic_inbound():
 
 @bp.post("/generic/status")
 def generic_status():
-    if not _secret("SMS_GENERIC_SECRET"):
-        return _error(404, "the generic webhook is not enabled")
-    if not _generic_ok():
-        return _error(403, "missing, stale or invalid X-Aduan-Signature")
-    data, err = _generic_fields()
+    data, err = _generic_request()
     if err:
         return err
     mid, state = _pick(data, "id", "message_id"), _pick(data, "status")
