@@ -38,8 +38,9 @@ def _connected(fn):
 
 
 def upgrade_database(app=None) -> list[str]:
-    from .db import migrate
-    from .models import CORE_MODELS
+    """Apply pending migrations, then create missing tables of plugins that ship no migrations.
+    Returns what was done (``core:0002_rate_limit``, ``created:<table>``)."""
+    from .db import migrate, migration_lock
 
     app = app or current_app
     st = app.extensions["aduan"]
@@ -47,14 +48,12 @@ def upgrade_database(app=None) -> list[str]:
     with_migrations = set(st.migrations)
     # Plugin models without migration scripts: create their missing tables.
     extra = [m for m in st.models if m.__module__.split(".")[0].replace("aduan_", "") not in with_migrations]
+    created = []
     if extra:
-        from .db import migration_lock
-
         with migration_lock():
-            database.create_tables(extra, safe=True)
-    if not hasattr(upgrade_database, "_checked"):
-        upgrade_database._checked = True
-    return applied + [f"created:{m._meta.table_name}" for m in extra if m not in CORE_MODELS]
+            created = [m for m in extra if not m.table_exists()]
+            database.create_tables(created, safe=True)
+    return applied + [f"created:{m._meta.table_name}" for m in created]
 
 
 @main.command("init")

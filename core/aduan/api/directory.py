@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from ..db import database
 from ..models import Agency, Category, Region
+from ..services import InvalidInput
 from . import require
 from .schemas import (AgencyIn, AgencyOut, AgencyPatch, CategoryIn, CategoryOut, CategoryPatch, RegionOut,
                       RegionQuery)
@@ -32,13 +33,7 @@ def _check_refs(data: dict, refs: dict) -> None:
         if data.get(key) is not None and model.get_or_none(model.id == data[key]) is None:
             errors[key] = [f"unknown {key.replace('_id', '')}: {data[key]}"]
     if errors:
-        _unprocessable(errors)
-
-
-def _unprocessable(errors):
-    from ..services import InvalidInput
-
-    raise InvalidInput(errors)
+        raise InvalidInput(errors)
 
 
 def _save(model, obj_id, data, refs):
@@ -53,7 +48,7 @@ def _save(model, obj_id, data, refs):
                 abort(404, "not found")
             return model.get_by_id(obj_id)
     except pw.IntegrityError:
-        _unprocessable({"code": ["already in use"]})
+        raise InvalidInput({"code": ["already in use"]}) from None
 
 
 @blp.route("/agencies")
