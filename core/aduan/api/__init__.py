@@ -49,6 +49,20 @@ def rate_limit(name: str, config_key: str) -> None:
         abort(resp)
 
 
+def filter_created(query, args):
+    """Apply ``created_from``/``created_to`` (inclusive days in the deployment's time zone)."""
+    import datetime as dt
+
+    from ..models import Complaint
+
+    cal = current_app.extensions["aduan"].calendar
+    if args.get("created_from"):
+        query = query.where(Complaint.created_at >= cal.day_start_utc(args["created_from"]))
+    if args.get("created_to"):
+        query = query.where(Complaint.created_at < cal.day_start_utc(args["created_to"] + dt.timedelta(days=1)))
+    return query
+
+
 def register(app, api) -> None:
     from . import admin, complaints, directory
 

@@ -14,7 +14,7 @@ from ..auth import create_token
 from ..db import database, utcnow
 from ..models import Agency, Complaint, Job, Token, User
 from ..services import InvalidInput
-from . import require
+from . import filter_created, require
 from .schemas import (JobOut, JobQuery, PluginOut, StatsOut, StatsQuery, TokenIn, TokenOut, UserIn, UserOut,
                       UserPatch)
 
@@ -204,10 +204,7 @@ class Stats(MethodView):
         q = Complaint.select()
         if g.actor.role == "officer":
             q = q.where(Complaint.agency == g.actor.agency_id)
-        if args.get("created_from"):
-            q = q.where(Complaint.created_at >= current_app.extensions["aduan"].calendar.day_start_utc(args["created_from"]))
-        if args.get("created_to"):
-            q = q.where(Complaint.created_at < current_app.extensions["aduan"].calendar.day_start_utc(args["created_to"] + dt.timedelta(days=1)))
+        q = filter_created(q, args)
         from ..sla import overdue_stages
 
         now = utcnow()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 
 from flask import abort, current_app, g, request, send_file
 from flask.views import MethodView
@@ -18,7 +17,7 @@ from peewee import JOIN, SQL, NodeList
 from ..models import Agency, Attachment, Category, Complaint, Region, Reporter
 from ..sla import overdue_stages
 from ..workflow import allowed_actions
-from . import rate_limit
+from . import filter_created, rate_limit
 from .schemas import (ActionIn, AttachmentOut, ComplaintFilter, ComplaintIn, ComplaintOut, ComplaintPage, FiledOut,
                       UploadIn)
 
@@ -145,10 +144,7 @@ class Complaints(MethodView):
         if args.get("region"):
             r = args["region"]
             q = q.where((Complaint.region == r) | (Complaint.region.startswith(r + ".")))
-        if args.get("created_from"):
-            q = q.where(Complaint.created_at >= current_app.extensions["aduan"].calendar.day_start_utc(args["created_from"]))
-        if args.get("created_to"):
-            q = q.where(Complaint.created_at < current_app.extensions["aduan"].calendar.day_start_utc(args["created_to"] + dt.timedelta(days=1)))
+        q = filter_created(q, args)
         if args.get("q"):
             term = args["q"]
             cond = Complaint.title.contains(term) | Complaint.body.contains(term)
