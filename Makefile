@@ -16,7 +16,7 @@ LAPOR_DEMO_ENV := ADUAN_LAPOR_BASE_URL=http://127.0.0.1:$(LAPOR_SIM_PORT) ADUAN_
 	ADUAN_LAPOR_BEARER_TOKEN=demo-token ADUAN_LAPOR_TOKEN_GUID='{0A1B2C3D-4E5F-6A7B-8C9D-0E1F2A3B4C5D}' \
 	ADUAN_LAPOR_INSTITUTION_ID=1001 ADUAN_LAPOR_POLL_SECONDS=30 ADUAN_LAPOR_POLL_MIN_INTERVAL=30
 
-.PHONY: run test install openapi bench clean demo-reset
+.PHONY: run test install openapi bench clean demo-reset messages
 
 $(BIN)/.installed: pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ test: install
 
 openapi: install
 	ADUAN_PLUGINS=$(DEMO_PLUGINS) $(BIN)/aduan openapi > openapi/openapi.json
+
+## Extract every translatable text into the core's catalogue template and merge it into the .po files.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k gettext_in:2 -k pgettext:1c,2 -k lazy_pgettext:1c,2 \
+	  --no-location --sort-output -o core/aduan/i18n/aduan.pot core plugins
+	$(BIN)/pybabel update -D aduan -i core/aduan/i18n/aduan.pot -d core/aduan/i18n/locales --no-fuzzy-matching --ignore-obsolete
 
 bench: install
 	$(BIN)/python bench/run.py

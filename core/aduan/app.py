@@ -137,8 +137,11 @@ _API_DESCRIPTION = (
 def _install_request_hooks(app: Flask) -> None:
     from .auth import PUBLIC, actor_for_token
 
+    from .i18n import negotiate
+
     @app.before_request
     def _connect():
+        g.aduan_language = negotiate(request, app.config["LANGUAGE"])
         g.aduan_opened_db = database.connect(reuse_if_open=True)
         g.actor = PUBLIC
         header = request.headers.get("Authorization", "")
@@ -151,6 +154,14 @@ def _install_request_hooks(app: Flask) -> None:
             actor = app.extensions["aduan"].hooks.actor_from_request(request)
             if actor is not None:
                 g.actor = actor
+
+    @app.after_request
+    def _language_header(resp):
+        lang = g.get("aduan_language")
+        if lang:
+            resp.headers.setdefault("Content-Language", lang)
+            resp.vary.add("Accept-Language")
+        return resp
 
     @app.teardown_request
     def _close(exc):

@@ -1,0 +1,294 @@
+"""Language and time for every text a person reads: gettext catalogues and the deployment's clock.
+
+**Messages.** Source strings are English (``msgid``); the Indonesian catalogue
+``aduan/i18n/locales/id/LC_MESSAGES/aduan.po`` is the default language of a deployment. Catalogues
+are plain ``.po`` files a translator edits; they are compiled in memory when first used (no ``.mo``
+file to forget to rebuild). A plugin ships its own ``locales/`` folder and registers it with
+:func:`add_catalog_dir` (its texts are merged over the core's).
+
+Use in code::
+
+    from aduan.i18n import _, _l, ngettext, use_language
+
+    _("Complaint %(tid)s was received.", tid=c.tracking_id)   # translated now, in the current language
+    LABEL = _l("Verified")                                       # lazy: translated when rendered
+    with use_language(reporter.language):                         # worker: the reporter's language
+        text = _("Your complaint %(tid)s was answered.", tid=tid)
+
+The current language is, in order: the one set by :func:`use_language`; the request's (``?lang=``,
+then ``Accept-Language``, chosen in ``before_request`` by :func:`negotiate`); the configured
+``LANGUAGE``; Indonesian.
+
+**Times.** Stored naive UTC. :func:`isoformat` serves them with the deployment's offset
+(``2026-12-07T01:58:00+08:00``); :func:`format_datetime` writes them for people in the
+deployment's zone with its name (``Senin, 7 Desember 2026 01.58 WITA``).
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+import io
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+from zoneinfo import ZoneInfo
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import LazyProxy, Translations
+
+LANGUAGES = ("id", "en")
+DEFAULT_LANGUAGE = "id"
+DOMAIN = "aduan"
+
+_CATALOG_DIRS: list[Path] = [Path(__file__).parent / "locales"]
+_cache: dict[str, Translations] = {}
+_lock = threading.Lock()
+_current: contextvars.ContextVar[str | None] = contextvars.ContextVar("aduan_language", default=None)
+
+
+def add_catalog_dir(path: str | Path) -> None:
+    """Register a folder laid out as ``<lang>/LC_MESSAGES/*.po`` (a plugin's own texts)."""
+    p = Path(path)
+    with _lock:
+        if p not in _CATALOG_DIRS:
+            _CATALOG_DIRS.append(p)
+            _cache.clear()
+
+
+def _compile(po_path: Path, lang: str) -> Translations:
+    with open(po_path, "rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    buf = io.BytesIO()
+    write_mo(buf, catalog, use_fuzzy=False)
+    buf.seek(0)
+    return Translations(fp=buf, domain=DOMAIN)
+
+
+def translations(lang: str) -> Translations:
+    """The merged catalogue for a language (compiled from ``.po`` once per process)."""
+    tr = _cache.get(lang)
+    if tr is not None:
+        return tr
+    with _lock:
+        merged = Translations(domain=DOMAIN)
+        for base in _CATALOG_DIRS:
+            folder = base / lang / "LC_MESSAGES"
+            if folder.is_dir():
+                for po in sorted(folder.glob("*.po")):
+                    merged.merge(_compile(po, lang))
+        _cache[lang] = merged
+        return merged
+
+
+def _configured_default() -> str:
+    try:
+        from flask import current_app
+
+        lang = current_app.config.get("LANGUAGE")
+    except RuntimeError:  # outside an app context
+        lang = None
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def current_language() -> str:
+    """The language texts are written in right now (see the module docstring for the order)."""
+    lang = _current.get()
+    if lang:
+        return lang
+    try:
+        from flask import g, has_request_context
+
+        if has_request_context():
+            lang = g.get("aduan_language")
+            if lang:
+                return lang
+    except RuntimeError:
+        pass
+    return _configured_default()
+
+
+def normalize(lang: str | None) -> str | None:
+    """``"id-ID"``, ``"ID"``, ``"in"`` → ``"id"``; unknown → ``None``."""
+    if not lang:
+        return None
+    base = str(lang).strip().replace("_", "-").split("-")[0].lower()
+    if base == "in":  # the old ISO 639 code for Indonesian, still sent by some Android phones
+        base = "id"
+    return base if base in LANGUAGES else None
+
+
+@contextlib.contextmanager
+def use_language(lang: str | None) -> Iterator[str]:
+    """Write texts in ``lang`` inside the block (unknown or empty: the current language)."""
+    chosen = normalize(lang) or current_language()
+    token = _current.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _current.reset(token)
+
+
+def negotiate(request, default: str | None = None) -> str:
+    """The language a request asks for: ``?lang=``, then ``Accept-Language``, then ``default``."""
+    asked = normalize(request.args.get("lang"))
+    if asked:
+        return asked
+    best = request.accept_languages.best_match(["id", "id-ID", "in", "en", "en-US", "en-GB"])
+    return normalize(best) or normalize(default) or DEFAULT_LANGUAGE
+
+
+def gettext(message: str, /, **variables: Any) -> str:
+    """Translate ``message`` into the current language; ``%(name)s`` placeholders take ``variables``."""
+    text = translations(current_language()).ugettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, /, **variables: Any) -> str:
+    """Plural-aware :func:`gettext`; ``num`` is also available as ``%(num)d``."""
+    variables.setdefault("num", num)
+    return translations(current_language()).ungettext(singular, plural, num) % variables
+
+
+def pgettext(context: str, message: str, /, **variables: Any) -> str:
+    """:func:`gettext` with a context (``msgctxt``), for one English word with two translations."""
+    text = translations(current_language()).upgettext(context, message)
+    return text % variables if variables else text
+
+
+def lazy_pgettext(context: str, message: str, /, **variables: Any) -> LazyProxy:
+    """Lazy :func:`pgettext`."""
+    return LazyProxy(pgettext, context, message, enable_cache=False, **variables)
+
+
+def lazy_gettext(message: str, /, **variables: Any) -> LazyProxy:
+    """A string translated each time it is used (module-level labels, schema messages)."""
+    return LazyProxy(gettext, message, enable_cache=False, **variables)
+
+
+_ = gettext
+_l = lazy_gettext
+
+
+def gettext_in(lang: str | None, message: str, /, **variables: Any) -> str:
+    """:func:`gettext` in a given language (e.g. the reporter's), whatever the current one."""
+    with use_language(lang):
+        return gettext(message, **variables)
+
+
+# --- time -------------------------------------------------------------------------------------
+
+def deployment_zone() -> ZoneInfo:
+    """The deployment's zone (``TIMEZONE``), UTC+8 ``Asia/Makassar`` outside an app."""
+    try:
+        from flask import current_app
+
+        return ZoneInfo(current_app.config.get("TIMEZONE") or "Asia/Makassar")
+    except RuntimeError:
+        return ZoneInfo("Asia/Makassar")
+
+
+def to_local(value: dt.datetime | None, tz: ZoneInfo | None = None) -> dt.datetime | None:
+    """A stored naive-UTC (or aware) datetime in the deployment's zone."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(tz or deployment_zone())
+
+
+def isoformat(value: dt.datetime | None, tz: ZoneInfo | None = None) -> str | None:
+    """ISO 8601 with the deployment's offset, whole seconds: ``2026-12-07T01:58:00+08:00``."""
+    local = to_local(value, tz)
+    return local.replace(microsecond=0).isoformat() if local else None
+
+
+def zone_name(value: dt.datetime | None = None, tz: ZoneInfo | None = None) -> str:
+    """The zone's short name at ``value`` (``WIB``, ``WITA``, ``WIT``; else the offset)."""
+    local = to_local(value or dt.datetime.now(dt.timezone.utc), tz)
+    return local.tzname() or local.strftime("%z")
+
+
+def format_datetime(value: dt.datetime | None, lang: str | None = None, *, tz: ZoneInfo | None = None,
+                    weekday: bool = True) -> str:
+    """A time for people: ``Senin, 7 Desember 2026 01.58 WITA`` / ``Monday, 7 December 2026 01.58 WITA``."""
+    from babel.dates import format_datetime as babel_format
+
+    local = to_local(value, tz)
+    if local is None:
+        return ""
+    lang = normalize(lang) or current_language()
+    pattern = ("EEEE, " if weekday else "") + "d MMMM y HH.mm"
+    return f"{babel_format(local, pattern, locale=lang)} {local.tzname() or local.strftime('%z')}"
+
+
+def format_date(value: dt.date | dt.datetime | None, lang: str | None = None, *, tz: ZoneInfo | None = None) -> str:
+    """A date for people: ``7 Desember 2026`` (a datetime is first put in the deployment's zone)."""
+    from babel.dates import format_date as babel_format
+
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = to_local(value, tz).date()
+    return babel_format(value, "d MMMM y", locale=normalize(lang) or current_language())
+
+
+# --- labels shared by every channel (the same words on the web, by SMS and by email) ------------
+
+STATUS_LABELS = {
+    "received": lazy_pgettext("status", "Not yet verified"),
+    "dispatched": lazy_pgettext("status", "Verified"),
+    "in_progress": lazy_pgettext("status", "In progress"),
+    "on_hold": lazy_pgettext("status", "On hold"),
+    "resolved": lazy_pgettext("status", "Resolved"),
+    "closed": lazy_pgettext("status", "Closed"),
+    "rejected": lazy_pgettext("status", "Rejected"),
+    "archived": lazy_pgettext("status", "Archived"),
+}
+KIND_LABELS = {"pengaduan": _l("Complaint"), "aspirasi": _l("Aspiration"),
+               "permintaan_informasi": _l("Information request")}
+URGENCY_LABELS = {"mendesak": _l("Urgent"), "penting": _l("Important"), "biasa": _l("Normal")}
+ACTION_LABELS = {
+    "file": lazy_pgettext("action", "Report received"),
+    "verify": lazy_pgettext("action", "Verified and dispatched"),
+    "transfer": lazy_pgettext("action", "Transferred (not our authority)"),
+    "start": lazy_pgettext("action", "Work started"),
+    "respond": lazy_pgettext("action", "Response"),
+    "hold": lazy_pgettext("action", "On hold: waiting for the reporter"),
+    "resume": lazy_pgettext("action", "Resumed"),
+    "resolve": lazy_pgettext("action", "Resolved"),
+    "close": lazy_pgettext("action", "Closed"),
+    "reopen": lazy_pgettext("action", "Reopened"),
+    "reject": lazy_pgettext("action", "Rejected"),
+    "archive": lazy_pgettext("action", "Archived"),
+    "rate": lazy_pgettext("action", "Rating"),
+    "comment": lazy_pgettext("action", "Note"),
+    "reply": lazy_pgettext("action", "Reporter's reply"),
+    "sla_breach": lazy_pgettext("action", "Deadline missed"),
+    "external": lazy_pgettext("action", "Follow-up"),
+}
+
+
+def _label(table: dict, key: str, lang: str | None) -> str:
+    entry = table.get(key)
+    if entry is None:
+        return key
+    with use_language(lang):
+        return str(entry)
+
+
+def status_label(status: str, lang: str | None = None) -> str:
+    return _label(STATUS_LABELS, status, lang)
+
+
+def action_label(action: str, lang: str | None = None) -> str:
+    return _label(ACTION_LABELS, action, lang)
+
+
+def kind_label(kind: str, lang: str | None = None) -> str:
+    return _label(KIND_LABELS, kind, lang)
+
+
+def urgency_label(urgency: str, lang: str | None = None) -> str:
+    return _label(URGENCY_LABELS, urgency, lang)
