@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
+from ..auth import PERMISSIONS
 from ..models import KINDS, ROLES, STATUSES, URGENCIES
 from ..workflow import ACTIONS
 
@@ -276,6 +277,11 @@ class UserOut(Schema):
 class TokenIn(Schema):
     name = fields.String(load_default="", validate=validate.Length(max=128))
     expires_days = fields.Integer(validate=validate.Range(1, 3650), allow_none=True)
+    scopes = fields.List(fields.String(validate=validate.Length(1, 80)), validate=validate.Length(max=50),
+                         load_default=list, metadata={"description": (
+                             "Integration accounts only: what the token may do (least privilege: nothing "
+                             "beyond the public without scopes). Permissions: " + ", ".join(PERMISSIONS)
+                             + "; reach limits: channel:<name>, agency:<code>.")})
 
 
 class TokenOut(Schema):
@@ -286,6 +292,7 @@ class TokenOut(Schema):
     last_used_at = fields.String(allow_none=True)
     expires_at = fields.String(allow_none=True)
     revoked = fields.Boolean()
+    scopes = fields.List(fields.String(), metadata={"description": "Granted scopes (integration tokens)"})
     token = fields.String(metadata={"description": "The secret, present only in the creation response"})
 
 
