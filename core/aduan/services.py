@@ -252,10 +252,36 @@ def file_complaint(data: Mapping[str, Any], *, actor: Actor, channel: str = "web
 # --- workflow actions ---------------------------------------------------------------------------
 
 def _authorise(complaint: Complaint, actor: Actor) -> None:
-    if actor.role in ("officer", "reporter") and not can_see(actor, complaint):
+    if actor.role in ("officer", "reporter", "integration") and not can_see(actor, complaint):
         raise NotFound(f"no complaint with tracking id {complaint.tracking_id!r}")
     if actor.role == "public":
         raise NotFound(f"no complaint with tracking id {complaint.tracking_id!r}")
+
+
+def _lock(complaint_id: int) -> Complaint:
+    """The complaint row, locked for the rest of the transaction (PostgreSQL ``FOR UPDATE``;
+    SQLite's write transactions begin ``IMMEDIATE`` and so already hold the database)."""
+    q = Complaint.select().where(Complaint.id == complaint_id)
+    return (q.for_update() if is_postgres() else q).get()
+
+
+def _granted(actor: Actor, allowed: list[str]) -> list[str]:
+    if actor.role != "integration":
+        return allowed
+    return [a for a in allowed if actor.has_scope(f"action:{a}")]
+
+
+def safe_filename(name: str | None) -> str:
+    """A file name fit to store and to offer for download: no folder part (``/`` or ``\\``), no NUL,
+    control, bidi-override or zero-width character, no leading or trailing dots or spaces."""
+    value = unicodedata.normalize("NFC", str(name or ""))
+    value = re.split(r"[/\\]", value)[-1]
+    value = "".join(ch for ch in value if unicodedata.category(ch)[0] != "C")
+    value = " ".join(value.split()).strip(" .")
+    if len(value) > 255:
+        stem, dot, ext = value.rpartition(".")
+        value = (stem[:254 - len(ext)] + "." + ext) if dot and len(ext) <= 16 else value[:255]
+    return value or "lampiran"
 
 
 def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str = "", agency_id: int | None = None,
@@ -274,11 +300,12 @@ def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str 
     """
     if isinstance(complaint, str):
         complaint = find_complaint(complaint)
-    now = now or utcnow()
     text = clean_text(text)
     with database.atomic():
-        q = Complaint.select().where(Complaint.id == complaint.id)
-        c = (q.for_update() if is_postgres() else q).get()
+        c = _lock(complaint.id)
+        # The time is taken once the row is locked: entries are dated in the order they are
+        # written, so a note written before a transfer is never dated after it.
+        now = now or utcnow()
         _authorise(c, actor)  # on the locked row: a transfer that just committed is seen
         if external_id and Event.select().where(Event.complaint == c, Event.source == (source or actor.label or "core"),
                                                 Event.external_id == external_id).exists():
@@ -286,7 +313,10 @@ def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str 
         try:
             act = workflow.check(action, c.status, actor.role)
         except workflow.WorkflowError as exc:
-            raise Conflict(str(exc), exc.allowed) from None
+            raise Conflict(str(exc), _granted(actor, exc.allowed)) from None
+        if actor.role == "integration" and not actor.has_scope(f"action:{action}"):
+            raise Conflict(f"this token is not granted action:{action}",
+                           _granted(actor, workflow.allowed_actions(c.status, actor.role)))
         errors: dict[str, list[str]] = {}
         if act.needs_text and not text:
             errors["text"] = ["required for this action"]
@@ -374,8 +404,14 @@ def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str 
 def add_attachment(complaint: Complaint | str, actor: Actor, stream: BinaryIO, filename: str, *,
                    visibility: str = "public", now: dt.datetime | None = None,
                    source: str | None = None) -> Attachment:
-    """Store a file and attach it to a complaint (with a timeline entry). Size and sniffed type are
-    checked against the deployment's limits before anything is written."""
+    """Store a file and attach it to a complaint (with a timeline entry).
+
+    Checked against the deployment's limits: size and sniffed type of the file
+    (``ATTACHMENT_MAX_BYTES``, ``ATTACHMENT_TYPES``), and the number of files and total bytes per
+    complaint (``ATTACHMENT_MAX_FILES``, ``ATTACHMENT_MAX_TOTAL_BYTES``: checked before the upload is
+    read and again on the locked row, so concurrent uploads cannot pass the caps together). The name
+    is reduced by :func:`safe_filename`.
+    """
     if isinstance(complaint, str):
         complaint = find_complaint(complaint)
     _authorise(complaint, actor)
@@ -387,19 +423,38 @@ def add_attachment(complaint: Complaint | str, actor: Actor, stream: BinaryIO, f
         raise InvalidInput({"visibility": ["must be public or internal"]})
     from .storage import AttachmentRejected
 
+    _check_attachment_caps(complaint.id, 0)
     try:
         sha, size, ctype = _state().storage.put(stream)
     except AttachmentRejected as exc:
         raise InvalidInput({"file": [str(exc)]}) from None
-    name = clean_text(filename, multiline=False)[:255] or "lampiran"
-    now = now or utcnow()
+    name = safe_filename(filename)
     with database.atomic():
-        ev = _record(complaint, "attach", actor, text="", visibility=visibility, source=source,
+        c = _lock(complaint.id)
+        _authorise(c, actor)
+        _check_attachment_caps(c.id, size)
+        now = now or utcnow()
+        ev = _record(c, "attach", actor, text="", visibility=visibility, source=source,
                      data={"filename": name, "content_type": ctype, "size": size}, now=now)
-        att = Attachment.create(complaint=complaint, event=ev, sha256=sha, size=size, content_type=ctype,
+        att = Attachment.create(complaint=c, event=ev, sha256=sha, size=size, content_type=ctype,
                                 filename=name, visibility=visibility, uploaded_by=actor.role, created_at=now)
-        Complaint.update(updated_at=now).where(Complaint.id == complaint.id).execute()
+        Complaint.update(updated_at=now).where(Complaint.id == c.id).execute()
     return att
+
+
+def _check_attachment_caps(complaint_id: int, adding: int) -> None:
+    from .i18n import _, ngettext
+
+    cfg = current_app.config
+    count, total = (Attachment.select(pw.fn.COUNT(Attachment.id), pw.fn.COALESCE(pw.fn.SUM(Attachment.size), 0))
+                    .where(Attachment.complaint == complaint_id).tuples().get())
+    max_files, max_total = cfg["ATTACHMENT_MAX_FILES"], cfg["ATTACHMENT_MAX_TOTAL_BYTES"]
+    if count >= max_files:
+        raise InvalidInput({"file": [ngettext("a complaint holds at most %(num)d file",
+                                              "a complaint holds at most %(num)d files", max_files)]})
+    if total + adding > max_total or (adding == 0 and total >= max_total):
+        raise InvalidInput({"file": [_("the files of a complaint total at most %(limit)d bytes; "
+                                       "%(left)d bytes are left", limit=max_total, left=max(0, max_total - total))]})
 
 
 # --- SLA sweep ----------------------------------------------------------------------------------
