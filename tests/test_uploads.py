@@ -125,3 +125,28 @@ def test_cap_messages_are_indonesian_by_default(make_app):
     r = client.post(f"/api/v1/complaints/{tid}/attachments?lang=en", headers=rep,
                     data={"file": (io.BytesIO(png(3)), "x.png")}, content_type="multipart/form-data")
     assert "at most 1 file" in r.json["errors"]["file"][0]
+
+
+def test_concurrent_uploads_cannot_pass_the_cap_together(make_app):
+    """Eight uploads race on one complaint allowed three files: the cap is checked again on the
+    locked row, so exactly three are stored (PostgreSQL: row lock; SQLite: write transaction)."""
+    import threading
+
+    client, _ = seeded(make_app, {"ATTACHMENT_MAX_FILES": 3, "DATABASE_POOL_SIZE": 10})
+    tid, rep = file(client)
+    app = client.application
+    codes = []
+    start = threading.Barrier(8)
+
+    def up(n):
+        c = app.test_client()
+        start.wait()
+        codes.append(upload(c, tid, rep, png(100 + n)).status_code)
+
+    threads = [threading.Thread(target=up, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(codes) == [201] * 3 + [422] * 5
+    assert len(client.get(f"/api/v1/complaints/{tid}/attachments", headers=rep).json) == 3
