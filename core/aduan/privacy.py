@@ -107,9 +107,9 @@ COORDINATOR = Audience("coordinator", secret_content=True, identity="always", in
 ADMIN = Audience("admin", secret_content=True, identity="always", internal_notes=True, rating_comment=True,
                  staff_fields=True, deadlines=True, actors=True)
 EXTERNAL = Audience("external", secret_content=True, identity="consented")
-EXPORT = Audience("export")
+EXPORT = Audience("export", public=True)
 #: An integration token granted nothing: no more than the public.
-INTEGRATION = Audience("integration", staff_fields=True, deadlines=True)
+INTEGRATION = Audience("integration")
 
 _BY_NAME = {a: a for a in (PUBLIC, REPORTER, OFFICER, COORDINATOR, ADMIN, EXTERNAL, EXPORT, INTEGRATION)}
 
@@ -117,9 +117,11 @@ _BY_NAME = {a: a for a in (PUBLIC, REPORTER, OFFICER, COORDINATOR, ADMIN, EXTERN
 def integration_audience(scopes) -> Audience:
     """The audience of an integration token with these scopes (see :mod:`aduan.auth`)."""
     scopes = frozenset(scopes or ())
-    return Audience("integration", secret_content="secret:read" in scopes,
-                    identity="unless_anonymous" if "contacts:read" in scopes else "never",
-                    internal_notes="notes:read" in scopes, rating_comment=True, staff_fields=True, deadlines=True)
+    read = "complaints:read" in scopes
+    return Audience("integration", secret_content=read and "secret:read" in scopes,
+                    identity="unless_anonymous" if read and "contacts:read" in scopes else "never",
+                    internal_notes=read and "notes:read" in scopes, rating_comment=read, staff_fields=read,
+                    deadlines=read)
 
 
 def get_audience(audience: str | Audience) -> Audience:
@@ -302,7 +304,6 @@ def event_view(event: Event, complaint: Complaint, audience: str | Audience) -> 
     if status_only(complaint, aud):
         return {"id": event.id, "type": event.type, "from_status": event.from_status,
                 "to_status": event.to_status, "created_at": _day(event.created_at)}
-    content = shows_content(complaint, aud)
     out = {
         "id": event.id,
         "type": event.type,
@@ -320,8 +321,6 @@ def event_view(event: Event, complaint: Complaint, audience: str | Audience) -> 
         out["data"] = event.data
     elif event.type == "rate" and event.data:
         out["data"] = {"rating": event.data.get("rating")}
-    elif event.type == "attach" and event.data and content:
-        out["data"] = {k: event.data.get(k) for k in ("content_type", "size")}
     return out
 
 

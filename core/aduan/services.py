@@ -415,6 +415,8 @@ def add_attachment(complaint: Complaint | str, actor: Actor, stream: BinaryIO, f
     if isinstance(complaint, str):
         complaint = find_complaint(complaint)
     _authorise(complaint, actor)
+    if actor.role == "integration" and not actor.has_scope("attachments:add"):
+        raise Conflict("this token is not granted attachments:add", [])
     if complaint.status == "archived":
         raise Conflict("the complaint is archived", [])
     if actor.role == "reporter":
