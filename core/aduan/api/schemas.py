@@ -88,6 +88,10 @@ class AttachmentOut(Schema):
     created_at = fields.String()
 
 
+_DAY_ONLY = ("An ISO 8601 time; in the public view of a secret (rahasia) complaint, "
+             "only the day (YYYY-MM-DD in the deployment's zone): that view holds status and dates only.")
+
+
 class ComplaintOut(Schema):
     tracking_id = fields.String()
     kind = fields.String()
@@ -107,12 +111,12 @@ class ComplaintOut(Schema):
     lat = fields.Float(allow_none=True)
     lng = fields.Float(allow_none=True)
     incident_date = fields.String(allow_none=True)
-    created_at = fields.String()
-    updated_at = fields.String()
+    created_at = fields.String(metadata={"description": _DAY_ONLY})
+    updated_at = fields.String(metadata={"description": _DAY_ONLY})
     verified_at = fields.String(allow_none=True)
     first_response_at = fields.String(allow_none=True)
-    resolved_at = fields.String(allow_none=True)
-    closed_at = fields.String(allow_none=True)
+    resolved_at = fields.String(allow_none=True, metadata={"description": _DAY_ONLY})
+    closed_at = fields.String(allow_none=True, metadata={"description": _DAY_ONLY})
     due = fields.Nested(Due)
     breached = fields.List(fields.String())
     overdue = fields.List(fields.String())
