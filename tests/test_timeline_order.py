@@ -92,6 +92,51 @@ def test_an_action_waiting_for_the_row_is_dated_after_the_one_holding_it(make_ap
     assert [e["type"] for e in timeline] == ["file", "verify", "comment", "transfer"]
 
 
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL (set ADUAN_TEST_DATABASE_URL)")
+def test_the_deadline_sweep_dates_a_breach_after_the_row_lock(make_app):
+    """The worker's SLA sweep, too: a breach recorded on a complaint another transaction held is
+    dated when the sweep got the row, after that transaction's entries."""
+    import datetime as dt
+
+    from aduan.models import Complaint
+    from aduan.services import sla_sweep
+
+    plugin = HoldTheLock()
+    app, seed, tid = setup(make_app, plugins=[plugin])
+    with app.app_context(), database.connection_context():
+        Complaint.update(due_followup=utcnow() - dt.timedelta(days=1)).execute()
+    results = {}
+
+    def note():
+        results["note"] = app.test_client().post(f"/api/v1/complaints/{tid}/actions/comment",
+                                                 json={"text": "HOLD"}, headers=auth(seed.coordinator))
+
+    def sweep():
+        with app.app_context(), database.connection_context():
+            results["sweep"] = sla_sweep()
+
+    t_note = threading.Thread(target=note)
+    t_note.start()
+    assert plugin.entered.wait(30)
+    t_sweep = threading.Thread(target=sweep)
+    t_sweep.start()
+    for _ in range(3000):
+        if waiting_on_a_lock(app):
+            break
+        threading.Event().wait(0.01)
+    else:
+        pytest.fail("the sweep never waited for the row lock")
+    released_at = utcnow()
+    plugin.release.set()
+    t_note.join(30)
+    t_sweep.join(30)
+    assert results["note"].status_code == 200 and results["sweep"]["breaches"] >= 1
+    with app.app_context(), database.connection_context():
+        breach = Event.get(Event.type == "sla_breach")
+        note_ev = Event.get(Event.type == "comment")
+    assert breach.created_at >= released_at > note_ev.created_at
+
+
 def test_concurrent_actions_are_dated_in_the_order_they_were_applied(make_app):
     """Notes and transfers race on one complaint; entry ids are given under the row lock, so the
     timeline's order by time must be the order of ids."""

@@ -467,6 +467,7 @@ def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
     schedule; safe to run concurrently and repeatedly."""
     from .auth import system
 
+    explicit = now is not None  # a given time dates the entries; otherwise each is dated after its row lock
     now = now or utcnow()
     actor = system("sla")
     counts = {"breaches": 0, "closed": 0}
@@ -478,6 +479,7 @@ def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
         with database.atomic():
             q = Complaint.select().where(Complaint.id == cid)
             c = (q.for_update() if is_postgres() else q).get()
+            stamp = now if explicit else utcnow()
             done = {s for s in c.breached.split(",") if s}
             new = [s for s in overdue_stages(c, now) if s not in done]
             if not new:
@@ -487,12 +489,12 @@ def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
                 due = getattr(c, f"due_{stage}")
                 _record(c, "sla_breach", actor, from_status=c.status, to_status=c.status, visibility="internal",
                         text=f"batas waktu {stage} terlewati", data={"stage": stage, "due": due.isoformat() + "Z"},
-                        now=now)
+                        now=stamp)
                 counts["breaches"] += 1
     to_close = Complaint.select(Complaint.id).where((Complaint.status == "resolved") & (Complaint.due_close <= now))
     for (cid,) in to_close.tuples().iterator():
         try:
-            perform(Complaint.get_by_id(cid), "close", actor, now=now,
+            perform(Complaint.get_by_id(cid), "close", actor, now=now if explicit else None,
                     text="Ditutup otomatis: tidak ada tanggapan pelapor dalam batas waktu.",
                     data={"auto": True})
             counts["closed"] += 1
