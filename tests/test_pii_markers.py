@@ -198,6 +198,28 @@ def test_markers_reach_only_the_audiences_the_readme_allows(make_app, sim, smtp,
     notes = {c.texts["note"] for c in cases if "note" in c.texts}
     every_text = set().union(*(set(c.texts.values()) for c in cases))
 
+    # --- exports: open data holds no personal data and no free text ----------------------------------
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from aduan.cli import main
+
+    out_dir = tmp_path / "export"
+    res = CliRunner().invoke(main, ["export", "opendata", str(out_dir)], obj=ScriptInfo(create_app=lambda: app))
+    assert res.exit_code == 0, res.output
+    files = [p for p in Path(out_dir).rglob("*") if p.is_file()]
+    assert files
+    exported = "\n".join(p.read_bytes().decode("utf-8", "replace") for p in files)
+    assert hits(exported, identity | niks | every_text) == set()
+    assert len({c.tid for c in cases if c.tid in exported}) == 0  # tracking ids are not published either
+    res = CliRunner().invoke(main, ["opendata", "publish"], obj=ScriptInfo(create_app=lambda: app))
+    assert res.exit_code == 0, res.output  # a release served by the web, walked below
+    release = client.get("/api/v1/plugins/opendata/").json["latest"]
+    assert release
+    version = release["version"]
+    names = sorted({p.name for p in files})
+
+
     spec = client.get("/api/v1/openapi.json").json
     att_ids = [a["id"] for c in cases for a in client.get(f"/api/v1/complaints/{c.tid}/attachments",
                                                          headers=coord).json]
@@ -208,9 +230,11 @@ def test_markers_reach_only_the_audiences_the_readme_allows(make_app, sim, smtp,
                 continue
             for tid in ([c.tid for c in cases] if "{tracking_id}" in path else [None]):
                 for att in (att_ids if "{attachment_id}" in path else [None]):
+                  for fname in (names if "{filename}" in path else [None]):
                     url = (path.replace("{tracking_id}", tid or "").replace("{attachment_id}", str(att))
                            .replace("{agency_id}", "1").replace("{category_id}", "1").replace("{user_id}", "1")
-                           .replace("{code}", "52.71").replace("{version}", "latest").replace("{filename}", "x"))
+                           .replace("{code}", "52.71").replace("{version}", version)
+                           .replace("{filename}", fname or ""))
                     yield url
                     if path == "/api/v1/complaints":
                         for q in ("?q=MRK", "?overdue=true", "?overdue=false", "?region=52.71", "?status=closed",
@@ -220,13 +244,17 @@ def test_markers_reach_only_the_audiences_the_readme_allows(make_app, sim, smtp,
                         for c in cases:
                             yield url + "?phone=" + c.rep.phone
 
+    pages = ["/opendata/", "/opendata/catalog"] + [f"/opendata/datasets/{n.split('.')[0]}" for n in names]
+
+    served: dict[str, int] = {}
+
     def walk(headers) -> str:
         out = []
-        for url in urls():
+        for url in [*urls(), *pages]:
             r = client.get(url, headers=headers)
             assert r.status_code < 500, (url, r.status_code)
-            out.append(r.get_data(as_text=True) if r.mimetype != "application/octet-stream" and
-                       not r.mimetype.startswith("image/") else r.headers.get("Content-Disposition", ""))
+            served[url] = r.status_code
+            out.append(r.get_data().decode("utf-8", "replace") + r.headers.get("Content-Disposition", ""))
         return "\n".join(out)
 
     def integration(*scopes):
@@ -248,6 +276,10 @@ def test_markers_reach_only_the_audiences_the_readme_allows(make_app, sim, smtp,
     for name, (headers, forbidden) in audiences.items():
         seen = walk(headers() if callable(headers) else headers)
         assert hits(seen, forbidden) == set(), name
+        if name == "public":  # the walk reached real content: every complaint and the published files
+            assert all(served[f"/api/v1/complaints/{c.tid}"] == 200 for c in cases)
+            assert all(served[f"/api/v1/plugins/opendata/{n}"] == 200 for n in names), served
+            assert served["/opendata/"] == 200
     # the scan sees what it looks for: staff do read the markers they may
     assert hits(walk(coord), identity | secret_texts | ratings | notes) == identity | secret_texts | ratings | notes
 
@@ -259,21 +291,6 @@ def test_markers_reach_only_the_audiences_the_readme_allows(make_app, sim, smtp,
         assert hits(own, others | niks) == set(), c.key
         assert hits(own, c.rep.identity) == c.rep.identity
         assert c.texts["note"] not in own  # internal notes are for staff
-
-    # --- exports: open data holds no personal data and no free text ----------------------------------
-    from click.testing import CliRunner
-    from flask.cli import ScriptInfo
-
-    from aduan.cli import main
-
-    out_dir = tmp_path / "export"
-    res = CliRunner().invoke(main, ["export", "opendata", str(out_dir)], obj=ScriptInfo(create_app=lambda: app))
-    assert res.exit_code == 0, res.output
-    files = [p for p in Path(out_dir).rglob("*") if p.is_file()]
-    assert files
-    exported = "\n".join(p.read_bytes().decode("utf-8", "replace") for p in files)
-    assert hits(exported, identity | niks | every_text) == set()
-    assert len({c.tid for c in cases if c.tid in exported}) == 0  # tracking ids are not published either
 
     # --- outgoing messages ---------------------------------------------------------------------------
     mails = [(e.rcpt_tos, message_from_bytes(e.original_content or e.content, policy=policy.default))
