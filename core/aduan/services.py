@@ -315,7 +315,9 @@ def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str 
         except workflow.WorkflowError as exc:
             raise Conflict(str(exc), _granted(actor, exc.allowed)) from None
         if actor.role == "integration" and not actor.has_scope(f"action:{action}"):
-            raise Conflict(f"this token is not granted action:{action}",
+            from .i18n import _
+
+            raise Conflict(_("this token is not granted %(scope)s", scope=f"action:{action}"),
                            _granted(actor, workflow.allowed_actions(c.status, actor.role)))
         errors: dict[str, list[str]] = {}
         if act.needs_text and not text:
@@ -416,7 +418,9 @@ def add_attachment(complaint: Complaint | str, actor: Actor, stream: BinaryIO, f
         complaint = find_complaint(complaint)
     _authorise(complaint, actor)
     if actor.role == "integration" and not actor.has_scope("attachments:add"):
-        raise Conflict("this token is not granted attachments:add", [])
+        from .i18n import _
+
+        raise Conflict(_("this token is not granted %(scope)s", scope="attachments:add"), [])
     if complaint.status == "archived":
         raise Conflict("the complaint is archived", [])
     if actor.role == "reporter":
