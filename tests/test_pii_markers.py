@@ -16,7 +16,6 @@ import hmac
 import io
 import json
 import logging
-import re
 import time
 from email import message_from_bytes, policy
 from pathlib import Path
