@@ -166,7 +166,9 @@ def test_bad_scopes_are_refused_with_field_messages(client, seed):
 
 
 def test_token_listing_shows_scopes(client, seed):
-    issue(client, seed, ["complaints:read", "channel:SMS"])
+    tok = issue(client, seed, ["complaints:read", "channel:SMS"])
+    assert client.get("/api/v1/me", headers=auth(tok["token"])).json["scopes"] == ["channel:sms", "complaints:read"]
+    assert "scopes" not in client.get("/api/v1/me", headers=auth(seed.coordinator)).json
     listed = client.get(f"/api/v1/users/{integration_user(client, seed)}/tokens", headers=auth(seed.admin)).json
     assert ["channel:sms", "complaints:read"] in [t["scopes"] for t in listed]
 

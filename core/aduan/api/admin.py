@@ -59,9 +59,12 @@ class Me(MethodView):
     @blp.response(200, UserOut)
     @blp.doc(security=[{"bearer": []}])
     def get(self):
-        """The account behind the token."""
+        """The account behind the token (for an integration token, with the scopes it holds)."""
         u = User.get_or_none(User.id == g.actor.user_id) or abort(404, "no account")
-        return _user_out(u)
+        out = _user_out(u)
+        if g.actor.role == "integration":
+            out["scopes"] = sorted(g.actor.scopes)
+        return out
 
 
 @blp.route("/users")

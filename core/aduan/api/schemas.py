@@ -276,6 +276,7 @@ class UserOut(Schema):
     role = fields.String()
     agency_id = fields.Integer(allow_none=True)
     active = fields.Boolean()
+    scopes = fields.List(fields.String(), metadata={"description": "GET /me with an integration token: its scopes"})
 
 
 class TokenIn(Schema):
