@@ -80,9 +80,16 @@ class WorkflowError(Exception):
     """The action is not allowed in this state; carries the allowed ones for the 409 answer."""
 
     def __init__(self, action: str, status: str, allowed: list[str]):
+        from .i18n import gettext as _, status_label
+
         self.action, self.status, self.allowed = action, status, allowed
-        super().__init__(f"action {action!r} is not allowed when the complaint is {status!r}; "
-                         f"allowed: {', '.join(allowed) or 'none'}")
+        if action not in ACTIONS:
+            message = _("Unknown action %(action)s.", action=action)
+        else:
+            message = _("Action %(action)s is not allowed when the complaint is %(status)s.",
+                        action=action, status=status_label(status))
+        super().__init__(message + " " + (_("Allowed: %(actions)s.", actions=", ".join(allowed)) if allowed
+                                          else _("No action is allowed.")))
 
 
 def allowed_actions(status: str, role: str) -> list[str]:
