@@ -153,6 +153,9 @@ def test_service_and_http_errors_follow_the_language(client, seed):
     assert client.get("/api/v1/complaints/ZZZZ2222?lang=en").json["message"] == \
         "No complaint with tracking id ZZZZ2222."
     assert client.get("/api/v1/tidak-ada").json["message"] == "Tidak ditemukan. Periksa alamatnya."
+    r = client.delete("/api/v1/regions")
+    assert r.status_code == 405 and r.json["message"] == "Metode ini tidak diizinkan di sini."
+    assert client.delete("/api/v1/regions?lang=en").json["message"] == "This method is not allowed here."
     assert client.get("/api/v1/users").json["message"].startswith("Perlu autentikasi")
     assert client.get("/api/v1/users", headers=auth("salah")).json["message"] == "Token tidak valid atau sudah dicabut."
     r = client.get("/api/v1/users", headers=auth(seed.officer_a))
@@ -193,6 +196,16 @@ def test_reporter_language_is_recorded_and_used_for_their_view(app, client, seed
                       headers={"X-Access-Code": code_explicit}).json["status_label"] == "Not yet verified"
     # the public (no access code) gets the deployment's language
     assert client.get(f"/api/v1/complaints/{tid}").json["status_label"] == "Belum terverifikasi"
+
+    # a staff member's browser is not the citizen's: a phone-in filing keeps the deployment's language
+    # unless the reporter's language is given
+    r = client.post("/api/v1/complaints", json={"body": "Laporan lewat telepon", "channel": "phone",
+                                                "reporter": {"name": "Inaq Sumi"}},
+                    headers={**auth(seed.coordinator), **EN})
+    r2 = client.post("/api/v1/complaints", json={"body": "Anonymous report", "language": "en"})
+    with app.app_context(), database.connection_context():
+        assert Complaint.get(Complaint.tracking_id == r.json["tracking_id"]).language == "id"
+        assert Complaint.get(Complaint.tracking_id == r2.json["tracking_id"]).language == "en"
 
 
 def test_english_deployment_default(make_app):

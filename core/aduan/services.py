@@ -185,21 +185,24 @@ def _at_most(n: int) -> str:
     return _("At most %(num)d characters.", num=n)
 
 
-def filing_language(data: Mapping[str, Any]) -> str:
-    """The reporter's language recorded at filing: the one they chose (``reporter.language``),
-    else the one their request asked for (``?lang=``, ``Accept-Language``), else the deployment's."""
+def filing_language(data: Mapping[str, Any], *, reporter: Reporter | None = None, actor: Actor | None = None,
+                    channel: str = "web") -> str:
+    """The reporter's language recorded at filing, in order: the one given (``reporter.language``,
+    or ``language`` when there is no reporter); the language of a contact a channel matched; the
+    language the citizen's own request asked for (``?lang=``, ``Accept-Language``: web filings by the
+    reporter only, never a provider's webhook or a staff member's browser); the deployment's."""
     chosen = normalize((data.get("reporter") or {}).get("language")) or normalize(data.get("language"))
     if chosen:
         return chosen
-    try:
+    if reporter is not None and normalize(reporter.language):
+        return normalize(reporter.language)
+    if channel == "web" and (actor is None or actor.role in ("reporter", "public")):
         from flask import has_request_context, request
 
         if has_request_context():
             asked = requested_language(request)
             if asked:
                 return asked
-    except RuntimeError:  # pragma: no cover
-        pass
     return configured_language()
 
 
@@ -253,7 +256,7 @@ def file_complaint(data: Mapping[str, Any], *, actor: Actor, channel: str = "web
     anonymous = bool(data.get("anonymous"))
     if errors:
         raise InvalidInput(errors)
-    language = filing_language(data)
+    language = filing_language(data, reporter=reporter, actor=actor, channel=channel)
 
     st = _state()
     deadlines = Deadlines(current_app.config, st.calendar).on_file(now, urgency)

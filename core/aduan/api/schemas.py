@@ -75,6 +75,8 @@ class ComplaintIn(Schema):
     incident_date = fields.Date(allow_none=True)
     channel = fields.String(validate=validate.Length(max=32),
                             metadata={"description": "Staff and integrations only: the channel it came through"})
+    language = fields.String(validate=validate.OneOf(["id", "en"]), metadata={
+        "description": "The reporter's language when no reporter contact is given (see reporter.language)"})
 
 
 class NamedRef(Schema):
