@@ -272,3 +272,63 @@ def test_openapi_documents_times_as_date_time(client):
     for name, prop in (("ComplaintOut", "created_at"), ("Due", "verify"), ("EventOut", "created_at"),
                        ("TokenOut", "expires_at"), ("JobOut", "run_at")):
         assert schemas[name]["properties"][prop]["format"] == "date-time", (name, prop)
+
+
+def _catalogue_patterns():
+    """A regex per Indonesian msgstr, placeholders (``%(x)s``, ``{x}``) matching any value."""
+    pats = []
+    for m in _catalog(PO):
+        if not m.id or not m.string:
+            continue
+        for text in (m.string if isinstance(m.string, tuple) else (m.string,)):
+            parts = re.split(r"%\(\w+\)[sd]|\{\w+(?:![rsa])?\}", text)
+            pats.append(re.compile("^" + ".+?".join(re.escape(p) for p in parts) + "$", re.S))
+    return pats
+
+
+def _messages(body):
+    yield body["message"]
+    stack = [body.get("errors") or {}]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        else:
+            yield v
+
+
+@pytest.mark.parametrize("method,path,kwargs", [
+    ("post", "/api/v1/complaints", {"json": {}}),
+    ("post", "/api/v1/complaints", {"json": {"body": "", "kind": "keluhan", "urgency": "darurat", "anonymous": "x"}}),
+    ("post", "/api/v1/complaints", {"json": {"body": "x", "lat": 200, "lng": 1, "category_id": "satu"}}),
+    ("post", "/api/v1/complaints", {"json": {"body": "x", "lat": -8.5, "region_code": "99.99", "category_id": 999}}),
+    ("post", "/api/v1/complaints", {"json": {"body": "x", "reporter": {"nik": "1", "phone": "bukan", "email": "x"}}}),
+    ("post", "/api/v1/complaints", {"json": {"body": "x", "incident_date": "kemarin", "surprise": True}}),
+    ("post", "/api/v1/complaints", {"json": {"body": "x" * 10_001, "title": "t" * 300}}),
+    ("post", "/api/v1/complaints", {"json": {"body": "x", "channel": "sms"}}),
+    ("post", "/api/v1/complaints", {"data": "{not json", "content_type": "application/json"}),
+    ("post", "/api/v1/complaints", {"json": [1, 2]}),
+    ("get", "/api/v1/complaints?limit=0&status=lost&created_from=kemarin&cursor=%%%", {"staff": True}),
+    ("get", "/api/v1/complaints?q=x&overdue=mungkin&agency_id=abc", {"staff": True}),
+    ("get", "/api/v1/complaints/TIDAKADA", {}),
+    ("get", "/api/v1/regions?level=9&q=a", {}),
+    ("post", "/api/v1/users", {"json": {"username": "A B", "role": "raja"}, "staff": True}),
+    ("post", "/api/v1/users", {"json": {"username": "petugas", "name": "P", "role": "officer"}, "staff": True}),
+    ("post", "/api/v1/agencies", {"json": {"code": "x y", "name": "", "email": "bukan", "parent_id": 999},
+                                  "staff": True}),
+    ("post", "/api/v1/categories", {"json": {"code": "jalan", "name": "Jalan lagi"}, "staff": True}),
+    ("post", "/api/v1/jobs/999/retry", {"staff": True}),
+    ("get", "/api/v1/users", {}),
+    ("get", "/api/v1/tidak-ada", {}),
+])
+def test_every_error_message_comes_from_the_catalogue(client, seed, method, path, kwargs):
+    """Whatever went wrong, what the reader gets is an Indonesian catalogue text, never a stray English one."""
+    kwargs = dict(kwargs)
+    headers = auth(seed.admin) if kwargs.pop("staff", False) else {}
+    r = getattr(client, method)(path, headers=headers, **kwargs)
+    assert 400 <= r.status_code < 500 and r.is_json, (r.status_code, r.data[:200])
+    patterns = _catalogue_patterns()
+    for msg in _messages(r.json):
+        assert isinstance(msg, str) and any(p.match(msg) for p in patterns), f"not from the catalogue: {msg!r}"
