@@ -231,7 +231,7 @@ def test_system_notes_are_written_for_each_reader(app, seed):
     assert breach["text"] == ev.text
     staff_en = client.get(f"/api/v1/complaints/{c.tracking_id}?lang=en", headers=auth(seed.coordinator)).json
     [breach] = [e for e in staff_en["timeline"] if e["type"] == "sla_breach"]
-    assert breach["text"] == "Deadline for the first answer missed (due Monday, 2 November 2026 10.00 WITA)."
+    assert breach["text"] == "Deadline for the first answer missed (due Monday, 2 November 2026 10:00 WITA)."
 
 
 # --- item 15: the deployment's clock -------------------------------------------------------------

@@ -35,7 +35,7 @@ catalogue; the tests fail on a missing translation or a stale catalogue.
 
 **Times.** Stored naive UTC. :func:`isoformat` serves them with the deployment's offset
 (``2026-12-07T01:58:00+08:00``); :func:`format_datetime` writes them for people in the
-deployment's zone with its name (``Senin, 7 Desember 2026 01.58 WITA``).
+deployment's zone with its name (``Senin, 7 Desember 2026 01.58 WITA``; English ``01:58``).
 """
 from __future__ import annotations
 
@@ -325,14 +325,15 @@ def zone_name(value: dt.datetime | None = None, tz: ZoneInfo | None = None) -> s
 
 def format_datetime(value: dt.datetime | None, lang: str | None = None, *, tz: ZoneInfo | None = None,
                     weekday: bool = True) -> str:
-    """A time for people: ``Senin, 7 Desember 2026 01.58 WITA`` / ``Monday, 7 December 2026 01.58 WITA``."""
+    """A time for people, with the zone's name: ``Senin, 7 Desember 2026 01.58 WITA`` (Indonesian
+    writes hours and minutes with a dot) / ``Monday, 7 December 2026 01:58 WITA``."""
     from babel.dates import format_datetime as babel_format
 
     local = to_local(value, tz)
     if local is None:
         return ""
     lang = normalize(lang) or current_language()
-    pattern = ("EEEE, " if weekday else "") + "d MMMM y HH.mm"
+    pattern = ("EEEE, " if weekday else "") + ("d MMMM y HH.mm" if lang == "id" else "d MMMM y HH:mm")
     return f"{babel_format(local, pattern, locale=lang)} {local.tzname() or local.strftime('%z')}"
 
 

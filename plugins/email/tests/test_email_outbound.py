@@ -247,7 +247,8 @@ def _wita(utc: dt.datetime, months) -> str:
     """The local time as a person reads it, computed here without the application's helpers."""
     local = utc + dt.timedelta(hours=8)  # Asia/Makassar has no daylight saving time
     days = ID_DAYS if months is ID_MONTHS else EN_DAYS
-    return f"{days[local.weekday()]}, {local.day} {months[local.month - 1]} {local.year} {local:%H.%M} WITA"
+    clock = f"{local:%H.%M}" if months is ID_MONTHS else f"{local:%H:%M}"  # 01.58 in Indonesian, 01:58 in English
+    return f"{days[local.weekday()]}, {local.day} {months[local.month - 1]} {local.year} {clock} WITA"
 
 
 def test_mail_speaks_the_reporters_recorded_language_with_wita_times(email_app, smtp_server, h, seed):
