@@ -24,8 +24,7 @@ from . import workflow
 from .auth import Actor, hash_access_code, normalise_code, random_code
 from .db import database, is_postgres, utcnow
 from .events import DomainEvent
-from .i18n import gettext as _, configured_language, isoformat, normalize, note, render_note, requested_language
-from .i18n.validation import N_
+from .i18n import N_, gettext as _, configured_language, isoformat, normalize, note, render_note, requested_language
 from .jobs import enqueue
 from .models import (KINDS, OPEN_STATUSES, URGENCIES, Agency, Attachment, Category, Complaint, Event, Region,
                      Reporter)

@@ -205,6 +205,11 @@ _ = gettext
 _l = lazy_gettext
 
 
+def N_(message: str) -> str:
+    """Marks a text for extraction (``make messages``) without translating it (e.g. a :func:`note`)."""
+    return message
+
+
 def gettext_in(lang: str | None, message: str, /, **variables: Any) -> str:
     """:func:`gettext` in a given language (e.g. the reporter's), whatever the current one."""
     with use_language(lang):

@@ -19,12 +19,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from . import gettext
-
-
-def N_(message: str) -> str:
-    """Marks a message for extraction (``make messages``) without translating it."""
-    return message
+from . import N_, gettext
 
 
 #: Every English default message of marshmallow (fields, validators, schemas) and webargs.

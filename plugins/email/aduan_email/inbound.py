@@ -19,8 +19,7 @@ from flask import current_app
 from aduan import JobRequest
 from aduan.auth import Actor, system
 from aduan.db import database, utcnow
-from aduan.i18n import configured_language, gettext_in, note, render_note
-from aduan.i18n.validation import N_
+from aduan.i18n import N_, configured_language, gettext_in, note, render_note
 from aduan.jobs import enqueue
 from aduan.models import Complaint
 from aduan.services import MAX_BODY, Conflict, InvalidInput, NotFound, clean_text, file_complaint, perform
