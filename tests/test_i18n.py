@@ -332,3 +332,19 @@ def test_every_error_message_comes_from_the_catalogue(client, seed, method, path
     patterns = _catalogue_patterns()
     for msg in _messages(r.json):
         assert isinstance(msg, str) and any(p.match(msg) for p in patterns), f"not from the catalogue: {msg!r}"
+
+
+def test_category_name_and_action_descriptions_in_the_readers_language(app, client, seed):
+    from aduan.i18n import use_language
+    from aduan.models import Category
+    from aduan.workflow import ACTIONS
+
+    with app.app_context(), database.connection_context():
+        Category.update(name_en="Roads").where(Category.id == seed.category.id).execute()
+    tid, _ = _file(client)
+    assert client.get(f"/api/v1/complaints/{tid}").json["category"]["name"] == "Jalan"
+    assert client.get(f"/api/v1/complaints/{tid}?lang=en").json["category"]["name"] == "Roads"
+    with use_language("id"):
+        assert str(ACTIONS["transfer"].description).startswith("Bukan wewenang")
+    with use_language("en"):
+        assert str(ACTIONS["transfer"].description).startswith("Not our authority")

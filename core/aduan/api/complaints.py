@@ -11,7 +11,7 @@ from flask_smorest.fields import Upload
 from .. import privacy, services
 from ..auth import Actor, check_access_code
 from ..db import is_postgres, utcnow
-from ..i18n import complaint_language, gettext as _, status_label
+from ..i18n import complaint_language, current_language, gettext as _, status_label
 from peewee import JOIN, SQL, NodeList
 
 from ..models import Agency, Attachment, Category, Complaint, Region, Reporter
@@ -65,6 +65,8 @@ def full_view(c: Complaint, actor: Actor, *, timeline: bool = True) -> dict:
     audience = privacy.audience_for(actor, c)
     view = privacy.complaint_view(c, audience, hooks=_hooks())
     view["status_label"] = status_label(c.status)
+    if view.get("category") and c.category_id and c.category.name_en and current_language() == "en":
+        view["category"]["name"] = c.category.name_en
     role = actor.role if actor.role != "public" else None
     view["allowed_actions"] = allowed_actions(c.status, role) if role else []
     if audience in privacy.STAFF_AUDIENCES or audience == "reporter":
