@@ -141,6 +141,28 @@ def test_field_messages_are_indonesian_by_default_and_english_on_request(client,
     assert r.json["errors"]["reporter"] == {"nik": ["NIK harus 16 digit."], "email": ["Bukan alamat email yang valid."]}
 
 
+def test_routes_bound_to_flask_smorests_default_parser_are_translated_too(client):
+    """A plugin module imported before aduan.api decorates its routes with flask-smorest's shared
+    parser: its errors go through the translation all the same."""
+    import flask
+    from flask_smorest.arguments import ArgumentsMixin
+    from marshmallow import Schema, fields
+    from webargs.flaskparser import FlaskParser
+
+    from aduan.api.parser import PARSER
+
+    class Q(Schema):
+        n = fields.Integer(required=True)
+
+    early = ArgumentsMixin.ARGUMENTS_PARSER  # flask-smorest's shared instance, held by routes decorated early
+    assert isinstance(early, FlaskParser) and early is not PARSER
+    with client.application.test_request_context("/?n=abc"):
+        flask.g.aduan_language = "id"
+        with pytest.raises(Exception) as exc:
+            early.parse(Q(), location="query")
+    assert exc.value.data["messages"] == {"query": {"n": ["Bukan bilangan bulat yang valid."]}}
+
+
 def test_service_and_http_errors_follow_the_language(client, seed):
     r = client.post("/api/v1/complaints", json={"body": "Lampu mati", "category": "tidak-ada"})
     assert r.status_code == 422 and r.json["errors"]["category"] == ["Kategori tidak dikenal: tidak-ada"]

@@ -30,6 +30,18 @@ class AduanParser(FlaskParser):
 PARSER = AduanParser()
 
 
+def _translated_error(error, req, schema, *, error_status_code, error_headers) -> typing.NoReturn:
+    PARSER.handle_error(error, req, schema, error_status_code=error_status_code, error_headers=error_headers)
+
+
 def install() -> None:
-    """Make :data:`PARSER` the parser of every flask-smorest blueprint in this process."""
+    """Make :data:`PARSER` the parser of every flask-smorest blueprint in this process.
+
+    A route decorated before this ran (a plugin module imported early) holds flask-smorest's shared
+    default parser: its validation errors are routed through ours too (webargs' documented
+    ``error_handler`` registration), so import order does not matter.
+    """
+    default = Blueprint.ARGUMENTS_PARSER
+    if default is not PARSER:
+        default.error_handler(_translated_error)
     Blueprint.ARGUMENTS_PARSER = PARSER
