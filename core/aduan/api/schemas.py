@@ -7,12 +7,16 @@ messages are translated centrally (:mod:`aduan.i18n.validation`), messages writt
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
 from ..i18n import _l, deployment_zone, gettext as _, isoformat
 from ..models import KINDS, ROLES, STATUSES, URGENCIES
 from ..workflow import ACTIONS
+
+
+_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
 
 
 class LocalDateTime(fields.DateTime):
@@ -27,6 +31,8 @@ class LocalDateTime(fields.DateTime):
         if value is None:
             return None
         if isinstance(value, str):
+            if _WITH_OFFSET.match(value):
+                return value  # already in the deployment's zone (aduan.i18n.isoformat, as privacy views give it)
             try:
                 value = dt.datetime.fromisoformat(value)
             except ValueError:
