@@ -370,3 +370,23 @@ def test_category_name_and_action_descriptions_in_the_readers_language(app, clie
         assert str(ACTIONS["transfer"].description).startswith("Bukan wewenang")
     with use_language("en"):
         assert str(ACTIONS["transfer"].description).startswith("Not our authority")
+
+
+def test_local_datetime_field_both_ways(app):
+    from marshmallow import Schema
+
+    from aduan.api.schemas import LocalDateTime
+
+    class S(Schema):
+        t = LocalDateTime(allow_none=True)
+
+    with app.app_context():
+        dump = S().dump
+        assert dump({"t": dt.datetime(2026, 12, 6, 17, 58, 12, 5)}) == {"t": "2026-12-07T01:58:12+08:00"}
+        assert dump({"t": "2026-12-06T17:58:00Z"}) == {"t": "2026-12-07T01:58:00+08:00"}
+        assert dump({"t": "2026-12-07T01:58:00+08:00"}) == {"t": "2026-12-07T01:58:00+08:00"}
+        assert dump({"t": None}) == {"t": None}
+        load = S().load
+        # a naive time is the deployment's local time; stored as naive UTC
+        assert load({"t": "2026-12-07T01:58:00"}) == {"t": dt.datetime(2026, 12, 6, 17, 58)}
+        assert load({"t": "2026-12-07T01:58:00+07:00"}) == {"t": dt.datetime(2026, 12, 6, 18, 58)}
