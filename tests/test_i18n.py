@@ -218,6 +218,9 @@ def test_reporter_language_is_recorded_and_used_for_their_view(app, client, seed
                       headers={"X-Access-Code": code_explicit}).json["status_label"] == "Not yet verified"
     # the public (no access code) gets the deployment's language
     assert client.get(f"/api/v1/complaints/{tid}").json["status_label"] == "Belum terverifikasi"
+    # staff see which language to answer in; the public does not
+    assert client.get(f"/api/v1/complaints/{tid}", headers=auth(seed.coordinator)).json["language"] == "en"
+    assert "language" not in client.get(f"/api/v1/complaints/{tid}").json
 
     # a staff member's browser is not the citizen's: a phone-in filing keeps the deployment's language
     # unless the reporter's language is given

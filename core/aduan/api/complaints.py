@@ -71,6 +71,7 @@ def full_view(c: Complaint, actor: Actor, *, timeline: bool = True) -> dict:
     view["allowed_actions"] = allowed_actions(c.status, role) if role else []
     if audience in privacy.STAFF_AUDIENCES or audience == "reporter":
         view["overdue"] = overdue_stages(c, utcnow())
+        view["language"] = complaint_language(c)
     if timeline:
         view["timeline"] = privacy.timeline(c, audience)
         view["attachments"] = [privacy.attachment_view(a) for a in c.attachments.order_by(Attachment.id)

@@ -166,6 +166,8 @@ class ComplaintOut(Schema):
     overdue = fields.List(fields.String())
     rating = fields.Integer(allow_none=True)
     rating_comment = fields.String(allow_none=True)
+    language = fields.String(metadata={"description": "Staff and reporter views: the reporter's language (id, en), "
+                                                      "in which notifications are written; answer in it"})
     reporter = fields.Nested(ReporterOut, allow_none=True)
     allowed_actions = fields.List(fields.String())
     timeline = fields.List(fields.Nested(EventOut))
