@@ -214,6 +214,11 @@ def test_reporter_language_is_recorded_and_used_for_their_view(app, client, seed
     # ... and the request's language when it asks
     assert client.get(f"/api/v1/complaints/{tid}", headers={"X-Access-Code": code, "Accept-Language": "id"}) \
         .json["status_label"] == "Belum terverifikasi"
+    for no_preference in ("*", "fr-FR, de;q=0.5"):  # nothing we speak: the reporter's language
+        assert client.get(f"/api/v1/complaints/{tid}", headers={"X-Access-Code": code, "Accept-Language": no_preference}) \
+            .json["status_label"] == "Not yet verified"
+    assert client.get(f"/api/v1/complaints/{tid}", headers={"X-Access-Code": code, "Accept-Language": "en;q=0.2, id"}) \
+        .json["status_label"] == "Belum terverifikasi"
     assert client.get(f"/api/v1/complaints/{tid_explicit}?lang=en",
                       headers={"X-Access-Code": code_explicit}).json["status_label"] == "Not yet verified"
     # the public (no access code) gets the deployment's language

@@ -149,6 +149,8 @@ def requested_language(request) -> str | None:
     asked = normalize(request.args.get("lang"))
     if asked:
         return asked
+    if not any(value != "*" and quality > 0 for value, quality in request.accept_languages):
+        return None  # no header, or "*": no preference of its own
     best = request.accept_languages.best_match(["id", "id-ID", "in", "en", "en-US", "en-GB"])
     return normalize(best)
 
