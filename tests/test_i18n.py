@@ -98,6 +98,10 @@ def test_field_message_table_covers_the_installed_libraries():
             found.add(validate.Range.message_all.format(min_op=lo, max_op=hi))
     for hi in (validate.Range.message_lte, validate.Range.message_lt):
         found.add(validate.Range.message_max.format(max_op=hi))
+    from webargs import fields as webargs_fields
+
+    for _, cls in inspect.getmembers(webargs_fields, inspect.isclass):
+        found.update(vars(cls).get("default_error_messages", {}).values())
     found = {m.replace("{{", "{").replace("}}", "}") for m in found}
     assert found - set(MESSAGES) == set()
     # and each comes out in Indonesian (concrete values put back in place)

@@ -87,6 +87,8 @@ MESSAGES: tuple[str, ...] = (
     N_("Unknown field."),
     # webargs
     N_("Invalid JSON body."),
+    N_("Not a valid delimited list."),
+    N_("Not a valid delimited tuple."),
 )
 
 _FIELD = re.compile(r"\{(\w+)(![rsa])?\}")
