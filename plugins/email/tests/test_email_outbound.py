@@ -307,3 +307,26 @@ def test_agency_mail_in_the_deployment_language_with_wita_deadline(email_app, sm
     assert m["Content-Language"] == "id" and "Mohon ditindaklanjuti" in text
     assert f"Diajukan: {_wita(c.created_at, ID_MONTHS)}" in text
     assert f"Tindak lanjuti sebelum: {_wita(c.due_followup, ID_MONTHS)}" in text
+
+
+def test_system_notes_reach_each_reporter_in_their_language(email_app, smtp_server, h, seed):
+    """The auto-close note is stored once, yet each reporter reads it in their own language."""
+    from aduan.db import utcnow
+    from aduan.services import sla_sweep
+
+    app = email_app()
+    client = app.test_client()
+    tid_en = file_on_web(client, reporter={"language": "en"})
+    tid_id = file_on_web(client, reporter={"email": "budi@warga.example", "name": "Budi"})
+    for tid in (tid_en, tid_id):
+        act(client, seed.coordinator, tid, "verify", agency_id=seed.agency_a.id)
+        act(client, seed.officer_a, tid, "resolve", text="Lampu sudah diganti.")
+    with app.app_context(), database.connection_context():
+        assert sla_sweep(now=utcnow() + dt.timedelta(days=30))["closed"] == 2
+        h.run_worker(app)
+    closed_en = smtp_server.to(REPORTER)[-1].get_body(("plain",)).get_content()
+    closed_id = smtp_server.to("budi@warga.example")[-1].get_body(("plain",)).get_content()
+    assert "Closed automatically: the reporter did not answer within the reply window." in closed_en
+    assert "Ditutup otomatis" not in closed_en and "Time: " in closed_en and " WITA" in closed_en
+    assert "Ditutup otomatis: tidak ada tanggapan pelapor dalam batas waktu." in closed_id
+    assert "Waktu: " in closed_id and " WITA" in closed_id
