@@ -137,7 +137,7 @@ def test_public_tracking_of_a_secret_complaint_shows_status_and_dates_only(clien
     assert view["tracking_id"] == tid and view["status"] == "closed" and view["secret"] is True
     assert view["status_label"]
     for key in ("created_at", "updated_at", "resolved_at", "closed_at"):
-        assert view[key] is None or re.fullmatch(r"\d{4}-\d{2}-\d{2}", view[key]), (key, view[key])
+        assert view[key] is None or re.fullmatch(r"\d{4}-\d{2}-\d{2}T00:00:00\+08:00", view[key]), (key, view[key])
     assert view["created_at"] and view["closed_at"]
     for key in ("region", "agency", "category", "title", "body", "address", "lat", "lng", "rating"):
         assert view.get(key) is None, key
@@ -148,5 +148,5 @@ def test_public_tracking_of_a_secret_complaint_shows_status_and_dates_only(clien
     for entry in view["timeline"]:
         assert set(entry) == {"id", "type", "from_status", "to_status", "created_at"}
         assert entry["to_status"] != entry["from_status"]
-        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", entry["created_at"])
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T00:00:00\+08:00", entry["created_at"])
     assert "Dinas" not in json.dumps(view) and "52.71" not in json.dumps(view)

@@ -192,7 +192,7 @@ def test_cli_token_create_with_scopes(app, seed, client):
     assert raw.startswith("adu_")
     assert client.get("/api/v1/complaints", headers=auth(raw)).status_code == 200
     r = runner.invoke(args=["token", "create", "integ", "--scope", "read-everything"])
-    assert r.exit_code == 2 and "cakupan tidak dikenal: read-everything" in r.output  # Indonesian by default
+    assert r.exit_code == 2 and "Cakupan tidak dikenal: read-everything" in r.output  # Indonesian by default
     r = runner.invoke(args=["token", "create", "koord", "--scope", "secret:read"])
     assert r.exit_code == 2
 

@@ -153,13 +153,13 @@ def validate_scopes(scopes, role: str) -> list[str]:
             if kind == "channel":
                 name = "channel:" + arg.lower()
             elif Agency.get_or_none(Agency.code == arg) is None:
-                errors.append(_("unknown agency in scope: %(name)s", name=name))
+                errors.append(_("Unknown agency in scope: %(name)s.", name=name))
                 continue
             out.append(name)
         else:
-            errors.append(_("unknown scope: %(name)s", name=name))
+            errors.append(_("Unknown scope: %(name)s.", name=name))
     if out and role != "integration":
-        errors.append(_("only tokens of integration accounts take scopes; this account is %(role)s", role=role))
+        errors.append(_("Only tokens of integration accounts take scopes; this account is %(role)s.", role=role))
     if errors:
         raise ScopeError(errors)
     return out

@@ -22,7 +22,7 @@ audience           secret      identity    internal      rating       deadlines,
 
 .. [1] a secret (*rahasia*) complaint is left out of every public list, search and filter; its
    public tracking page shows **status and dates only**: the tracking id, the status and its
-   label, the day (not the time) it was filed, last changed, resolved and closed, and the
+   label, the day (its local midnight, not the time) it was filed, last changed, resolved and closed, and the
    status changes with their days. No kind, urgency, channel, category, agency, region, title,
    body, location, rating, text, agency name or attachment.
 .. [2] ``secret:read``; otherwise the secret complaint is shown as to the public *within* the
@@ -51,6 +51,7 @@ from __future__ import annotations
 from typing import Any
 
 from .auth import Actor
+from .i18n import event_text as note_text, isoformat
 from .models import Attachment, Complaint, Event, Reporter
 
 STAFF_AUDIENCES = ("officer", "coordinator", "admin")
@@ -198,16 +199,16 @@ def reporter_view(reporter: Reporter | None, complaint: Complaint, audience: str
 
 
 def _iso(v):
-    return v.isoformat() + "Z" if v is not None else None
+    return isoformat(v)  # the deployment's offset: 2026-12-07T01:58:00+08:00
 
 
 def _day(v):
-    """The day of a stored UTC time in the deployment's zone, ``YYYY-MM-DD``."""
+    """Only the day of a stored UTC time: its local midnight, ``2026-12-07T00:00:00+08:00``."""
     if v is None:
         return None
     from .i18n import to_local
 
-    return to_local(v).date().isoformat()
+    return to_local(v).replace(hour=0, minute=0, second=0, microsecond=0).isoformat()
 
 
 def _status_only_view(complaint: Complaint) -> dict[str, Any]:
@@ -296,7 +297,7 @@ def event_text(event: Event, complaint: Complaint, audience: str | Audience) -> 
         return ""
     if event.type == "rate" and (aud.public or not aud.rating_comment):
         return ""
-    return event.text
+    return note_text(event)  # a system note in the reader's language
 
 
 def event_view(event: Event, complaint: Complaint, audience: str | Audience) -> dict[str, Any]:
