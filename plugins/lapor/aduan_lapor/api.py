@@ -316,13 +316,17 @@ def _mappings():
 
 
 def set_mapping(kind: str, local_id: int, lapor_id: int | None) -> None:
+    """Set (or remove, with ``None``) a mapping. Open complaints of a newly (re)mapped agency that are
+    already in LAPOR! are forwarded again, so LAPOR! catches up with transfers it could not mirror."""
     with database.atomic():
         if lapor_id is None:
             LaporMapping.delete().where((LaporMapping.kind == kind) & (LaporMapping.local_id == local_id)).execute()
-            return
-        (LaporMapping.insert(kind=kind, local_id=local_id, lapor_id=lapor_id)
-         .on_conflict(conflict_target=[LaporMapping.kind, LaporMapping.local_id],
-                      update={LaporMapping.lapor_id: lapor_id}).execute())
+        else:
+            (LaporMapping.insert(kind=kind, local_id=local_id, lapor_id=lapor_id)
+             .on_conflict(conflict_target=[LaporMapping.kind, LaporMapping.local_id],
+                          update={LaporMapping.lapor_id: lapor_id}).execute())
+        if kind == "agency":
+            sync.reforward_agency(local_id)
 
 
 @blp.route("/mappings")
