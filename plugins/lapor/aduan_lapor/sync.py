@@ -370,6 +370,11 @@ def _create(api: LaporClient, c: Complaint, t: LaporTicket) -> str | None:
             LaporTicket.update(state=CREATED, lapor_id=lapor_id, last_error=None, next_poll_at=now,
                                poll_interval=cfg()["LAPOR_POLL_MIN_INTERVAL"], updated_at=now).where(
                 LaporTicket.id == t.id).execute()
+            # replies that waited for the create go now (also one that died waiting under an older release)
+            waited = (Job.complaint == c.id) & (Job.kind == "lapor.reply")
+            Job.update(run_at=now, updated_at=now).where(waited & (Job.status == "pending") & (Job.run_at > now)).execute()
+            Job.update(status="pending", attempts=0, run_at=now, finished_at=None, updated_at=now).where(
+                waited & (Job.status == "dead") & Job.last_error.contains("not in LAPOR! yet")).execute()
     except pw.IntegrityError:
         # LAPOR! returned an id another ticket already holds: record it, do not lose the answer
         _claim(t.id, SENDING, UNCERTAIN)
@@ -558,8 +563,9 @@ def local_target(status_name: str | None) -> str | None:
     return None
 
 
-def apply_status(c: Complaint, t: LaporTicket, data: dict) -> bool:
-    """Bring the local workflow to LAPOR!'s status, through the workflow's own actions."""
+def apply_status(c: Complaint, t: LaporTicket, data: dict, when: dt.datetime | None = None) -> bool:
+    """Bring the local workflow to LAPOR!'s status, through the workflow's own actions (timeline
+    entries dated ``when``, LAPOR!'s time of the change, when known)."""
     target = local_target(data.get("status_name"))
     if not target or not cfg()["LAPOR_APPLY_STATUS"]:
         return False
@@ -578,18 +584,18 @@ def apply_status(c: Complaint, t: LaporTicket, data: dict) -> bool:
             note(c.id, gettext_in(_lang(), "SP4N-LAPOR!: status %(status)s, but institution %(inst)s is not mapped to any agency; "
                          "verify it by hand.", status=name, inst=data.get("disposition_id")), key + ":unmapped")
             return False
-        changed |= _perform(c, "verify", key + ":verify", agency_id=agency,
+        changed |= _perform(c, "verify", key + ":verify", agency_id=agency, occurred_at=when,
                             text=gettext_in(_lang(), "Verified in SP4N-LAPOR! (%(name)s)", name=data.get("disposition_name") or "-"))
         c = Complaint.get_by_id(c.id)
     if target == "in_progress" and c.status == "dispatched":
-        changed |= _perform(c, "start", key + ":start", text=f"SP4N-LAPOR!: {name}")
+        changed |= _perform(c, "start", key + ":start", occurred_at=when, text=f"SP4N-LAPOR!: {name}")
     elif target in ("resolved", "closed") and c.status in ("dispatched", "in_progress", "on_hold"):
-        changed |= _perform(c, "resolve", key + ":resolve", text=gettext_in(_lang(), "Marked %(status)s in SP4N-LAPOR!.", status=name))
+        changed |= _perform(c, "resolve", key + ":resolve", occurred_at=when, text=gettext_in(_lang(), "Marked %(status)s in SP4N-LAPOR!.", status=name))
         c = Complaint.get_by_id(c.id)
     if target == "closed" and c.status == "resolved":
-        changed |= _perform(c, "close", key + ":close", text=f"SP4N-LAPOR!: {name}")
+        changed |= _perform(c, "close", key + ":close", occurred_at=when, text=f"SP4N-LAPOR!: {name}")
     if target == "rejected" and c.status in ("received", "dispatched"):
-        changed |= _perform(c, "reject", key + ":reject", text=gettext_in(_lang(), "Rejected in SP4N-LAPOR!."))
+        changed |= _perform(c, "reject", key + ":reject", occurred_at=when, text=gettext_in(_lang(), "Rejected in SP4N-LAPOR!."))
     return changed
 
 
@@ -641,7 +647,8 @@ def poll_ticket(t: LaporTicket, api: LaporClient) -> dict[str, int]:
                 counts["status"] += int(apply_status(c, t, {"status_name": status, "status_code": "log",
                                                             "disposition_id": inst,
                                                             "disposition_name": entry.get("institution_to_name")
-                                                            or data.get("disposition_name")}))
+                                                            or data.get("disposition_name")},
+                                                     remote_time(entry.get("created_at"))))
         else:
             if (entry.get("template_code") != conf["LAPOR_DISPOSITION_TEMPLATE_CODE"] and not from_reporter(entry)
                     and Complaint.get_by_id(c.id).status == "received"
