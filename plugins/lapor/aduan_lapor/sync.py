@@ -29,7 +29,7 @@ from aduan import privacy, services
 from aduan.auth import system
 from aduan.db import database, utcnow
 from aduan.events import JobRequest
-from aduan.i18n import gettext_in
+from aduan.i18n import _, gettext_in
 from aduan.jobs import PermanentFailure, RetryLater, enqueue
 from aduan.models import Attachment, Complaint, Event, Job, Region
 
@@ -747,8 +747,11 @@ def reply(app, payload: dict, job) -> None:
             return  # this complaint is not synchronised with LAPOR!
         # waiting for the create spends no attempt: the reply goes once the complaint is there
         raise RetryLater("the complaint is not in LAPOR! yet (its create is "
-                         f"{t.state if t else 'queued'}); the reply waits", delay=60, count=False)
-    content = reply_content(ev)
+                         f"{t.state if t else 'queued'}); the reply waits",
+                         delay=600 if t is not None and t.state in (UNCERTAIN, FAILED) else 60, count=False)
+    content = reply_content(ev, c)
+    if not content:
+        return  # nothing the privacy layer lets LAPOR! read
     try:
         with database.atomic():
             r = LaporReply.create(event=ev.id, ticket=t.id, content_hash=_hash(content), created_at=utcnow(),
@@ -804,10 +807,14 @@ def reply(app, payload: dict, job) -> None:
     _update(t.id, next_poll_at=utcnow(), poll_interval=lo)  # expect an answer: poll again soon
 
 
-def reply_content(ev: Event) -> str:
+def reply_content(ev: Event, c: Complaint) -> str:
     """What one of our public steps says in LAPOR! (E8 ``content``): respond, resolve and comment as
-    written; the other steps with a short Indonesian lead naming the step."""
-    text = ev.text or ""
+    written; the other steps with a short Indonesian lead naming the step. The step's text is what the
+    privacy layer lets the ``external`` audience read ("" when nothing: then nothing is posted)."""
+    text = privacy.event_view(ev, c, "external")["text"] if privacy.event_visible(ev, "external") else ""
+    text = text or ""
+    if not text and ev.type not in ("start", "resume"):
+        return ""
     if not text and ev.type in ("start", "resume"):
         return gettext_in("id", "Being handled.") if ev.type == "start" else gettext_in("id", "Handling resumed.")
     lead = {
@@ -962,6 +969,8 @@ def link(c: Complaint, lapor_id: str, *, force: bool = False) -> LaporTicket:
         LaporTicket.update(state=CREATED, lapor_id=lapor_id, last_error=None, next_poll_at=now,
                            poll_interval=cfg()["LAPOR_POLL_MIN_INTERVAL"], updated_at=now).where(
             LaporTicket.id == t.id).execute()
+        Job.update(run_at=now, updated_at=now).where(  # replies that waited for the link go now
+            (Job.complaint == c.id) & (Job.kind == "lapor.reply") & (Job.status == "pending") & (Job.run_at > now)).execute()
         enqueue(JobRequest("lapor.push", {"complaint_id": c.id}, key=f"lapor.push:{c.id}:link:{lapor_id}",
                            complaint_id=c.id), default_max_attempts=cfg()["JOB_MAX_ATTEMPTS"])
     note(c.id, gettext_in(_lang(), "An operator linked this complaint to SP4N-LAPOR! number %(id)s.", id=lapor_id), f"linked:{lapor_id}")
@@ -1073,9 +1082,10 @@ def stuck() -> dict[str, list]:
     for t in q:
         view = ticket_view(t, t.complaint)
         if t.unmapped_agency_id is not None:
-            view["attention"] = (f"agency {t.complaint.agency.name if t.complaint.agency_id else t.unmapped_agency_id} "
-                                 f"has no LAPOR! institution: LAPOR! shows {institution_name(t.forwarded_to or cfg()['LAPOR_INSTITUTION_ID'])}; "
-                                 f"map the agency to forward it")
+            view["attention"] = _(
+                "Agency %(agency)s has no LAPOR! institution: LAPOR! shows %(name)s. Map the agency to forward it.",
+                agency=t.complaint.agency.name if t.complaint.agency_id else t.unmapped_agency_id,
+                name=institution_name(t.forwarded_to or cfg()["LAPOR_INSTITUTION_ID"]))
         tickets.append(view)
     listed = {v["tracking_id"] for v in tickets}
     replies = [{"id": r.id, "event_id": r.event_id, "tracking_id": r.ticket.complaint.tracking_id, "state": r.state,
