@@ -157,6 +157,7 @@ class Status(MethodView):
                 "institution_id": cfg["LAPOR_INSTITUTION_ID"], "push_on": cfg["LAPOR_PUSH_ON"],
                 "send_identity": cfg["LAPOR_SEND_IDENTITY"], "tickets": counts,
                 "stuck": {k: len(v) for k, v in stuck.items()},
+                "followup_template": {"code": cfg["LAPOR_FOLLOWUP_TEMPLATE_CODE"], "problem": sync.template_problem()},
                 "institutions": LaporInstitution.select().where(LaporInstitution.active == True).count(),  # noqa: E712
                 "institutions_synced_at": sync._iso(last.synced_at) if last else None}
 

@@ -476,6 +476,10 @@ class Simulator:
         if err:
             return err
         body = req.get_json(silent=True) or {}
+        flags = {k: ["The " + k.replace("_", " ") + " must be 1."] for k in ("is_request", "not_authority")
+                 if str(body.get(k)) != "1"}
+        if flags:
+            return self._json({"message": "The given data was invalid.", "errors": flags}, 422)
         try:
             target = int(body.get("reason"))
         except (TypeError, ValueError):

@@ -565,14 +565,24 @@ def local_target(status_name: str | None) -> str | None:
 
 def apply_status(c: Complaint, t: LaporTicket, data: dict, when: dt.datetime | None = None) -> bool:
     """Bring the local workflow to LAPOR!'s status, through the workflow's own actions (timeline
-    entries dated ``when``, LAPOR!'s time of the change, when known)."""
+    entries dated ``when``, LAPOR!'s time of the change, when known).
+
+    Each step is taken once per LAPOR! status name, whether a log entry or the current status
+    brought it: after the complaint moved on here (a reopen, say) the same LAPOR! status does not
+    take it back (keys written before this rule carried the status code too: they count).
+    """
     target = local_target(data.get("status_name"))
     if not target or not cfg()["LAPOR_APPLY_STATUS"]:
         return False
-    # one key per LAPOR! status name, whether a log entry or the current status brought it: a step
-    # taken once is not taken again after the complaint moved on here (a reopen, say)
-    key = f"status:{t.lapor_id}:{data.get('status_name')}"
     name = data.get("status_name")
+    key = f"status:{t.lapor_id}:{name}"
+
+    def step(action: str, **kw) -> bool:
+        done = Event.select().where((Event.complaint == c.id) & (Event.source == "lapor") &
+                                    Event.external_id.startswith(f"status:{t.lapor_id}:") &
+                                    Event.external_id.endswith(f":{name}:{action}")).exists()
+        return False if done else _perform(c, action, f"{key}:{action}", occurred_at=when, **kw)
+
     changed = False
     c = Complaint.get_by_id(c.id)
     needs_dispatch = target in ("dispatched", "in_progress", "resolved", "closed")
@@ -581,21 +591,22 @@ def apply_status(c: Complaint, t: LaporTicket, data: dict, when: dt.datetime | N
         if agency is None and c.category_id and c.category.default_agency_id:
             agency = c.category.default_agency_id
         if agency is None:
-            note(c.id, gettext_in(_lang(), "SP4N-LAPOR!: status %(status)s, but institution %(inst)s is not mapped to any agency; "
-                         "verify it by hand.", status=name, inst=data.get("disposition_id")), key + ":unmapped")
+            note(c.id, gettext_in(_lang(), "SP4N-LAPOR!: status %(status)s, but institution %(inst)s is not mapped "
+                                           "to any agency; verify it by hand.",
+                                  status=name, inst=data.get("disposition_id")), key + ":unmapped")
             return False
-        changed |= _perform(c, "verify", key + ":verify", agency_id=agency, occurred_at=when,
-                            text=gettext_in(_lang(), "Verified in SP4N-LAPOR! (%(name)s)", name=data.get("disposition_name") or "-"))
+        changed |= step("verify", agency_id=agency, text=gettext_in(
+            _lang(), "Verified in SP4N-LAPOR! (%(name)s)", name=data.get("disposition_name") or "-"))
         c = Complaint.get_by_id(c.id)
     if target == "in_progress" and c.status == "dispatched":
-        changed |= _perform(c, "start", key + ":start", occurred_at=when, text=f"SP4N-LAPOR!: {name}")
+        changed |= step("start", text=f"SP4N-LAPOR!: {name}")
     elif target in ("resolved", "closed") and c.status in ("dispatched", "in_progress", "on_hold"):
-        changed |= _perform(c, "resolve", key + ":resolve", occurred_at=when, text=gettext_in(_lang(), "Marked %(status)s in SP4N-LAPOR!.", status=name))
+        changed |= step("resolve", text=gettext_in(_lang(), "Marked %(status)s in SP4N-LAPOR!.", status=name))
         c = Complaint.get_by_id(c.id)
     if target == "closed" and c.status == "resolved":
-        changed |= _perform(c, "close", key + ":close", occurred_at=when, text=f"SP4N-LAPOR!: {name}")
+        changed |= step("close", text=f"SP4N-LAPOR!: {name}")
     if target == "rejected" and c.status in ("received", "dispatched"):
-        changed |= _perform(c, "reject", key + ":reject", occurred_at=when, text=gettext_in(_lang(), "Rejected in SP4N-LAPOR!."))
+        changed |= step("reject", text=gettext_in(_lang(), "Rejected in SP4N-LAPOR!."))
     return changed
 
 

@@ -3,9 +3,10 @@
 the deployment shows."""
 import csv
 
-from aduan.db import database, utcnow
+from aduan.db import database
 from aduan.models import Job
 from aduan.testing import auth
+from aduan_lapor.cli import lapor_group
 from aduan_lapor.testing import act, drain, file, make_due, map_agency, staff_view, wib
 
 
@@ -80,6 +81,8 @@ def test_transfer_to_an_unmapped_agency_goes_back_to_us_in_lapor_and_is_flagged_
     assert any("Dinas Kesehatan" in n and "belum dipetakan" in n for n in notes)
     (entry,) = _stuck(client, seed.coordinator)["tickets"]
     assert entry["tracking_id"] == tid and "Dinas Kesehatan" in entry["attention"]
+    out = app.test_cli_runner().invoke(lapor_group, ["stuck"]).output
+    assert tid in out and "Dinas Kesehatan" in out
 
     # mapping the agency forwards it at once; nothing is left for the operator
     map_agency(client, seed.coordinator, seed.agency_b.id, 1003)
@@ -318,6 +321,8 @@ def test_unknown_template_code_is_refused_before_sending_and_user_id_is_never_em
     assert sim.calls("E8") == []  # not sent with a code LAPOR! does not have (E2)
     (reply,) = _stuck(client, seed.coordinator)["replies"]
     assert reply["state"] == "failed" and "tindak_lanjut" in reply["last_error"] and "followup" in reply["last_error"]
+    st = client.get("/api/v1/plugins/lapor/status", headers=auth(seed.admin)).json
+    assert "tindak_lanjut" in st["followup_template"]["problem"]
 
     # the right code: sent, and without a user_id field when LAPOR_USER_ID is unset
     app2, client2, _ = lapor(seed=False)
@@ -328,3 +333,29 @@ def test_unknown_template_code_is_refused_before_sending_and_user_id_is_never_em
     (e8,) = sim.calls("E8")
     assert e8.status == 200 and e8.form["template_code"] == "followup" and "user_id" not in e8.form
     assert e8.form["content"] == "Akan diperbaiki minggu ini."
+
+
+def test_a_reopened_complaint_is_not_resolved_again_by_the_lapor_status_it_left(lapor, sim):
+    from aduan.models import Event
+
+    app, client, seed = lapor()
+    tid, code = file(client)
+    act(client, tid, "verify", seed.coordinator)
+    drain(app)
+    lid = _ticket(client, seed.coordinator, tid)["lapor_id"]
+    sim.set_status(lid, "Selesai")
+    drain(app)
+    assert staff_view(client, tid, seed.coordinator)["status"] == "resolved"
+    # the step as an earlier release keyed it (with the status code): it still counts as taken
+    with app.app_context(), database.connection_context():
+        n = Event.update(external_id=f"status:{lid}:3:Selesai:resolve").where(
+            Event.external_id == f"status:{lid}:Selesai:resolve").execute()
+    assert n == 1
+    r = client.post(f"/api/v1/complaints/{tid}/actions/reopen", json={"text": "Lubangnya muncul lagi."},
+                    headers={"X-Access-Code": code})
+    assert r.status_code == 200, r.json
+    drain(app)
+    drain(app)
+    # LAPOR! still says Selesai: that is where it was, not a new answer; here it stays reopened
+    assert staff_view(client, tid, seed.coordinator)["status"] == "in_progress"
+    assert sim.complaints[lid]["followups"][-1]["content"] == "Dibuka kembali oleh pelapor: Lubangnya muncul lagi."
