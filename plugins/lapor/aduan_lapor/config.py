@@ -157,6 +157,25 @@ class LaporConfig(Schema):
         if value and not GUID_RE.match(value.strip()):
             raise ValidationError("must be a GUID like {XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}")
 
+    @validates("LOCATION_TABLE")
+    def _location_table(self, value, **kwargs):
+        if not value:
+            return
+        import csv
+
+        try:
+            with open(value, newline="", encoding="utf-8") as fh:
+                reader = csv.DictReader(fh)
+                if not {"kode", "location_id"} <= set(reader.fieldnames or ()):
+                    raise ValidationError("a CSV with the columns kode,nama,location_id")
+                for n, row in enumerate(reader, start=2):
+                    if (row.get("location_id") or "").strip() and not row["location_id"].strip().isdigit():
+                        raise ValidationError(f"line {n}: location_id must be a whole number")
+        except OSError as exc:
+            raise ValidationError(f"cannot read the file ({exc.strerror or type(exc).__name__})") from None
+        except UnicodeDecodeError:
+            raise ValidationError("not UTF-8 text") from None
+
     @validates("REMOTE_TIMEZONE")
     def _tz(self, value, **kwargs):
         from zoneinfo import ZoneInfo

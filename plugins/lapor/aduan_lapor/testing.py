@@ -31,7 +31,6 @@ def lapor(make_app, sim):
                "LAPOR_READ_TIMEOUT": 1.0, "LAPOR_CONNECT_TIMEOUT": 1.0, "JOB_BACKOFF_BASE": 0,
                "JOB_BACKOFF_MAX": 0, "JOB_LEASE_SECONDS": 60}
         cfg.update(config)
-        cfg = {k: v for k, v in cfg.items() if v is not ...}  # ``KEY=...`` leaves a key unset
         app = make_app(cfg)
         if not seed:
             return app, app.test_client(), None
