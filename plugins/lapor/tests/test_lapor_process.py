@@ -272,6 +272,15 @@ def test_gateway_errors_without_a_lapor_body_are_retried_and_lapor_errors_stay_u
     drain(app2)
     assert _ticket(client2, seed.coordinator, strict)["state"] == "uncertain"
 
+    # a gateway that times out after passing the request on: keep 504 out of the set, and no duplicate
+    app3, client3, _ = lapor(seed=False, LAPOR_NOT_CREATED_STATUSES=[502, 503])
+    late, _ = file(client3, title="Terlambat")
+    sim.fail_next("E4", "gateway_timeout_after")
+    act(client3, late, "verify", seed.coordinator)
+    drain(app3)
+    assert _ticket(client3, seed.coordinator, late)["state"] == "uncertain"
+    assert len(sim.complaints_with(late)) == 1
+
 
 # --- item 9: smaller ones -------------------------------------------------------------------------------
 
