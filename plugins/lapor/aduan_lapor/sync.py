@@ -29,7 +29,8 @@ from aduan import privacy, services
 from aduan.auth import system
 from aduan.db import database, utcnow
 from aduan.events import JobRequest
-from aduan.i18n import _, gettext_in
+from aduan.i18n import N_, _, configured_language, gettext_in, render_note
+from aduan.i18n import note as i18n_note
 from aduan.jobs import PermanentFailure, RetryLater, enqueue
 from aduan.models import Attachment, Complaint, Event, Job, Region
 
@@ -59,10 +60,15 @@ def client() -> LaporClient:
         raise RetryLater(str(exc), delay=UNCONFIGURED_WAIT, count=False) from None
 
 
-def _lang() -> str | None:
-    """Timeline notes are written in the deployment's language (``LANGUAGE``), whoever's request wrote
-    them; texts sent to SP4N-LAPOR! are written in Indonesian (``gettext_in("id", ...)``)."""
-    return cfg().get("LANGUAGE")
+def _n(message: str, /, **variables) -> dict:
+    """A timeline note kept as its msgid and variables (:func:`aduan.i18n.note`): each reader gets it in
+    their own language; its ``text`` is written in the deployment's. Texts sent to SP4N-LAPOR! are
+    written in Indonesian instead (``gettext_in("id", ...)``)."""
+    return i18n_note(message, **variables)
+
+
+def _text(n: dict) -> str:
+    return render_note(n, configured_language())
 
 
 def _transient(exc: LaporError) -> RetryLater:
@@ -108,12 +114,12 @@ def ticket_for(complaint: Complaint) -> LaporTicket:
         return LaporTicket.get(LaporTicket.complaint == complaint.id)
 
 
-def note(complaint_id: int, text: str, key: str, data: dict | None = None) -> None:
-    """An internal timeline entry about the sync (once per ``key``)."""
+def note(complaint_id: int, n: dict, key: str, data: dict | None = None) -> None:
+    """An internal timeline entry about the sync (once per ``key``); ``n`` is a :func:`_n` note."""
     try:
         # perform() locks and re-reads the row itself: a bare reference saves a query
-        services.perform(Complaint(id=complaint_id), "comment", ACTOR, text=text, visibility="internal",
-                         source="lapor", external_id=key[:128], data=data)
+        services.perform(Complaint(id=complaint_id), "comment", ACTOR, text=_text(n), visibility="internal",
+                         source="lapor", external_id=key[:128], data={**(data or {}), "note": n})
     except (services.ServiceError, Complaint.DoesNotExist) as exc:
         log.info("lapor: note on complaint %s not recorded: %s", complaint_id, type(exc).__name__)
 
@@ -297,7 +303,7 @@ def push(app, payload: dict, job) -> None:
         msg = ("an earlier create was interrupted while in flight: outcome unknown; not resent automatically "
                "(link it to the LAPOR! id or force a resend)")
         _err(t.id, Exception(msg))
-        note(c.id, gettext_in(_lang(), "SP4N-LAPOR!: sending was interrupted and its outcome is unknown; an operator must check it."),
+        note(c.id, _n(N_("SP4N-LAPOR!: sending was interrupted and its outcome is unknown; an operator must check it.")),
              f"uncertain:{t.id}:{t.attempts}")
         raise PermanentFailure(msg)
     if t.state in (UNCERTAIN, FAILED):
@@ -311,14 +317,17 @@ def push(app, payload: dict, job) -> None:
         if t.state == CREATED:
             forwarded = _forward(api, c, t, payload.get("event_id"))
     finally:  # one timeline note for what this run achieved, even when a later step failed
-        parts = []
-        if created:
-            parts.append(gettext_in(_lang(), "Sent to SP4N-LAPOR! as number %(id)s.", id=created))
-        if forwarded:
-            parts.append(gettext_in(_lang(), "Forwarded in SP4N-LAPOR! to %(name)s (not our authority).", name=forwarded[1]))
-        if parts:
+        n = None
+        if created and forwarded:
+            n = _n(N_("Sent to SP4N-LAPOR! as number %(id)s. Forwarded in SP4N-LAPOR! to %(name)s (not our "
+                      "authority)."), id=created, name=forwarded[1])
+        elif created:
+            n = _n(N_("Sent to SP4N-LAPOR! as number %(id)s."), id=created)
+        elif forwarded:
+            n = _n(N_("Forwarded in SP4N-LAPOR! to %(name)s (not our authority)."), name=forwarded[1])
+        if n:
             key = f"created:{created}" if created else f"forwarded:{t.lapor_id}:{forwarded[0]}:{job.id}"
-            note(c.id, " ".join(parts), key, data={"lapor_id": created or t.lapor_id,
+            note(c.id, n, key, data={"lapor_id": created or t.lapor_id,
                                                    "forwarded_to": forwarded[0] if forwarded else None})
 
 
@@ -333,7 +342,7 @@ def _create(api: LaporClient, c: Complaint, t: LaporTicket) -> str | None:
                 ids = api.upload(files)
             except Rejected as exc:
                 _err(t.id, exc, state=FAILED)
-                note(c.id, gettext_in(_lang(), "SP4N-LAPOR! refused the attachments: %(error)s", error=str(exc)),
+                note(c.id, _n(N_("SP4N-LAPOR! refused the attachments: %(error)s"), error=str(exc)),
                      f"failed:upload:{t.id}:{t.attempts}")
                 raise PermanentFailure(str(exc)) from None
             except LaporError as exc:  # an orphan upload is harmless: retry
@@ -351,7 +360,7 @@ def _create(api: LaporClient, c: Complaint, t: LaporTicket) -> str | None:
     except Rejected as exc:
         with database.atomic():
             _claim(t.id, SENDING, FAILED, last_error=str(exc), last_error_at=utcnow())
-            note(c.id, gettext_in(_lang(), "SP4N-LAPOR! refused the complaint: %(error)s", error=str(exc)),
+            note(c.id, _n(N_("SP4N-LAPOR! refused the complaint: %(error)s"), error=str(exc)),
                  f"failed:create:{t.id}:{t.attempts + 1}")
         raise PermanentFailure(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - sent or maybe sent: never resend blindly
@@ -361,7 +370,7 @@ def _create(api: LaporClient, c: Complaint, t: LaporTicket) -> str | None:
         msg += "; not resent automatically: link it to the LAPOR! id or force a resend"
         with database.atomic():
             _claim(t.id, SENDING, UNCERTAIN, last_error=msg, last_error_at=utcnow())
-            note(c.id, gettext_in(_lang(), "SP4N-LAPOR!: the outcome of sending is unknown (%(error)s).", error=msg),
+            note(c.id, _n(N_("SP4N-LAPOR!: the outcome of sending is unknown (%(error)s)."), error=msg),
                  f"uncertain:{t.id}:{t.attempts + 1}")
         raise PermanentFailure(msg) from None
     now = utcnow()
@@ -400,9 +409,9 @@ def _forward(api: LaporClient, c: Complaint, t: LaporTicket, event_id: int | Non
         # is what LAPOR! cannot show: say so until the agency is mapped
         if t.unmapped_agency_id != c.agency_id:
             _update(t.id, unmapped_agency_id=c.agency_id)
-            note(c.id, gettext_in(_lang(), "SP4N-LAPOR!: agency %(agency)s has no LAPOR! institution, so LAPOR! cannot show this "
+            note(c.id, _n(N_("SP4N-LAPOR!: agency %(agency)s has no LAPOR! institution, so LAPOR! cannot show this "
                          "transfer; the complaint stays with %(name)s there. Map the agency "
-                         "(aduan lapor map agency) to forward it.",
+                         "(aduan lapor map agency) to forward it."),
                          agency=c.agency.name, name=institution_name(target)),
                  f"unmapped:{t.id}:{c.agency_id}:{event_id or 0}")
     elif is_mapped and t.unmapped_agency_id is not None:
@@ -427,7 +436,7 @@ def _forward(api: LaporClient, c: Complaint, t: LaporTicket, event_id: int | Non
         api.forward(t.lapor_id, target, text)
     except Rejected as exc:
         _err(t.id, exc, forward_state=FWD_FAILED)
-        note(c.id, gettext_in(_lang(), "SP4N-LAPOR! refused the forward to %(name)s: %(error)s", name=institution_name(target),
+        note(c.id, _n(N_("SP4N-LAPOR! refused the forward to %(name)s: %(error)s"), name=institution_name(target),
                      error=str(exc)), f"forward-failed:{t.lapor_id}:{target}")
         raise PermanentFailure(str(exc)) from None
     except LaporError as exc:  # forwarding again is harmless: retried with back-off
@@ -532,10 +541,10 @@ def import_followup(c: Complaint, t: LaporTicket, entry: dict, problems: list | 
     atts = [{"file_name": a.get("file_name"), "url": a.get("path")} for a in (entry.get("attachments") or [])
             if isinstance(a, dict)]
     reporter = from_reporter(entry)
-    who = entry.get("institution_from_name") or (gettext_in(_lang(), "the reporter") if reporter else "SP4N-LAPOR!")
+    who = entry.get("institution_from_name") or (gettext_in(configured_language(), "the reporter") if reporter else "SP4N-LAPOR!")
     text = content or services.clean_text(str(entry.get("template_content") or "")) or "(lampiran)"
     if atts:
-        text += "\n\n" + gettext_in(_lang(), "Attachments: %(names)s", names=", ".join(str(a["file_name"] or a["url"]) for a in atts))
+        text += "\n\n" + gettext_in(configured_language(), "Attachments: %(names)s", names=", ".join(str(a["file_name"] or a["url"]) for a in atts))
     text = f"{text}\n\n— {who} (SP4N-LAPOR!)"[:10_000]
     # the timeline entry carries LAPOR!'s own time (occurred_at); the complaint's clocks run from now
     when = remote_time(entry.get("created_at"))
@@ -547,7 +556,8 @@ def import_followup(c: Complaint, t: LaporTicket, entry: dict, problems: list | 
         # the reporter answered in LAPOR!: a complaint waiting for them (tunda) goes on
         done = _perform(c, "comment", key, text=text, visibility="public", data=data, occurred_at=when)
         if done and Complaint.get_by_id(c.id).status == "on_hold":
-            _perform(c, "resume", key + ":resume", text=gettext_in(_lang(), "The reporter answered in SP4N-LAPOR!."))
+            n = _n(N_("The reporter answered in SP4N-LAPOR!."))
+            _perform(c, "resume", key + ":resume", text=_text(n), data={"note": n})
         return done
     if c.status in ("dispatched", "in_progress"):
         return _perform(c, "respond", key, text=text, data=data, occurred_at=when)
@@ -577,7 +587,9 @@ def apply_status(c: Complaint, t: LaporTicket, data: dict, when: dt.datetime | N
     name = data.get("status_name")
     key = f"status:{t.lapor_id}:{name}"
 
-    def step(action: str, **kw) -> bool:
+    def step(action: str, n: dict | None = None, **kw) -> bool:
+        if n is not None:
+            kw.update(text=_text(n), data={"note": n})
         done = Event.select().where((Event.complaint == c.id) & (Event.source == "lapor") &
                                     Event.external_id.startswith(f"status:{t.lapor_id}:") &
                                     Event.external_id.endswith(f":{name}:{action}")).exists()
@@ -591,22 +603,22 @@ def apply_status(c: Complaint, t: LaporTicket, data: dict, when: dt.datetime | N
         if agency is None and c.category_id and c.category.default_agency_id:
             agency = c.category.default_agency_id
         if agency is None:
-            note(c.id, gettext_in(_lang(), "SP4N-LAPOR!: status %(status)s, but institution %(inst)s is not mapped "
-                                           "to any agency; verify it by hand.",
+            note(c.id, _n(N_("SP4N-LAPOR!: status %(status)s, but institution %(inst)s is not mapped "
+                                           "to any agency; verify it by hand."),
                                   status=name, inst=data.get("disposition_id")), key + ":unmapped")
             return False
-        changed |= step("verify", agency_id=agency, text=gettext_in(
-            _lang(), "Verified in SP4N-LAPOR! (%(name)s)", name=data.get("disposition_name") or "-"))
+        changed |= step("verify", agency_id=agency, n=_n(N_("Verified in SP4N-LAPOR! (%(name)s)"),
+                                                        name=data.get("disposition_name") or "-"))
         c = Complaint.get_by_id(c.id)
     if target == "in_progress" and c.status == "dispatched":
         changed |= step("start", text=f"SP4N-LAPOR!: {name}")
     elif target in ("resolved", "closed") and c.status in ("dispatched", "in_progress", "on_hold"):
-        changed |= step("resolve", text=gettext_in(_lang(), "Marked %(status)s in SP4N-LAPOR!.", status=name))
+        changed |= step("resolve", n=_n(N_("Marked %(status)s in SP4N-LAPOR!."), status=name))
         c = Complaint.get_by_id(c.id)
     if target == "closed" and c.status == "resolved":
         changed |= step("close", text=f"SP4N-LAPOR!: {name}")
     if target == "rejected" and c.status in ("received", "dispatched"):
-        changed |= step("reject", text=gettext_in(_lang(), "Rejected in SP4N-LAPOR!."))
+        changed |= step("reject", n=_n(N_("Rejected in SP4N-LAPOR!.")))
     return changed
 
 
@@ -943,7 +955,7 @@ def import_complaint(lapor_id: str, api: LaporClient | None = None) -> Complaint
         other = LaporTicket.get_or_none(LaporTicket.lapor_id == lapor_id)
         raise ImportRefused(f"LAPOR! complaint {lapor_id} was imported meanwhile", 409,
                             other.complaint.tracking_id if other else None) from None
-    note(c.id, gettext_in(_lang(), "Imported from SP4N-LAPOR! number %(id)s.", id=lapor_id), f"imported:{lapor_id}")
+    note(c.id, _n(N_("Imported from SP4N-LAPOR! number %(id)s."), id=lapor_id), f"imported:{lapor_id}")
     poll_one(t, api)
     return Complaint.get_by_id(c.id)
 
@@ -984,7 +996,7 @@ def link(c: Complaint, lapor_id: str, *, force: bool = False) -> LaporTicket:
             (Job.complaint == c.id) & (Job.kind == "lapor.reply") & (Job.status == "pending") & (Job.run_at > now)).execute()
         enqueue(JobRequest("lapor.push", {"complaint_id": c.id}, key=f"lapor.push:{c.id}:link:{lapor_id}",
                            complaint_id=c.id), default_max_attempts=cfg()["JOB_MAX_ATTEMPTS"])
-    note(c.id, gettext_in(_lang(), "An operator linked this complaint to SP4N-LAPOR! number %(id)s.", id=lapor_id), f"linked:{lapor_id}")
+    note(c.id, _n(N_("An operator linked this complaint to SP4N-LAPOR! number %(id)s."), id=lapor_id), f"linked:{lapor_id}")
     return LaporTicket.get_by_id(t.id)
 
 
@@ -1004,7 +1016,7 @@ def resend(c: Complaint) -> LaporTicket:
             raise services.Conflict("the ticket changed meanwhile; look again")
         enqueue(JobRequest("lapor.push", {"complaint_id": c.id}, key=f"lapor.push:{c.id}:resend:{t.resends + 1}",
                            complaint_id=c.id), default_max_attempts=cfg()["JOB_MAX_ATTEMPTS"])
-    note(c.id, gettext_in(_lang(), "An operator had the complaint sent to SP4N-LAPOR! again."), f"resend:{t.id}:{t.resends + 1}")
+    note(c.id, _n(N_("An operator had the complaint sent to SP4N-LAPOR! again.")), f"resend:{t.id}:{t.resends + 1}")
     return LaporTicket.get_by_id(t.id)
 
 

@@ -79,6 +79,9 @@ def test_transfer_to_an_unmapped_agency_goes_back_to_us_in_lapor_and_is_flagged_
     assert view["status"] == "dispatched" and view["agency"]["code"] == "DIKES"
     notes = [e["text"] for e in view["timeline"] if e["source"] == "lapor" and e["visibility"] == "internal"]
     assert any("Dinas Kesehatan" in n and "belum dipetakan" in n for n in notes)
+    # a note is kept as its message: an English reader reads it in English
+    en = client.get(f"/api/v1/complaints/{tid}?lang=en", headers=auth(seed.coordinator)).json["timeline"]
+    assert any("Dinas Kesehatan has no LAPOR! institution" in e["text"] for e in en)
     (entry,) = _stuck(client, seed.coordinator)["tickets"]
     assert entry["tracking_id"] == tid and "Dinas Kesehatan" in entry["attention"]
     out = app.test_cli_runner().invoke(lapor_group, ["stuck"]).output
