@@ -32,7 +32,7 @@ CLOSED_STATUSES = tuple(s for s, (g, _e) in STATUS_MAP.items() if g == "closed")
 #: list element -> name of each item in XML
 XML_ITEMS = {"services": "service", "service_requests": "request", "attributes": "attribute",
              "values": "value", "endpoints": "endpoint", "formats": "format", "notes": "note",
-             "errors": "error", "tokens": "request"}
+             "errors": "error", "tokens": "request", "service_request_updates": "request_update"}
 
 
 class Open311Error(Exception):

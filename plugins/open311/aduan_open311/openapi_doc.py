@@ -51,12 +51,22 @@ DISCOVERY = {"type": "object", "required": ["changeset", "endpoints"], "properti
         "specification": STR, "url": STR, "changeset": STR, "type": {"type": "string", "enum": ["production", "test"]},
         "formats": {"type": "array", "items": STR}}}}}}
 
+UPDATE = {"type": "object", "required": ["update_id", "service_request_id", "status", "updated_datetime"],
+          "properties": {"update_id": STR, "service_request_id": STR,
+                         "status": {"type": "string", "enum": ["open", "closed", "fixed", "investigating",
+                                                               "action_scheduled", "in_progress", "planned",
+                                                               "no_further_action", "not_councils_responsibility",
+                                                               "duplicate", "internal_referral", "cancelled",
+                                                               "for_triage"]},
+                         "updated_datetime": W3C, "description": STR, "media_url": _n("string", format="uri")}}
+
 ERRORS = {"type": "array", "items": {"type": "object", "required": ["code", "description"],
                                      "properties": {"code": {"type": "integer"}, "description": STR}}}
 
 SHAPES = {"discovery": DISCOVERY, "services": {"type": "array", "items": SERVICE},
           "service_definition": SERVICE_DEFINITION, "requests": {"type": "array", "items": REQUEST},
-          "request": {"type": "array", "items": REQUEST, "minItems": 1, "maxItems": 1}}
+          "request": {"type": "array", "items": REQUEST, "minItems": 1, "maxItems": 1},
+          "updates": {"type": "array", "items": UPDATE}}
 
 
 def _q(name: str, description: str, **schema) -> dict:
@@ -85,6 +95,14 @@ PARAMETERS = {
         EXTENSIONS,
     ],
     "request": [JURISDICTION, EXTENSIONS],
+    "updates": [
+        JURISDICTION,
+        _q("start_date", "W3C datetime; earliest update (span at most 90 days; default the last 90 days)."),
+        _q("end_date", "W3C datetime; latest update."),
+        _q("page", "Page number, from 1.", type="integer", minimum=1),
+        _q("page_size", "Updates per page (default and maximum OPEN311_MAX_PAGE_SIZE, 1000).",
+           type="integer", minimum=1),
+    ],
 }
 
 

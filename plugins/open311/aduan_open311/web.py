@@ -13,7 +13,7 @@ from aduan import privacy
 from aduan.api.complaints import PUBLIC_LIST_STATUSES
 from aduan.db import utcnow
 from aduan.i18n import _, current_language, isoformat, status_label
-from aduan.models import Agency, Attachment, Category, Complaint, Region
+from aduan.models import Agency, Attachment, Category, Complaint, Event, Region
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint as ApiBlueprint
 from peewee import JOIN
@@ -278,16 +278,13 @@ def requests_list(fmt):
     return _render_requests(fmt, rows, extensions)
 
 
-def _date_filters(q, args):
+def _window(args, *, default_recent: bool = True):
+    """``(start, end)`` in naive UTC from ``start_date``/``end_date``, checked as the spec says."""
     days = dt.timedelta(days=_cfg("MAX_DAYS"))
     start = param(args, "start_date")
     end = param(args, "end_date")
     start_at = parse_w3c("start_date", start) if start else None
     end_at = parse_w3c("end_date", end, end=True) if end else None
-    after = param(args, "updated_after")
-    before = param(args, "updated_before")
-    after_at = parse_w3c("updated_after", after) if after else None
-    before_at = parse_w3c("updated_before", before, end=True) if before else None
     if start_at and end_at:
         if end_at < start_at:
             raise Open311Error(400, _("end_date is before start_date."))
@@ -298,9 +295,18 @@ def _date_filters(q, args):
         end_at = start_at + days if start_at < dt.datetime.max - days else None
     elif end_at:
         start_at = end_at - days if end_at > dt.datetime.min + days else None
-    elif after_at is None and before_at is None:
-        end_at = None  # up to now, whatever the clocks of filing say
+    elif default_recent:
         start_at = utcnow() - days
+    return start_at, end_at
+
+
+def _date_filters(q, args):
+    after = param(args, "updated_after")
+    before = param(args, "updated_before")
+    after_at = parse_w3c("updated_after", after) if after else None
+    before_at = parse_w3c("updated_before", before, end=True) if before else None
+    # the default 90-day window on requested_datetime does not apply to an updated_* query
+    start_at, end_at = _window(args, default_recent=after_at is None and before_at is None)
     if after_at and before_at and before_at < after_at:
         raise Open311Error(400, _("updated_before is before updated_after."))
     if start_at:
@@ -323,3 +329,58 @@ def request_one(fmt, service_request_id):
     if c is None:
         raise Open311Error(404, _("Unknown service_request_id: %(id)s.", id=service_request_id[:64]))
     return _render_requests(fmt, [c], boolean(param(request.args, "extensions")))
+
+
+# --- FixMyStreet's servicerequestupdates (read side) ----------------------------------------------
+
+@_both_formats("/servicerequestupdates", "updates", "updates")
+def updates_list(fmt):
+    """Service request updates (FixMyStreet's extension): the public timeline entries of listed requests.
+
+    ``start_date``/``end_date`` bound the update time (default: the last 90 days); oldest first,
+    ``page``/``page_size`` as for requests. ``status`` is FixMyStreet's extended status after the update.
+    """
+    args = request.args
+    prefix = _jurisdiction()
+    max_size = _cfg("MAX_PAGE_SIZE")
+    page = positive_int("page", param(args, "page"), 1, 10**6)
+    page_size = positive_int("page_size", param(args, "page_size"), max_size, max_size)
+    start_at, end_at = _window(args)
+    q = (Event.select(Event, Complaint).join(Complaint)
+         .where((Event.visibility == "public") & Complaint.status.in_(PUBLIC_LIST_STATUSES)
+                & (Complaint.secret == False) & _in_region(prefix)))  # noqa: E712
+    if start_at:
+        q = q.where(Event.created_at >= start_at)
+    if end_at:
+        q = q.where(Event.created_at <= end_at)
+    events = list(q.order_by(Event.created_at, Event.id).offset((page - 1) * page_size).limit(page_size))
+    media = _event_media(events)
+    out = []
+    for e in events:
+        c = e.complaint
+        if not privacy.event_visible(e, "public"):
+            continue
+        view = privacy.event_view(e, c, "public")
+        status = e.to_status or e.from_status or c.status
+        out.append({
+            "update_id": str(e.id),
+            "service_request_id": c.tracking_id,
+            "status": STATUS_MAP.get(status, ("open", status))[1],
+            "updated_datetime": view["created_at"],
+            "description": view["text"] or "",
+            "media_url": media.get(e.id),
+        })
+    return _respond(fmt, "service_request_updates", out)
+
+
+def _event_media(events) -> dict[int, str]:
+    by_id = {e.id: e for e in events}
+    if not by_id:
+        return {}
+    base = current_app.config["BASE_URL"].rstrip("/")
+    out: dict[int, str] = {}
+    for att in Attachment.select().where(Attachment.event.in_(list(by_id))).order_by(Attachment.id):
+        c = by_id[att.event_id].complaint
+        if att.event_id not in out and privacy.attachment_visible(att, c, "public"):
+            out[att.event_id] = f"{base}/api/v1/complaints/{c.tracking_id}/attachments/{att.id}"
+    return out

@@ -307,3 +307,37 @@ def test_secret_and_unverified_complaints_are_never_listed(world, oc):
     body = get(oc, f"/requests/{world.ids['secret']}.xml", extensions="true").get_data(as_text=True)
     for marker in (*world.secret, "bukti.png"):
         assert marker not in body
+
+
+# --- servicerequestupdates (read side) ---------------------------------------------------------------
+
+def test_service_request_updates(world, oc):
+    r = get(oc, "/servicerequestupdates.json")
+    assert r.status_code == 200
+    ups = r.json
+    by_request = {}
+    for u in ups:
+        assert isinstance(u["update_id"], str) and u["updated_datetime"].endswith("+08:00")
+        by_request.setdefault(u["service_request_id"], []).append(u)
+    # only listed requests: neither secret nor unverified ones, nor the 200-day-old one's updates
+    assert set(by_request) == {world.ids[k] for k in ("open", "anon", "closed", "other")}
+    opened = by_request[world.ids["open"]]
+    assert [u["status"] for u in opened][:3] == ["for_triage", "open", "in_progress"]
+    assert any(u["description"] == "Tim PUPR sudah meninjau lokasi" for u in opened)
+    assert any((u["media_url"] or "").startswith("https://aduan.lombokbarat.example/") for u in opened)
+    assert by_request[world.ids["closed"]][-1]["status"] == "fixed"
+    times = [u["updated_datetime"] for u in ups]
+    assert times == sorted(times)
+    # the reporter's identity never appears
+    body = r.get_data(as_text=True) + get(oc, "/servicerequestupdates.xml").get_data(as_text=True)
+    for marker in (world.pii["name"], world.pii["phone"], "Baiq Anonim", *world.secret):
+        assert marker not in body
+    # date window, paging, XML
+    now = dt.datetime.now(dt.timezone.utc)
+    recent = get(oc, "/servicerequestupdates.json", start_date=(now - dt.timedelta(days=6)).isoformat()).json
+    assert {u["service_request_id"] for u in recent} == {world.ids["anon"], world.ids["other"]}
+    assert len(get(oc, "/servicerequestupdates.json", page_size=2).json) == 2
+    root = ET.fromstring(get(oc, "/servicerequestupdates.xml").data)
+    assert root.tag == "service_request_updates" and len(root.findall("request_update")) == len(ups)
+    bad = get(oc, "/servicerequestupdates.xml", start_date="2026-01-01", end_date="2026-12-01")
+    assert bad.status_code == 400 and ET.fromstring(bad.data).tag == "errors"
