@@ -10,11 +10,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
+from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
 
 from .config import LICENSES
 from .formats import MEDIA_TYPES
-from .tables import TABLES
+from .tables import BY_NAME, TABLES
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
@@ -23,7 +23,7 @@ EU_THEME = "http://publications.europa.eu/resource/authority/data-theme/GOVE"
 EU_LANG = "http://publications.europa.eu/resource/authority/language/"
 EU_FREQ = "http://publications.europa.eu/resource/authority/frequency/"
 IANA = "https://www.iana.org/assignments/media-types/"
-FILE_TYPES = {"csv": "CSV", "json": "JSON", "parquet": "PARQUET"}
+FILE_LABELS = {"csv": "CSV", "json": "JSON", "parquet": "Parquet"}  # CKAN's resource_formats.json labels
 FORMAT_TITLES = {"csv": "CSV", "json": "JSON", "parquet": "Apache Parquet"}
 
 
@@ -58,6 +58,10 @@ class Urls:
     def versioned(self, version: str, filename: str) -> str:
         return f"{self.api}/snapshots/{version}/{filename}"
 
+    def period(self, month: str, table: str, fmt: str = "csv") -> str:
+        """Permanent URL of one frozen month of an aggregate table (its content never changes)."""
+        return f"{self.api}/periods/{month}/{table}.{fmt}"
+
 
 @dataclass
 class Release:
@@ -69,6 +73,7 @@ class Release:
     files: list[dict]  # {"resource", "format", "name", "bytes", "sha256", "rows", "media_type"}
     temporal: tuple[dt.date, dt.date] | None = None
     formats: list[str] = field(default_factory=list)
+    issued_by_table: dict[str, dt.datetime] = field(default_factory=dict)
 
 
 def settings(app) -> dict:
@@ -104,16 +109,22 @@ def _iso(t: dt.datetime) -> str:
 def datapackage(app, release: Release) -> dict:
     s = settings(app)
     resources = []
+    hxl = app.config["OPENDATA_HXL"]
     for f in release.files:
         if f["format"] != "csv":
             continue
-        t = next(t for t in TABLES if t.name == f["resource"])
+        t = BY_NAME[f["resource"]]
+        name = f["name"][:-4]
+        title = t.text("title", "id") + (f" ({f['year']})" if f.get("year") else "")
+        dialect = {"delimiter": ",", "lineTerminator": "\r\n", "quoteChar": '"', "header": True}
+        if hxl:
+            dialect["commentRows"] = [2]  # the HXL hashtag row
         resources.append({
-            "name": t.name, "path": f["name"], "title": t.title_id,
-            "description": f"{t.description_id} / EN: {t.title_en}. {t.description_en}",
+            "name": name, "path": f["name"], "title": title,
+            "description": f"{t.text('description', 'id')} / EN: {t.text('description', 'en')}",
             "profile": "tabular-data-resource", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
             "bytes": f["bytes"], "hash": f"sha256:{f['sha256']}",
-            "dialect": {"delimiter": ",", "lineTerminator": "\r\n", "quoteChar": '"', "header": True},
+            "dialect": dialect,
             "schema": t.table_schema(),
         })
     return {
@@ -138,7 +149,7 @@ def graph(app, release: Release) -> Graph:
     u: Urls = s["urls"]
     g = Graph()
     for p, ns in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("vcard", VCARD), ("spdx", SPDX),
-                  ("skos", SKOS), ("xsd", XSD)):
+                  ("skos", SKOS), ("xsd", XSD), ("rdfs", RDFS)):
         g.bind(p, ns)
     cat = URIRef(u.catalog)
     pub = URIRef(f"{u.base}/opendata/publisher")
@@ -185,17 +196,32 @@ def graph(app, release: Release) -> Graph:
     g.add((themes, DCTERMS.title, Literal("Data theme", lang="en")))
     g.add((SPDX.checksumAlgorithm_sha256, RDF.type, SPDX.ChecksumAlgorithm))
 
+    # dct:format is a dct:IMT node (rdf:value "text/csv", rdfs:label "CSV"): ckanext-dcat reads it
+    # as the resource's mimetype and format, which CKAN's previews and DataStore need; DCMI declares
+    # dct:IMT a subclass of dct:MediaType and so of dct:MediaTypeOrExtent, as DCAT-AP 3 asks.
+    g.add((DCTERMS.IMT, RDFS.subClassOf, DCTERMS.MediaType))
+    g.add((DCTERMS.MediaType, RDFS.subClassOf, DCTERMS.MediaTypeOrExtent))
+    formats_node = {}
+    for fmt in MEDIA_TYPES:
+        node = URIRef(f"{u.base}/opendata/formats/{fmt}")
+        g.add((node, RDF.type, DCTERMS.IMT))
+        g.add((node, RDF.value, Literal(MEDIA_TYPES[fmt])))
+        g.add((node, RDFS.label, Literal(FILE_LABELS[fmt])))
+        formats_node[fmt] = node
+
     for t in TABLES:
         ds = URIRef(u.dataset(t.name))
+        t_issued = release.issued_by_table.get(t.name, release.issued)
+        title_id, title_en = t.text("title", "id"), t.text("title", "en")
         g.add((cat, DCAT.dataset, ds))
         g.add((ds, RDF.type, DCAT.Dataset))
         g.add((ds, DCTERMS.identifier, Literal(u.dataset(t.name))))
-        g.add((ds, DCTERMS.title, Literal(t.title_id, lang="id")))
-        g.add((ds, DCTERMS.title, Literal(t.title_en, lang="en")))
-        g.add((ds, DCTERMS.description, Literal(t.description_id, lang="id")))
-        g.add((ds, DCTERMS.description, Literal(t.description_en, lang="en")))
+        g.add((ds, DCTERMS.title, Literal(title_id, lang="id")))
+        g.add((ds, DCTERMS.title, Literal(title_en, lang="en")))
+        g.add((ds, DCTERMS.description, Literal(t.text("description", "id"), lang="id")))
+        g.add((ds, DCTERMS.description, Literal(t.text("description", "en"), lang="en")))
         g.add((ds, DCTERMS.publisher, pub))
-        g.add((ds, DCTERMS.issued, issued))
+        g.add((ds, DCTERMS.issued, Literal(_iso(t_issued), datatype=XSD.dateTime)))
         g.add((ds, DCTERMS.modified, modified))
         g.add((ds, DCTERMS.language, ind))
         g.add((ds, DCTERMS.accrualPeriodicity, freq))
@@ -214,25 +240,22 @@ def graph(app, release: Release) -> Graph:
             g.add((period, DCAT.startDate, Literal(release.temporal[0].isoformat(), datatype=XSD.date)))
             g.add((period, DCAT.endDate, Literal(release.temporal[1].isoformat(), datatype=XSD.date)))
         for f in release.files:
-            if f["resource"] != t.name:
+            if f["resource"] != t.name or (f.get("year") and f["format"] != "csv"):
                 continue
             fmt = f["format"]
-            dist = URIRef(u.distribution(t.name, fmt))
+            year = f.get("year")
+            dist = URIRef(u.distribution(t.name, fmt) + (f"/{year}" if year else ""))
+            label = FORMAT_TITLES[fmt] + (f", {year}" if year else "")
             g.add((ds, DCAT.distribution, dist))
             g.add((dist, RDF.type, DCAT.Distribution))
-            g.add((dist, DCTERMS.title, Literal(f"{t.title_id} ({FORMAT_TITLES[fmt]})", lang="id")))
-            g.add((dist, DCTERMS.title, Literal(f"{t.title_en} ({FORMAT_TITLES[fmt]})", lang="en")))
-            g.add((dist, DCTERMS.description, Literal(t.description_en, lang="en")))
+            g.add((dist, DCTERMS.title, Literal(f"{title_id} ({label})", lang="id")))
+            g.add((dist, DCTERMS.title, Literal(f"{title_en} ({label})", lang="en")))
+            g.add((dist, DCTERMS.description, Literal(t.text("description", "en"), lang="en")))
             g.add((dist, DCAT.accessURL, landing))
             g.add((dist, DCAT.downloadURL, URIRef(u.download(f["name"]))))
-            media = URIRef(IANA + MEDIA_TYPES[fmt])
-            g.add((media, RDF.type, DCTERMS.MediaType))
-            g.add((dist, DCAT.mediaType, media))
-            ftype = URIRef(EU_FILE_TYPE + FILE_TYPES[fmt])
-            g.add((ftype, RDF.type, DCTERMS.MediaTypeOrExtent))
-            g.add((dist, DCTERMS.format, ftype))
+            g.add((dist, DCTERMS.format, formats_node[fmt]))
             g.add((dist, DCTERMS.license, lic))
-            g.add((dist, DCTERMS.issued, issued))
+            g.add((dist, DCTERMS.issued, Literal(_iso(t_issued), datatype=XSD.dateTime)))
             g.add((dist, DCTERMS.modified, modified))
             g.add((dist, DCAT.byteSize, Literal(f["bytes"], datatype=XSD.nonNegativeInteger)))
             if fmt == "csv":
@@ -247,7 +270,7 @@ def graph(app, release: Release) -> Graph:
 
 
 JSONLD_CONTEXT = {"dcat": str(DCAT), "dct": str(DCTERMS), "foaf": str(FOAF), "vcard": str(VCARD),
-                  "spdx": str(SPDX), "skos": str(SKOS),
+                  "spdx": str(SPDX), "skos": str(SKOS), "rdfs": str(RDFS),
                   "xsd": str(XSD)}
 
 
