@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
 
+from aduan.i18n import _l, gettext_in
+
 from .config import LICENSES
 from .formats import MEDIA_TYPES
 from .tables import BY_NAME, TABLES
@@ -91,15 +93,21 @@ def settings(app) -> dict:
         "keywords": list(cfg["OPENDATA_KEYWORDS"]),
         "contact": cfg.get("OPENDATA_CONTACT_EMAIL"),
         "urls": Urls(cfg["BASE_URL"]),
-        "k": cfg["OPENDATA_MIN_CELL_SIZE"],
+        "k": cfg.get("OPENDATA_MIN_CELL_SIZE") or cfg["STATS_MIN_CELL_SIZE"],
         "every": cfg["OPENDATA_SNAPSHOT_SECONDS"],
     }
 
 
-DESCRIPTION_ID = ("Data terbuka pengaduan masyarakat, dianonimkan: tanpa nama, kontak, NIK, isi pengaduan, "
-                  "lampiran atau koordinat. Sel agregat di bawah {k} pengaduan disembunyikan.")
-DESCRIPTION_EN = ("Anonymised open data on public complaints: no names, contact details, NIK, complaint text, "
-                  "attachments or coordinates. Aggregate cells under {k} complaints are suppressed.")
+DESCRIPTION = ("Anonymised open data on public complaints: no names, contact details, NIK, complaint text, "
+               "attachments or coordinates. Aggregate cells under %(k)s complaints are suppressed; a month is "
+               "published once it has ended and never changes afterwards.")
+_l("Anonymised open data on public complaints: no names, contact details, NIK, complaint text, "
+   "attachments or coordinates. Aggregate cells under %(k)s complaints are suppressed; a month is "
+   "published once it has ended and never changes afterwards.")  # for extraction (make messages)
+
+
+def description(lang: str, k: int) -> str:
+    return gettext_in(lang, DESCRIPTION, k=k)
 
 
 def _iso(t: dt.datetime) -> str:
@@ -132,7 +140,7 @@ def datapackage(app, release: Release) -> dict:
         "name": "aduan-opendata",
         "id": s["urls"].catalog,
         "title": s["title"],
-        "description": DESCRIPTION_ID.format(k=s["k"]) + " / EN: " + DESCRIPTION_EN.format(k=s["k"]),
+        "description": description("id", s["k"]) + " / EN: " + description("en", s["k"]),
         "version": release.version,
         "created": _iso(release.created),
         "homepage": s["urls"].landing,
@@ -170,8 +178,8 @@ def graph(app, release: Release) -> Graph:
     g.add((cat, RDF.type, DCAT.Catalog))
     g.add((cat, DCTERMS.title, Literal(s["title"], lang="id")))
     g.add((cat, DCTERMS.title, Literal(f"Public complaints open data — {app.config['INSTITUTION_NAME']}", lang="en")))
-    g.add((cat, DCTERMS.description, Literal(DESCRIPTION_ID.format(k=s["k"]), lang="id")))
-    g.add((cat, DCTERMS.description, Literal(DESCRIPTION_EN.format(k=s["k"]), lang="en")))
+    g.add((cat, DCTERMS.description, Literal(description("id", s["k"]), lang="id")))
+    g.add((cat, DCTERMS.description, Literal(description("en", s["k"]), lang="en")))
     g.add((cat, DCTERMS.publisher, pub))
     g.add((cat, DCTERMS.license, lic))
     g.add((cat, DCTERMS.modified, modified))

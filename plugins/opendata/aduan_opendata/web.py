@@ -5,16 +5,23 @@ never loads a table into memory and every file of one release agrees with the ot
 """
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
+import json
 import os
+import re
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, send_file, url_for
+from aduan.i18n import _, current_language
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, send_file, \
+    url_for
 from flask_smorest import Blueprint as ApiBlueprint
 
 from .catalog import FORMAT_TITLES, Urls, settings
-from .formats import MEDIA_TYPES, PARQUET_MISSING
-from .models import OpendataSnapshot
+from .formats import MEDIA_TYPES, PARQUET_MISSING, csv_value, json_value
+from .models import OpendataPeriod, OpendataSnapshot
 from .publish import METADATA_FILES, latest, parquet_note
-from .tables import BY_NAME, TABLES
+from .tables import AGGREGATES, BY_NAME, TABLES
 
 api = ApiBlueprint("opendata", __name__, url_prefix="/api/v1/plugins/opendata",
                    description="Anonymised open data: tables, data package and DCAT catalogue (public).")
@@ -63,11 +70,13 @@ def _serve(snap: OpendataSnapshot, filename: str):
 
 
 def _snapshot_view(snap: OpendataSnapshot, urls: Urls, *, latest: bool = False) -> dict:
-    """A release with its file URLs: the stable latest-release URLs for the latest one, else versioned."""
+    """A release with its file URLs: the stable latest-release URLs for the latest one, else versioned.
+    ``kept`` releases are never pruned: their versioned URLs are the ones to cite."""
     url = urls.download if latest else (lambda name: urls.versioned(snap.version, name))
     return {
         "version": snap.version,
         "published_at": snap.created_at.isoformat() + "Z",
+        "kept": bool(snap.kept),
         "files": [{**f, "url": url(f["name"]), "versioned_url": urls.versioned(snap.version, f["name"])}
                   for f in snap.files],
         "metadata": {n: url(n) for n in METADATA_FILES},
@@ -108,8 +117,56 @@ def snapshot_file(version: str, filename: str):
     """A file of one release (stable URL for citation)."""
     snap = OpendataSnapshot.get_or_none(OpendataSnapshot.version == version)
     if snap is None:
-        return _error(404, f"no open-data release {version!r}")
+        return _error(404, f"no open-data release {version!r}: releases that are not kept are pruned after "
+                           f"OPENDATA_SNAPSHOT_KEEP newer ones; cite a kept release (GET …/snapshots) or a frozen "
+                           f"month (…/periods/<YYYY-MM>/<table>.csv), which never change")
     return _serve(snap, filename)
+
+
+_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@api.route("/periods")
+@api.doc(**_JSON_DOC)
+def periods():
+    """The frozen months: each aggregate table of each month has a permanent URL (cite this)."""
+    urls = Urls(current_app.config["BASE_URL"])
+    rows = (OpendataPeriod.select(OpendataPeriod.period, OpendataPeriod.frozen_at)
+            .where(OpendataPeriod.table == "totals").order_by(OpendataPeriod.period))
+    return jsonify(periods=[{"month": p.period, "published_at": p.frozen_at.isoformat() + "Z",
+                             "files": {t.name: {f: urls.period(p.period, t.name, f) for f in ("csv", "json")}
+                                       for t in AGGREGATES}} for p in rows])
+
+
+@api.route("/periods/<month>/<filename>")
+@api.doc(**_FILE_DOC)
+def period_file(month: str, filename: str):
+    """One aggregate table of one frozen month (``<table>.csv`` or ``.json``): its content never
+    changes once published, so this URL is permanent (cite this)."""
+    stem, _dot, ext = filename.rpartition(".")
+    if not _PERIOD.match(month) or stem not in {t.name for t in AGGREGATES} or ext not in ("csv", "json"):
+        return _error(404, f"no frozen table {filename!r} for {month!r}: tables are "
+                           f"{', '.join(t.name for t in AGGREGATES)}, as .csv or .json, months YYYY-MM")
+    p = OpendataPeriod.get_or_none((OpendataPeriod.table == stem) & (OpendataPeriod.period == month))
+    if p is None:
+        return _error(404, f"month {month} is not published (yet): a month is frozen OPENDATA_FREEZE_DAYS after it "
+                           f"ends")
+    table = BY_NAME[stem]
+    if ext == "json":
+        body = json.dumps([{n: json_value(r.get(n)) for n in table.field_names} for r in p.rows],
+                          ensure_ascii=False).encode()
+    else:
+        buf = io.StringIO(newline="")
+        w = csv.writer(buf, lineterminator="\r\n")
+        w.writerow(table.field_names)
+        w.writerows([csv_value(r.get(n)) for n in table.field_names] for r in p.rows)
+        body = buf.getvalue().encode()
+    resp = Response(body, mimetype=MEDIA_TYPES[ext])
+    resp.set_etag(hashlib.sha256(body).hexdigest())
+    resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    resp.headers["Access-Control-Allow-Origin"] = "*"
+    resp.headers["Content-Disposition"] = f'inline; filename="{stem}-{month}.{ext}"'
+    return resp.make_conditional(request)
 
 
 @api.route("/<filename>")
@@ -127,9 +184,14 @@ def latest_file(filename: str):
 def landing():
     snap = latest()
     s = settings(current_app)
+    kept = (OpendataSnapshot.select().where(OpendataSnapshot.kept == True)  # noqa: E712
+            .order_by(OpendataSnapshot.created_at.desc()).limit(12))
+    months = [p for (p,) in OpendataPeriod.select(OpendataPeriod.period).where(OpendataPeriod.table == "totals")
+              .order_by(OpendataPeriod.period.desc()).tuples()]
     return render_template("opendata/landing.html", snap=snap, s=s, tables=TABLES, urls=s["urls"],
-                           format_titles=FORMAT_TITLES, note=parquet_note(current_app),
-                           sizes={f["name"]: f for f in (snap.files if snap else [])})
+                           format_titles=FORMAT_TITLES, note=parquet_note(current_app), kept=list(kept),
+                           months=months, lang=current_language(), _=_,
+                           freeze_days=current_app.config["OPENDATA_FREEZE_DAYS"])
 
 
 @pages.route("/catalog")
