@@ -33,6 +33,7 @@ import csv
 import datetime as dt
 import hashlib
 import hmac
+import os
 from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
@@ -136,9 +137,16 @@ RECORD_FIELDS = (
 )
 
 
-def record_sql(ctx: Context, *, year: str | None = None) -> tuple[str, dict[str, Any]]:
+#: columns whose values come from administrators (names, codes, channels): quoted in CSV when needed
+_FREE_TEXT = {"category", "category_name", "agency", "agency_name", "region_name", "channel"}
+
+
+def record_sql(ctx: Context, *, year: str | None = None, lines: bool = False) -> tuple[str, dict[str, Any]]:
     """The record table as one SELECT whose columns are :data:`RECORD_FIELDS`, every value text
-    (or NULL), ordered by filing day and, within a day, by public id (not by filing time)."""
+    (or NULL), ordered by filing day and, within a day, by public id (not by filing time).
+
+    With ``lines=True`` the database writes each CSV line itself (RFC 4180 minimal quoting, CRLF):
+    one text column per row, so the export only copies strings to the file."""
     s = ctx.sql
     region = "CASE WHEN LENGTH(c.region_id) > 8 THEN SUBSTR(c.region_id, 1, 8) ELSE c.region_id END"
     kab = stats.DIMENSIONS["kabupaten"]
@@ -178,8 +186,27 @@ def record_sql(ctx: Context, *, year: str | None = None) -> tuple[str, dict[str,
            "LEFT JOIN (SELECT complaint_id, SUM(CASE WHEN type = 'transfer' THEN 1 ELSE 0 END) AS transfers, "
            "SUM(CASE WHEN type = 'reopen' THEN 1 ELSE 0 END) AS reopens FROM event "
            "WHERE type IN ('transfer', 'reopen') GROUP BY complaint_id) ev ON ev.complaint_id = c.id "
-           f"WHERE {where} ORDER BY 2, 1")
-    return sql, params
+           f"WHERE {where}")
+    names = [f"f{i}" for i in range(len(cols))]
+    aliased = sql.replace(f"SELECT {', '.join(cols)} FROM", "SELECT " + ", ".join(
+        f"{c} AS {n}" for c, n in zip(cols, names)) + " FROM", 1)
+    if not lines:
+        return f"SELECT {', '.join(names)} FROM ({aliased}) t ORDER BY f1, f0", params
+    parts = [_csv_field(s, n) if f in _FREE_TEXT else f"COALESCE({n}, '')" for f, n in zip(RECORD_FIELDS, names)]
+    line = " || ',' || ".join(parts) + " || " + ("CHR(13) || CHR(10)" if s.pg else "CHAR(13, 10)")
+    return f"SELECT {line} FROM ({aliased}) t ORDER BY f1, f0", params
+
+
+def _csv_field(s: stats.Sql, col: str) -> str:
+    """SQL: a text value as a CSV field, quoted only when it holds a comma, a quote or a line break."""
+    if s.pg:
+        special = (f"STRPOS({col}, ',') > 0 OR STRPOS({col}, '\"') > 0 OR STRPOS({col}, CHR(10)) > 0 "
+                   f"OR STRPOS({col}, CHR(13)) > 0")
+    else:
+        special = (f"INSTR({col}, ',') > 0 OR INSTR({col}, '\"') > 0 OR INSTR({col}, CHAR(10)) > 0 "
+                   f"OR INSTR({col}, CHAR(13)) > 0")
+    return (f"CASE WHEN {col} IS NULL THEN '' WHEN {special} THEN '\"' || REPLACE({col}, '\"', '\"\"') || '\"' "
+            f"ELSE {col} END")
 
 
 def literal_sql(ctx: Context, sql: str, params: dict[str, Any]) -> str:
@@ -204,7 +231,7 @@ class _Stream:
         self.query, self.values = ctx.sql.bind(sql, params)
         self.batch = batch
 
-    def __iter__(self) -> Iterator[tuple]:
+    def batches(self) -> Iterator[list[tuple]]:
         if is_postgres():
             conn = database.connection()
             autocommit = conn.autocommit
@@ -217,7 +244,7 @@ class _Stream:
                     rows = cur.fetchmany(self.batch)
                     if not rows:
                         break
-                    yield from rows
+                    yield rows
                 cur.close()
             finally:
                 conn.rollback()
@@ -229,9 +256,13 @@ class _Stream:
                     rows = cur.fetchmany(self.batch)
                     if not rows:
                         break
-                    yield from rows
+                    yield rows
             finally:
                 cur.close()
+
+    def __iter__(self) -> Iterator[tuple]:
+        for rows in self.batches():
+            yield from rows
 
 
 def record_rows(ctx: Context, *, year: str | None = None) -> Iterator[tuple]:
@@ -250,20 +281,60 @@ def write_records_csv(ctx: Context, fh, *, year: str | None = None, header: bool
         if hxl:
             w.writerow([hxl.get(f, "") for f in RECORD_FIELDS])
     n = 0
-    rows = record_rows(ctx, year=year)
-    while True:
-        chunk = [r for _, r in zip(range(5000), rows)]
-        if not chunk:
-            return n
-        w.writerows(chunk)
-        n += len(chunk)
+    sql, params = record_sql(ctx, year=year, lines=True)
+    for rows in _Stream(ctx, sql, params).batches():
+        fh.writelines([r[0] for r in rows])
+        n += len(rows)
+    return n
+
+
+def write_records_csv_split(ctx: Context, directory: str, *, hxl: dict[str, str] | None = None) -> dict[str, int]:
+    """One streamed query writes ``complaints.csv`` and one ``complaints-<YYYY>.csv`` per year at
+    once (rows come ordered by day; each line starts with the 16-digit public id and the day, so
+    the year is ``line[17:21]``). Returns the rows per year; the whole file has their sum."""
+    header = ",".join(RECORD_FIELDS) + "\r\n"
+    if hxl:
+        header += ",".join(hxl.get(f, "") for f in RECORD_FIELDS) + "\r\n"
+    counts: dict[str, int] = {}
+    sql, params = record_sql(ctx, lines=True)
+    whole = open(os.path.join(directory, "complaints.csv"), "w", encoding="utf-8", newline="")
+    year, fh = None, None
+    try:
+        whole.write(header)
+        for rows in _Stream(ctx, sql, params).batches():
+            lines = [r[0] for r in rows]
+            whole.writelines(lines)
+            start = 0
+            while start < len(lines):
+                y = lines[start][17:21]
+                if y != year:
+                    if fh:
+                        fh.close()
+                    year = y
+                    fh = open(os.path.join(directory, f"complaints-{year}.csv"), "w", encoding="utf-8", newline="")
+                    fh.write(header)
+                    counts[year] = 0
+                end = len(lines)
+                if lines[-1][17:21] != year:  # the year changes inside this batch: find where
+                    end = next(i for i in range(start, len(lines)) if lines[i][17:21] != year)
+                fh.writelines(lines[start:end])
+                counts[year] += end - start
+                start = end
+    finally:
+        whole.close()
+        if fh:
+            fh.close()
+    return counts
 
 
 def record_years(ctx: Context) -> list[str]:
-    """Years (deployment time zone) that have record rows."""
-    sql = f"SELECT DISTINCT {ctx.sql.local_year('c.created_at')} FROM complaint c WHERE {record_where(ctx)} ORDER BY 1"
-    q, v = ctx.sql.bind(sql, {"false": False})
-    return [r[0] for r in database.execute_sql(q, v).fetchall()]
+    """Years (deployment time zone) from the first to the last filing (two index lookups, no scan)."""
+    first = Complaint.select(Complaint.created_at).order_by(Complaint.created_at).limit(1).scalar()
+    last = Complaint.select(Complaint.created_at).order_by(Complaint.created_at.desc()).limit(1).scalar()
+    if first is None:
+        return []
+    lo, hi = ctx.calendar.to_local(first).year, ctx.calendar.to_local(last).year
+    return [str(y) for y in range(lo, hi + 1)]
 
 
 # --- aggregates ----------------------------------------------------------------------------------

@@ -130,48 +130,26 @@ def _file(directory, table, fmt, name, rows, year=None) -> dict:
 
 
 def write_records(app, ctx: data.Context, directory: str, fmts: list[str], hxl: bool) -> list[dict]:
-    """The record table: one CSV per year streamed from the database, the whole CSV made by
-    concatenating them (rows are ordered by day), JSON and Parquet from the same streamed rows."""
+    """The record table, whole and per year: CSV in one streamed query whose lines the database
+    writes (:func:`data.write_records_csv_split`); JSON and Parquet from streamed rows, per year."""
     files = []
-    years = data.record_years(ctx)
     tags = COMPLAINTS.hxl if hxl else None
-    total = 0
-    whole = os.path.join(directory, "complaints.csv") if "csv" in fmts else None
-    out = open(whole, "w", encoding="utf-8", newline="") if whole else None
-    try:
-        if out:
-            csv.writer(out, lineterminator="\r\n").writerow(data.RECORD_FIELDS)
-            if tags:
-                csv.writer(out, lineterminator="\r\n").writerow([tags[f] for f in data.RECORD_FIELDS])
-        for year in years:
-            name = f"complaints-{year}.csv"
-            if "csv" in fmts:
-                with open(os.path.join(directory, name), "w", encoding="utf-8", newline="") as fh:
-                    n = data.write_records_csv(ctx, fh, year=year, hxl=tags)
-                with open(os.path.join(directory, name), encoding="utf-8", newline="") as fh:
-                    fh.readline()
-                    if tags:
-                        fh.readline()
-                    shutil.copyfileobj(fh, out, 1 << 20)
-                files.append(_file(directory, COMPLAINTS, "csv", name, n, year))
-            other = [f for f in fmts if f != "csv"]
-            if other:
-                rows = (typed_row(COMPLAINTS, dict(zip(data.RECORD_FIELDS, r)))
-                        for r in data.record_rows(ctx, year=year))
-                files += [dict(f, year=year) for f in _write(COMPLAINTS, directory, f"complaints-{year}", other,
-                                                            rows, hxl)]
-            total += files[-1]["rows"]
-    finally:
-        if out:
-            out.close()
-    if whole:
-        files.insert(0, _file(directory, COMPLAINTS, "csv", "complaints.csv", total))
+    if "csv" in fmts:
+        counts = data.write_records_csv_split(ctx, directory, hxl=tags)
+        files.append(_file(directory, COMPLAINTS, "csv", "complaints.csv", sum(counts.values())))
+        files += [_file(directory, COMPLAINTS, "csv", f"complaints-{y}.csv", n, y) for y, n in counts.items()]
+        years = list(counts)
+    else:
+        years = data.record_years(ctx)
     other = [f for f in fmts if f != "csv"]
     if other:
+        for year in years:
+            rows = (typed_row(COMPLAINTS, dict(zip(data.RECORD_FIELDS, r))) for r in data.record_rows(ctx, year=year))
+            files += [dict(f, year=year) for f in _write(COMPLAINTS, directory, f"complaints-{year}", other, rows, hxl)]
+
         def everything():
-            for year in years:
-                for r in data.record_rows(ctx, year=year):
-                    yield typed_row(COMPLAINTS, dict(zip(data.RECORD_FIELDS, r)))
+            for r in data.record_rows(ctx):
+                yield typed_row(COMPLAINTS, dict(zip(data.RECORD_FIELDS, r)))
         files += _write(COMPLAINTS, directory, "complaints", other, everything(), hxl)
     return files
 
