@@ -63,6 +63,7 @@ class Context:
         self.now = now or utcnow()
         self.calendar = app.extensions["aduan"].calendar
         self.freeze_days = cfg["OPENDATA_FREEZE_DAYS"]
+        self.region_dim = {1: "province", 2: "kabupaten", 3: "kecamatan"}[cfg["OPENDATA_AGGREGATE_REGION_LEVEL"]]
         self.sql = stats.Sql(self.tz_name)
 
     def public_id(self, complaint_id: int) -> str:
@@ -426,19 +427,21 @@ def month_tables(ctx: Context, month: str, *, population: dict[str, dict] | None
         out[table] = sorted(rows, key=lambda r: "" if r[dim] is None else str(r[dim]))
 
     # the fine cross: kecamatan x category x status x channel, kept where it survives
-    fine = grouped(["kecamatan", "kabupaten", "category", "status", "channel"],
+    rdim = ctx.region_dim
+    kab = rdim != "province"  # kecamatan and kabupaten cells add up to the published kabupaten totals
+    fine = grouped(list(dict.fromkeys([rdim] + (["kabupaten"] if kab else []) + ["category", "status", "channel"])),
                    medians=("first_response_days", "resolution_days"))
     inside_withheld = (lambda c: any(marginal_cells[d].get(c[d], {"suppressed": True})["suppressed"]
                                      for d in ("category", "status", "channel")))
-    groups = [lambda c: "month", lambda c: ("kab", c["kabupaten"])]
+    groups = [lambda c: "month"] + ([lambda c: ("kab", c["kabupaten"])] if kab else [])
     for d in ("category", "status", "channel"):
         groups.append(lambda c, d=d: (d, c[d]) if not marginal_cells[d][c[d]]["suppressed"] else None)
     stats.suppress(fine, "complaints", k, groups, primary=lambda c: hidden_rule(c) or inside_withheld(c))
     rows = []
     for c in fine:
         sup = c["suppressed"]
-        rows.append({"region": c["kecamatan"] or c["kabupaten"], "region_name": regions.get(c["kecamatan"] or
-                                                                                            c["kabupaten"]),
+        region = c[rdim] or (c.get("kabupaten") if rdim == "kecamatan" else None)
+        rows.append({"region": region, "region_name": regions.get(region),
                      "month": month, "category": c["category"], "status": c["status"], "channel": c["channel"],
                      "complaints": None if sup else c["complaints"], "suppressed": sup,
                      "median_first_response_days": None if sup or c["n_first_response_days"] < k
