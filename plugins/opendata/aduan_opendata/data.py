@@ -108,23 +108,25 @@ def record_where(ctx: Context) -> str:
 
 
 def ensure_public_ids(ctx: Context, batch: int = 5000) -> int:
-    """Fill ``opendata_public_id`` for complaints that have none yet (incremental: each id is an
-    HMAC computed once). Returns how many were added."""
+    """Fill ``opendata_public_id`` for complaints that have none yet, ``batch`` at a time (memory
+    stays flat however many are missing): each id is an HMAC computed once. Returns how many."""
     from .models import OpendataPublicId
 
-    added = 0
-    missing = (Complaint.select(Complaint.id)
-               .join(OpendataPublicId, on=(OpendataPublicId.complaint == Complaint.id), join_type=pw.JOIN.LEFT_OUTER)
-               .where(OpendataPublicId.complaint.is_null()).order_by(Complaint.id).tuples())
-    ids = [i for (i,) in missing]
-    for start in range(0, len(ids), batch):
-        chunk = ids[start:start + batch]
+    added, last = 0, 0
+    while True:
+        missing = (Complaint.select(Complaint.id)
+                   .join(OpendataPublicId, on=(OpendataPublicId.complaint == Complaint.id), join_type=pw.JOIN.LEFT_OUTER)
+                   .where(OpendataPublicId.complaint.is_null() & (Complaint.id > last))
+                   .order_by(Complaint.id).limit(batch).tuples())
+        chunk = [i for (i,) in missing]
+        if not chunk:
+            return added
+        last = chunk[-1]
         with database.atomic():
             OpendataPublicId.insert_many([(i, ctx.public_id(i)) for i in chunk],
                                          fields=[OpendataPublicId.complaint, OpendataPublicId.public_id]
                                          ).on_conflict_ignore().execute()
         added += len(chunk)
-    return added
 
 
 # --- record level --------------------------------------------------------------------------------
