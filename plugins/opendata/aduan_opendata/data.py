@@ -29,6 +29,7 @@ Suppression rules (the guarantee, tested in ``tests/test_opendata_privacy.py``),
 """
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime as dt
 import hashlib
@@ -207,21 +208,30 @@ def record_sql(ctx: Context, *, year: str | None = None, lines: bool = False) ->
     return f"SELECT {line} FROM ({aliased}) t ORDER BY t.ts", params
 
 
-def _day_sorted(batches: Iterator[list], day, key) -> Iterator[list]:
+def _day_sorted(batches: Iterator[list], day, key=None) -> Iterator[list]:
     """Re-order batches of rows that come ordered by filing time so that each day's rows are
-    ordered by ``key`` (the public id): only the rows of one day are held back at a time."""
+    ordered by ``key`` (the public id; ``None``: the row itself, a CSV line starting with it):
+    only the rows of one day are held back at a time. Days are found by bisection (they come in
+    order), and each day is sorted on its own."""
     pending: list = []
     for rows in batches:
         combined = pending + rows if pending else rows
         last = day(combined[-1])
-        i = len(combined)
-        while i > 0 and day(combined[i - 1]) == last:
-            i -= 1
-        if i:
-            yield sorted(combined[:i], key=key)
-        pending = combined[i:]
+        cut = bisect.bisect_left(combined, last, key=day)  # where the (maybe unfinished) last day starts
+        if cut:
+            yield _sort_days(combined, cut, day, key)
+        pending = combined[cut:]
     if pending:
         yield sorted(pending, key=key)
+
+
+def _sort_days(rows: list, end: int, day, key) -> list:
+    out, start = [], 0
+    while start < end:
+        stop = bisect.bisect_right(rows, day(rows[start]), start, end, key=day)
+        out.extend(sorted(rows[start:stop], key=key))
+        start = stop
+    return out
 
 
 def _csv_field(s: stats.Sql, col: str) -> str:
@@ -295,7 +305,7 @@ class _Stream:
 def record_rows(ctx: Context, *, year: str | None = None) -> Iterator[tuple]:
     """Record rows as tuples of text (or None), in :data:`RECORD_FIELDS` order (by day, then public id)."""
     sql, params = record_sql(ctx, year=year)
-    for rows in _day_sorted(_Stream(ctx, sql, params).batches(), operator.itemgetter(1), operator.itemgetter(1, 0)):
+    for rows in _day_sorted(_Stream(ctx, sql, params).batches(), operator.itemgetter(1), operator.itemgetter(0)):
         yield from rows
 
 
@@ -317,11 +327,10 @@ def write_records_csv(ctx: Context, fh, *, year: str | None = None, header: bool
 
 
 _LINE_DAY = operator.itemgetter(slice(17, 27))  # a CSV line: 16-digit public id, comma, YYYY-MM-DD
-_LINE_KEY = operator.itemgetter(slice(17, 27), slice(0, 16))
 
 
 def _line_batches(ctx: Context, sql: str, params: dict) -> Iterator[list[str]]:
-    return _day_sorted(([r[0] for r in rows] for rows in _Stream(ctx, sql, params).batches()), _LINE_DAY, _LINE_KEY)
+    return _day_sorted(([r[0] for r in rows] for rows in _Stream(ctx, sql, params).batches()), _LINE_DAY)
 
 
 def write_records_csv_split(ctx: Context, directory: str, *, hxl: dict[str, str] | None = None) -> dict[str, int]:
