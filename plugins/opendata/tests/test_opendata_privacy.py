@@ -106,6 +106,10 @@ def test_rules_hold_on_every_aggregate_table(generated):
     app, out = generated
     records = _read(out / "complaints.csv")
     assert len(records) > 900
+    # by day, then public id (days hold ~12 records here): the order reveals no filing time
+    assert [(r["created_date"], r["public_id"]) for r in records] == \
+        sorted((r["created_date"], r["public_id"]) for r in records)
+    assert [r["public_id"] for r in records] == [r["public_id"] for r in _read(out / "complaints-2026.csv")]
     rec_count = Counter()
     for r in records:
         m = r["created_date"][:7]
