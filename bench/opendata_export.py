@@ -56,7 +56,7 @@ def generate(app, n: int) -> float:
             Category.create(code=f"kat{i}", name=f"Kategori {i}")
         pg = is_postgres()
         if pg:
-            seq = f"FROM generate_series(1, {n}) AS s(i)"
+            seq = f"FROM generate_series(1::bigint, {n}) AS s(i)"
             ts = (lambda secs: f"(TIMESTAMP '2024-01-01' + ({secs}) * INTERVAL '1 second')")
             flag = (lambda cond: f"({cond})")
         else:
@@ -74,7 +74,8 @@ def generate(app, n: int) -> float:
                  "WHEN 3 THEN '52.71.04' WHEN 4 THEN '52.71.05' ELSE '52.71.06.1001' END"
         channel = "CASE i % 7 WHEN 0 THEN 'sms' WHEN 1 THEN 'sms' WHEN 2 THEN 'email' WHEN 3 THEN 'whatsapp' " \
                   "ELSE 'web' END"
-        database.execute_sql(
+        run = (lambda sql: database.execute_sql(sql.replace("%", "%%") if pg else sql))  # psycopg2 placeholders
+        run(
             "INSERT INTO complaint (tracking_id, access_code_hash, kind, title, body, category_id, agency_id, "
             "urgency, anonymous, secret, share_identity, region_id, channel, status, created_at, updated_at, "
             "verified_at, first_response_at, resolved_at, closed_at, due_first_response, due_resolution, breached, "
@@ -89,7 +90,7 @@ def generate(app, n: int) -> float:
             f"CASE WHEN i % 20 IN (2, 11, 12, 13, 14, 15, 16, 17, 18, 19) THEN {ts(off + ' + 86400 * (5 + i % 40)')} "
             f"END, {ts(off + ' + 172800')}, {ts(off + ' + 5184000')}, CASE WHEN i % 23 = 0 THEN 'followup' ELSE '' END, "
             f"CASE WHEN i % 20 > 14 THEN 1 + i % 5 END {seq}")
-        database.execute_sql(
+        run(
             "INSERT INTO event (complaint_id, type, actor_role, text, visibility, source, created_at) "
             "SELECT id, CASE WHEN id % 2 = 0 THEN 'transfer' ELSE 'reopen' END, 'system', '', 'internal', 'core', "
             "created_at FROM complaint WHERE id % 19 = 0")

@@ -333,42 +333,61 @@ def _line_batches(ctx: Context, sql: str, params: dict) -> Iterator[list[str]]:
     return _day_sorted(([r[0] for r in rows] for rows in _Stream(ctx, sql, params).batches()), _LINE_DAY)
 
 
-def write_records_csv_split(ctx: Context, directory: str, *, hxl: dict[str, str] | None = None) -> dict[str, int]:
+class _Out:
+    """A binary output file with its running SHA-256, size and row count (no second read)."""
+
+    def __init__(self, path: str, header: bytes):
+        self.path, self.fh, self.sha, self.bytes, self.rows = path, open(path, "wb"), hashlib.sha256(), 0, 0
+        self.write(header, 0)
+
+    def write(self, data: bytes, rows: int) -> None:
+        self.fh.write(data)
+        self.sha.update(data)
+        self.bytes += len(data)
+        self.rows += rows
+
+    def close(self) -> dict:
+        self.fh.close()
+        return {"name": os.path.basename(self.path), "bytes": self.bytes, "sha256": self.sha.hexdigest(),
+                "rows": self.rows}
+
+
+def write_records_csv_split(ctx: Context, directory: str, *, hxl: dict[str, str] | None = None) -> list[dict]:
     """One streamed query writes ``complaints.csv`` and one ``complaints-<YYYY>.csv`` per year at
     once (rows come ordered by day; each line starts with the 16-digit public id and the day, so
-    the year is ``line[17:21]``). Returns the rows per year; the whole file has their sum."""
+    the year is ``line[17:21]``); each batch is encoded once, written to both files and hashed on
+    the way. Returns ``{"name", "bytes", "sha256", "rows"}`` per file, the whole file first (with
+    ``"year"`` on the year files)."""
     header = ",".join(RECORD_FIELDS) + "\r\n"
     if hxl:
         header += ",".join(hxl.get(f, "") for f in RECORD_FIELDS) + "\r\n"
-    counts: dict[str, int] = {}
+    header_b = header.encode()
     sql, params = record_sql(ctx, lines=True)
-    whole = open(os.path.join(directory, "complaints.csv"), "w", encoding="utf-8", newline="")
-    year, fh = None, None
+    whole = _Out(os.path.join(directory, "complaints.csv"), header_b)
+    years: list[dict] = []
+    year, out = None, None
     try:
-        whole.write(header)
         for lines in _line_batches(ctx, sql, params):
-            whole.writelines(lines)
             start = 0
             while start < len(lines):
                 y = lines[start][17:21]
                 if y != year:
-                    if fh:
-                        fh.close()
+                    if out:
+                        years.append(dict(out.close(), year=year))
                     year = y
-                    fh = open(os.path.join(directory, f"complaints-{year}.csv"), "w", encoding="utf-8", newline="")
-                    fh.write(header)
-                    counts[year] = 0
+                    out = _Out(os.path.join(directory, f"complaints-{year}.csv"), header_b)
                 end = len(lines)
                 if lines[-1][17:21] != year:  # the year changes inside this batch: find where
                     end = next(i for i in range(start, len(lines)) if lines[i][17:21] != year)
-                fh.writelines(lines[start:end])
-                counts[year] += end - start
+                data = "".join(lines[start:end]).encode()
+                whole.write(data, end - start)
+                out.write(data, end - start)
                 start = end
     finally:
-        whole.close()
-        if fh:
-            fh.close()
-    return counts
+        first = whole.close()
+        if out:
+            years.append(dict(out.close(), year=year))
+    return [first] + years
 
 
 def record_years(ctx: Context) -> list[str]:

@@ -135,10 +135,9 @@ def write_records(app, ctx: data.Context, directory: str, fmts: list[str], hxl: 
     files = []
     tags = COMPLAINTS.hxl if hxl else None
     if "csv" in fmts:
-        counts = data.write_records_csv_split(ctx, directory, hxl=tags)
-        files.append(_file(directory, COMPLAINTS, "csv", "complaints.csv", sum(counts.values())))
-        files += [_file(directory, COMPLAINTS, "csv", f"complaints-{y}.csv", n, y) for y, n in counts.items()]
-        years = list(counts)
+        written = data.write_records_csv_split(ctx, directory, hxl=tags)
+        files += [dict(f, resource=COMPLAINTS.name, format="csv") for f in written]
+        years = [f["year"] for f in written[1:]]
     else:
         years = data.record_years(ctx)
     other = [f for f in fmts if f != "csv"]
