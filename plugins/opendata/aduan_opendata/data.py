@@ -274,6 +274,10 @@ class _Stream:
             autocommit = conn.autocommit
             conn.autocommit = False
             try:
+                with conn.cursor() as setup:
+                    # a cursor is planned for its first rows (cursor_tuple_fraction 0.1); the whole
+                    # table is read, so plan for all of it, as COPY does
+                    setup.execute("SET LOCAL cursor_tuple_fraction = 1.0")
                 cur = conn.cursor(name="opendata_records")
                 cur.itersize = self.batch
                 cur.execute(self.query, self.values)
