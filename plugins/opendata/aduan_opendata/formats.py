@@ -9,11 +9,15 @@ import datetime as dt
 import json
 from typing import Any
 
+from aduan.i18n import _l
+
 from .tables import Table
 
 MEDIA_TYPES = {"csv": "text/csv", "json": "application/json", "parquet": "application/vnd.apache.parquet"}
 PARQUET_MISSING = ("Parquet is off: pyarrow is not installed. Install the extra with "
                    "`pip install 'aduan-opendata[parquet]'` to publish .parquet files.")
+_l("Parquet is off: pyarrow is not installed. Install the extra with "
+   "`pip install 'aduan-opendata[parquet]'` to publish .parquet files.")  # for extraction (make messages)
 
 
 def parquet_available() -> bool:

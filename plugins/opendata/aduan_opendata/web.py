@@ -12,7 +12,7 @@ import json
 import os
 import re
 
-from aduan.i18n import _, current_language
+from aduan.i18n import _, _l, current_language
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, send_file, \
     url_for
 from flask_smorest import Blueprint as ApiBlueprint
@@ -29,8 +29,8 @@ pages = Blueprint("opendata_pages", __name__, url_prefix="/opendata", template_f
 
 METADATA_TYPES = {"datapackage.json": "application/json", "catalog.ttl": "text/turtle",
                   "catalog.jsonld": "application/ld+json"}
-NO_SNAPSHOT = ("no open-data snapshot has been published yet: the worker publishes one on schedule "
-               "(opendata.publish), or run `aduan opendata publish` / belum ada data terbuka yang diterbitkan")
+NO_SNAPSHOT = _l("No open data has been published yet: the worker publishes on schedule (opendata.publish), "
+                 "or run `aduan opendata publish`.")
 
 
 _NOT_FOUND = {"description": "No such release or file, or nothing published yet (JSON with a message)."}
@@ -42,8 +42,8 @@ _FILE_DOC = {"responses": {
 _JSON_DOC = {"responses": {"200": {"description": "JSON document.", "content": {"application/json": {}}}}}
 
 
-def _error(code: int, message: str):
-    resp = jsonify(code=code, status="Not Found" if code == 404 else "Error", message=message)
+def _error(code: int, message):
+    resp = jsonify(code=code, status="Not Found" if code == 404 else "Error", message=str(message))
     resp.status_code = code
     return resp
 
@@ -51,13 +51,14 @@ def _error(code: int, message: str):
 def _serve(snap: OpendataSnapshot, filename: str):
     known = {f["name"]: f for f in snap.files}
     if filename not in known and filename not in METADATA_FILES:
-        stem, _, ext = filename.rpartition(".")
+        stem, _dot, ext = filename.rpartition(".")
         if ext == "parquet" and stem in BY_NAME and parquet_note(current_app):
-            return _error(404, PARQUET_MISSING)
-        return _error(404, f"no file {filename!r} in open-data release {snap.version}")
+            return _error(404, _(PARQUET_MISSING))
+        return _error(404, _("No file %(file)s in open-data release %(version)s.", file=filename, version=snap.version))
     path = os.path.join(snap.path, filename)
     if not os.path.isfile(path):
-        return _error(404, f"release {snap.version} is not on this server's disk (OPENDATA_SNAPSHOT_DIR)")
+        return _error(404, _("Release %(version)s is not on this server's disk (OPENDATA_SNAPSHOT_DIR).",
+                             version=snap.version))
     ext = filename.rpartition(".")[2]
     mimetype = METADATA_TYPES.get(filename) or MEDIA_TYPES[ext]
     resp = send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=300,
@@ -117,9 +118,9 @@ def snapshot_file(version: str, filename: str):
     """A file of one release (stable URL for citation)."""
     snap = OpendataSnapshot.get_or_none(OpendataSnapshot.version == version)
     if snap is None:
-        return _error(404, f"no open-data release {version!r}: releases that are not kept are pruned after "
-                           f"OPENDATA_SNAPSHOT_KEEP newer ones; cite a kept release (GET …/snapshots) or a frozen "
-                           f"month (…/periods/<YYYY-MM>/<table>.csv), which never change")
+        return _error(404, _("No open-data release %(version)s: releases that are not kept are deleted after "
+                             "OPENDATA_SNAPSHOT_KEEP newer ones. Cite a kept release (…/snapshots) or a frozen month "
+                             "(…/periods/YYYY-MM/<table>.csv): they never change.", version=version))
     return _serve(snap, filename)
 
 
@@ -145,12 +146,13 @@ def period_file(month: str, filename: str):
     changes once published, so this URL is permanent (cite this)."""
     stem, _dot, ext = filename.rpartition(".")
     if not _PERIOD.match(month) or stem not in {t.name for t in AGGREGATES} or ext not in ("csv", "json"):
-        return _error(404, f"no frozen table {filename!r} for {month!r}: tables are "
-                           f"{', '.join(t.name for t in AGGREGATES)}, as .csv or .json, months YYYY-MM")
+        return _error(404, _("No frozen table %(file)s for %(month)s: the tables are %(tables)s, as .csv or .json; "
+                             "months are YYYY-MM.", file=filename, month=month,
+                             tables=", ".join(t.name for t in AGGREGATES)))
     p = OpendataPeriod.get_or_none((OpendataPeriod.table == stem) & (OpendataPeriod.period == month))
     if p is None:
-        return _error(404, f"month {month} is not published (yet): a month is frozen OPENDATA_FREEZE_DAYS after it "
-                           f"ends")
+        return _error(404, _("Month %(month)s is not published (yet): a month is published and frozen "
+                             "OPENDATA_FREEZE_DAYS days after it ends.", month=month))
     table = BY_NAME[stem]
     if ext == "json":
         body = json.dumps([{n: json_value(r.get(n)) for n in table.field_names} for r in p.rows],

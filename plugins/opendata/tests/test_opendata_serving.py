@@ -22,6 +22,9 @@ def test_nothing_published_yet_says_how_to_publish(od_app):
     resp = client.get(f"{API}/complaints.csv")
     assert resp.status_code == 404
     assert "aduan opendata publish" in resp.get_json()["message"]
+    assert resp.get_json()["message"].startswith("Belum ada data terbuka")  # Indonesian by default
+    english = client.get(f"{API}/complaints.csv?lang=en").get_json()["message"]
+    assert english.startswith("No open data has been published yet")
     assert client.get(f"{API}/").get_json()["latest"] is None
     assert client.get("/opendata/").status_code == 200
 
