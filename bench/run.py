@@ -5,7 +5,8 @@ Run with ``make bench`` (``.venv/bin/python bench/run.py``). What each row means
 ``bench/README.md``. Absolute times depend on the machine and are printed for context only;
 nothing here passes or fails on a time.
 
-    bench/run.py [--quick] [--database-url postgresql://...] [--only filing,list,worker,threads]
+    bench/run.py [--quick] [--database-url postgresql://...] [--only filing,list,worker,threads,opendata]
+                 [--opendata-sizes 10000,100000,1000000]
 
 Default database: a temporary SQLite file (WAL, like a regency deployment). With
 ``--database-url`` (or ``ADUAN_BENCH_DATABASE_URL``) pointing at PostgreSQL, the *public schema
@@ -402,7 +403,9 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run, noisier ratios)")
     ap.add_argument("--database-url", default=os.environ.get("ADUAN_BENCH_DATABASE_URL"),
                     help="PostgreSQL URL (its public schema is DROPPED); default: a temporary SQLite file")
-    ap.add_argument("--only", default="filing,list,worker,threads")
+    ap.add_argument("--only", default="filing,list,worker,threads,opendata")
+    ap.add_argument("--opendata-sizes", default="10000,100000,1000000",
+                    help="complaint counts for the open-data export case (comma-separated)")
     args = ap.parse_args(argv)
     only = set(args.only.split(","))
     q = args.quick
@@ -437,6 +440,22 @@ def main(argv=None) -> int:
         app = fresh()
         seed(app)
         bench_threads(app, n=160 if q else 320, threads=8)
+
+    if "opendata" in only:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import opendata_export
+
+        def fresh_od():
+            if engine == "postgresql":
+                reset_postgres(url)
+                return opendata_export.build_app(url, tmp), url, tmp
+            u = "sqlite:///" + os.path.join(tmp, f"od-{random.randrange(10**9)}.db")
+            return opendata_export.build_app(u, tmp), u, tmp
+
+        sizes = [int(x) for x in args.opendata_sizes.split(",")]
+        if q:
+            sizes = [s for s in sizes if s <= 100_000] or sizes[:1]
+        opendata_export.bench(fresh_od, sizes, 2 if q else 3, row, ROWS)
 
     print()
     print(f"{'measurement':<46} {'baseline':<28} {'time vs baseline':<28} ratio")

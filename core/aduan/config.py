@@ -63,6 +63,9 @@ class CoreConfig(Schema):
     REGION_PREFIXES = StrList(load_default=list, metadata=_d(
         "Region code prefixes loaded into the region table (e.g. 52 for NTB). Empty: all of Indonesia."))
     # SLA clocks
+    STATS_MIN_CELL_SIZE = fields.Integer(load_default=5, validate=validate.Range(min=2), metadata=_d(
+        "Small-cell threshold of every public count (public /stats, and the open data unless "
+        "OPENDATA_MIN_CELL_SIZE is set): a cell counting fewer complaints is withheld."))
     SLA_VERIFY_DAYS = fields.Integer(load_default=3, validate=validate.Range(min=0), metadata=_d(
         "Working days for the coordinator to verify and dispatch a new complaint."))
     SLA_FOLLOWUP_DAYS = fields.Integer(load_default=5, validate=validate.Range(min=0), metadata=_d(

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 
 import peewee as pw
 from flask import abort, current_app, g
@@ -15,7 +14,7 @@ from ..db import database, utcnow
 from ..i18n import gettext as _, isoformat
 from ..models import Agency, Complaint, Job, Token, User
 from ..services import InvalidInput
-from . import filter_created, require
+from . import require
 from .schemas import (JobOut, JobQuery, PluginOut, StatsOut, StatsQuery, TokenIn, TokenOut, UserIn, UserOut,
                       UserPatch)
 
@@ -201,51 +200,35 @@ class Plugins(MethodView):
         return current_app.extensions["aduan"].hooks.describe()
 
 
-def _median(values):
-    return round(statistics.median(values), 2) if values else None
-
-
 @blp.route("/stats")
 class Stats(MethodView):
-    @require("admin", "coordinator", "officer")
     @blp.arguments(StatsQuery, location="query")
     @blp.response(200, StatsOut)
-    @blp.doc(security=[{"bearer": []}])
+    @blp.doc(security=[{}, {"bearer": []}])
     def get(self, args):
         """Counts by status and agency, overdue complaints, median time to first response and to
-        resolution, average rating. Officers see their agency only."""
-        q = Complaint.select()
-        if g.actor.role == "officer":
-            q = q.where(Complaint.agency == g.actor.agency_id)
-        q = filter_created(q, args)
-        from ..sla import overdue_stages
+        resolution, average rating (``aduan.stats``, shared with the open data).
 
-        now = utcnow()
-        by_status: dict[str, int] = {}
-        by_agency: dict[int | None, dict] = {}
-        first, resolution, ratings, overdue = [], [], [], 0
-        for c in q.select(Complaint.id, Complaint.status, Complaint.agency, Complaint.created_at,
-                          Complaint.first_response_at, Complaint.resolved_at, Complaint.rating,
-                          Complaint.due_first_response, Complaint.due_verify, Complaint.due_followup,
-                          Complaint.due_resolution).iterator():
-            by_status[c.status] = by_status.get(c.status, 0) + 1
-            row = by_agency.setdefault(c.agency_id, {"agency_id": c.agency_id, "total": 0, "open": 0, "overdue": 0})
-            row["total"] += 1
-            if c.status in ("received", "dispatched", "in_progress", "on_hold"):
-                row["open"] += 1
-            if overdue_stages(c, now):
-                overdue += 1
-                row["overdue"] += 1
-            if c.first_response_at:
-                first.append((c.first_response_at - c.created_at).total_seconds() / 3600)
-            if c.resolved_at:
-                resolution.append((c.resolved_at - c.created_at).total_seconds() / 86400)
-            if c.rating:
-                ratings.append(c.rating)
-        names = {a.id: a.name for a in Agency.select(Agency.id, Agency.name)}
-        for row in by_agency.values():
-            row["agency"] = names.get(row["agency_id"])
-        return {"total": sum(by_status.values()), "by_status": by_status,
-                "by_agency": sorted(by_agency.values(), key=lambda r: -r["total"]), "overdue": overdue,
-                "median_hours_to_first_response": _median(first), "median_days_to_resolution": _median(resolution),
-                "average_rating": round(sum(ratings) / len(ratings), 2) if ratings else None}
+        Staff see every complaint in their scope (officers: their agency only). Without a token the
+        public view is served: secret complaints are left out, and a cell counting fewer than
+        ``STATS_MIN_CELL_SIZE`` complaints is withheld (``null``, with complementary suppression);
+        medians and the average rating only over at least that many values."""
+        from .. import stats
+
+        a = g.actor
+        if a.role not in ("public", "reporter", "admin", "coordinator", "officer"):
+            abort(403, _("This needs one of the roles: %(roles)s", roles="admin, coordinator, officer"))
+        public = not a.is_staff
+        cal = current_app.extensions["aduan"].calendar
+
+        def bound(day, shift):
+            try:
+                return cal.day_start_utc(day + dt.timedelta(days=shift)) if day else None
+            except (OverflowError, ValueError):  # a bound beyond the calendar's range bounds nothing
+                return None
+
+        scope = stats.Scope(created_from=bound(args.get("created_from"), 0),
+                            created_to=bound(args.get("created_to"), 1),
+                            agency_id=a.agency_id if a.role == "officer" else None)
+        return stats.summary(tz=current_app.config["TIMEZONE"], scope=scope, public=public,
+                             k=current_app.config["STATS_MIN_CELL_SIZE"])

@@ -386,9 +386,12 @@ class StatsQuery(Schema):
 
 class StatsOut(Schema):
     total = fields.Integer()
-    by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
+    by_status = fields.Dict(keys=fields.String(), values=fields.Integer(allow_none=True),
+                            metadata={"description": "null: withheld in the public view (small cell)"})
     by_agency = fields.List(fields.Dict())
-    overdue = fields.Integer()
+    overdue = fields.Integer(allow_none=True)
+    suppressed_below = fields.Integer(metadata={
+        "description": "public view only: cells counting fewer complaints than this are withheld (null)"})
     median_hours_to_first_response = fields.Float(allow_none=True)
     median_days_to_resolution = fields.Float(allow_none=True)
     average_rating = fields.Float(allow_none=True)

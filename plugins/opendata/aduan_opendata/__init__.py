@@ -24,9 +24,9 @@ def register_config():
 
 @hookimpl
 def register_models():
-    from .models import OpendataSnapshot
+    from .models import MODELS
 
-    return [OpendataSnapshot]
+    return list(MODELS)
 
 
 @hookimpl

@@ -10,11 +10,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
+from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
+
+from aduan.i18n import _l, gettext_in
 
 from .config import LICENSES
 from .formats import MEDIA_TYPES
-from .tables import TABLES
+from .tables import BY_NAME, TABLES
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
@@ -23,7 +25,7 @@ EU_THEME = "http://publications.europa.eu/resource/authority/data-theme/GOVE"
 EU_LANG = "http://publications.europa.eu/resource/authority/language/"
 EU_FREQ = "http://publications.europa.eu/resource/authority/frequency/"
 IANA = "https://www.iana.org/assignments/media-types/"
-FILE_TYPES = {"csv": "CSV", "json": "JSON", "parquet": "PARQUET"}
+FILE_LABELS = {"csv": "CSV", "json": "JSON", "parquet": "Parquet"}  # CKAN's resource_formats.json labels
 FORMAT_TITLES = {"csv": "CSV", "json": "JSON", "parquet": "Apache Parquet"}
 
 
@@ -58,6 +60,10 @@ class Urls:
     def versioned(self, version: str, filename: str) -> str:
         return f"{self.api}/snapshots/{version}/{filename}"
 
+    def period(self, month: str, table: str, fmt: str = "csv") -> str:
+        """Permanent URL of one frozen month of an aggregate table (its content never changes)."""
+        return f"{self.api}/periods/{month}/{table}.{fmt}"
+
 
 @dataclass
 class Release:
@@ -69,6 +75,7 @@ class Release:
     files: list[dict]  # {"resource", "format", "name", "bytes", "sha256", "rows", "media_type"}
     temporal: tuple[dt.date, dt.date] | None = None
     formats: list[str] = field(default_factory=list)
+    issued_by_table: dict[str, dt.datetime] = field(default_factory=dict)
 
 
 def settings(app) -> dict:
@@ -86,15 +93,21 @@ def settings(app) -> dict:
         "keywords": list(cfg["OPENDATA_KEYWORDS"]),
         "contact": cfg.get("OPENDATA_CONTACT_EMAIL"),
         "urls": Urls(cfg["BASE_URL"]),
-        "k": cfg["OPENDATA_MIN_CELL_SIZE"],
+        "k": cfg.get("OPENDATA_MIN_CELL_SIZE") or cfg["STATS_MIN_CELL_SIZE"],
         "every": cfg["OPENDATA_SNAPSHOT_SECONDS"],
     }
 
 
-DESCRIPTION_ID = ("Data terbuka pengaduan masyarakat, dianonimkan: tanpa nama, kontak, NIK, isi pengaduan, "
-                  "lampiran atau koordinat. Sel agregat di bawah {k} pengaduan disembunyikan.")
-DESCRIPTION_EN = ("Anonymised open data on public complaints: no names, contact details, NIK, complaint text, "
-                  "attachments or coordinates. Aggregate cells under {k} complaints are suppressed.")
+DESCRIPTION = ("Anonymised open data on public complaints: no names, contact details, NIK, complaint text, "
+               "attachments or coordinates. Aggregate cells under %(k)s complaints are suppressed; a month is "
+               "published once it has ended and never changes afterwards.")
+_l("Anonymised open data on public complaints: no names, contact details, NIK, complaint text, "
+   "attachments or coordinates. Aggregate cells under %(k)s complaints are suppressed; a month is "
+   "published once it has ended and never changes afterwards.")  # for extraction (make messages)
+
+
+def description(lang: str, k: int) -> str:
+    return gettext_in(lang, DESCRIPTION, k=k)
 
 
 def _iso(t: dt.datetime) -> str:
@@ -104,16 +117,22 @@ def _iso(t: dt.datetime) -> str:
 def datapackage(app, release: Release) -> dict:
     s = settings(app)
     resources = []
+    hxl = app.config["OPENDATA_HXL"]
     for f in release.files:
         if f["format"] != "csv":
             continue
-        t = next(t for t in TABLES if t.name == f["resource"])
+        t = BY_NAME[f["resource"]]
+        name = f["name"][:-4]
+        title = t.text("title", "id") + (f" ({f['year']})" if f.get("year") else "")
+        dialect = {"delimiter": ",", "lineTerminator": "\r\n", "quoteChar": '"', "header": True}
+        if hxl:
+            dialect["commentRows"] = [2]  # the HXL hashtag row
         resources.append({
-            "name": t.name, "path": f["name"], "title": t.title_id,
-            "description": f"{t.description_id} / EN: {t.title_en}. {t.description_en}",
+            "name": name, "path": f["name"], "title": title,
+            "description": f"{t.text('description', 'id')} / EN: {t.text('description', 'en')}",
             "profile": "tabular-data-resource", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
             "bytes": f["bytes"], "hash": f"sha256:{f['sha256']}",
-            "dialect": {"delimiter": ",", "lineTerminator": "\r\n", "quoteChar": '"', "header": True},
+            "dialect": dialect,
             "schema": t.table_schema(),
         })
     return {
@@ -121,7 +140,7 @@ def datapackage(app, release: Release) -> dict:
         "name": "aduan-opendata",
         "id": s["urls"].catalog,
         "title": s["title"],
-        "description": DESCRIPTION_ID.format(k=s["k"]) + " / EN: " + DESCRIPTION_EN.format(k=s["k"]),
+        "description": description("id", s["k"]) + " / EN: " + description("en", s["k"]),
         "version": release.version,
         "created": _iso(release.created),
         "homepage": s["urls"].landing,
@@ -138,7 +157,7 @@ def graph(app, release: Release) -> Graph:
     u: Urls = s["urls"]
     g = Graph()
     for p, ns in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("vcard", VCARD), ("spdx", SPDX),
-                  ("skos", SKOS), ("xsd", XSD)):
+                  ("skos", SKOS), ("xsd", XSD), ("rdfs", RDFS)):
         g.bind(p, ns)
     cat = URIRef(u.catalog)
     pub = URIRef(f"{u.base}/opendata/publisher")
@@ -159,8 +178,8 @@ def graph(app, release: Release) -> Graph:
     g.add((cat, RDF.type, DCAT.Catalog))
     g.add((cat, DCTERMS.title, Literal(s["title"], lang="id")))
     g.add((cat, DCTERMS.title, Literal(f"Public complaints open data — {app.config['INSTITUTION_NAME']}", lang="en")))
-    g.add((cat, DCTERMS.description, Literal(DESCRIPTION_ID.format(k=s["k"]), lang="id")))
-    g.add((cat, DCTERMS.description, Literal(DESCRIPTION_EN.format(k=s["k"]), lang="en")))
+    g.add((cat, DCTERMS.description, Literal(description("id", s["k"]), lang="id")))
+    g.add((cat, DCTERMS.description, Literal(description("en", s["k"]), lang="en")))
     g.add((cat, DCTERMS.publisher, pub))
     g.add((cat, DCTERMS.license, lic))
     g.add((cat, DCTERMS.modified, modified))
@@ -185,17 +204,32 @@ def graph(app, release: Release) -> Graph:
     g.add((themes, DCTERMS.title, Literal("Data theme", lang="en")))
     g.add((SPDX.checksumAlgorithm_sha256, RDF.type, SPDX.ChecksumAlgorithm))
 
+    # dct:format is a dct:IMT node (rdf:value "text/csv", rdfs:label "CSV"): ckanext-dcat reads it
+    # as the resource's mimetype and format, which CKAN's previews and DataStore need; DCMI declares
+    # dct:IMT a subclass of dct:MediaType and so of dct:MediaTypeOrExtent, as DCAT-AP 3 asks.
+    g.add((DCTERMS.IMT, RDFS.subClassOf, DCTERMS.MediaType))
+    g.add((DCTERMS.MediaType, RDFS.subClassOf, DCTERMS.MediaTypeOrExtent))
+    formats_node = {}
+    for fmt in MEDIA_TYPES:
+        node = URIRef(f"{u.base}/opendata/formats/{fmt}")
+        g.add((node, RDF.type, DCTERMS.IMT))
+        g.add((node, RDF.value, Literal(MEDIA_TYPES[fmt])))
+        g.add((node, RDFS.label, Literal(FILE_LABELS[fmt])))
+        formats_node[fmt] = node
+
     for t in TABLES:
         ds = URIRef(u.dataset(t.name))
+        t_issued = release.issued_by_table.get(t.name, release.issued)
+        title_id, title_en = t.text("title", "id"), t.text("title", "en")
         g.add((cat, DCAT.dataset, ds))
         g.add((ds, RDF.type, DCAT.Dataset))
         g.add((ds, DCTERMS.identifier, Literal(u.dataset(t.name))))
-        g.add((ds, DCTERMS.title, Literal(t.title_id, lang="id")))
-        g.add((ds, DCTERMS.title, Literal(t.title_en, lang="en")))
-        g.add((ds, DCTERMS.description, Literal(t.description_id, lang="id")))
-        g.add((ds, DCTERMS.description, Literal(t.description_en, lang="en")))
+        g.add((ds, DCTERMS.title, Literal(title_id, lang="id")))
+        g.add((ds, DCTERMS.title, Literal(title_en, lang="en")))
+        g.add((ds, DCTERMS.description, Literal(t.text("description", "id"), lang="id")))
+        g.add((ds, DCTERMS.description, Literal(t.text("description", "en"), lang="en")))
         g.add((ds, DCTERMS.publisher, pub))
-        g.add((ds, DCTERMS.issued, issued))
+        g.add((ds, DCTERMS.issued, Literal(_iso(t_issued), datatype=XSD.dateTime)))
         g.add((ds, DCTERMS.modified, modified))
         g.add((ds, DCTERMS.language, ind))
         g.add((ds, DCTERMS.accrualPeriodicity, freq))
@@ -214,25 +248,22 @@ def graph(app, release: Release) -> Graph:
             g.add((period, DCAT.startDate, Literal(release.temporal[0].isoformat(), datatype=XSD.date)))
             g.add((period, DCAT.endDate, Literal(release.temporal[1].isoformat(), datatype=XSD.date)))
         for f in release.files:
-            if f["resource"] != t.name:
+            if f["resource"] != t.name or (f.get("year") and f["format"] != "csv"):
                 continue
             fmt = f["format"]
-            dist = URIRef(u.distribution(t.name, fmt))
+            year = f.get("year")
+            dist = URIRef(u.distribution(t.name, fmt) + (f"/{year}" if year else ""))
+            label = FORMAT_TITLES[fmt] + (f", {year}" if year else "")
             g.add((ds, DCAT.distribution, dist))
             g.add((dist, RDF.type, DCAT.Distribution))
-            g.add((dist, DCTERMS.title, Literal(f"{t.title_id} ({FORMAT_TITLES[fmt]})", lang="id")))
-            g.add((dist, DCTERMS.title, Literal(f"{t.title_en} ({FORMAT_TITLES[fmt]})", lang="en")))
-            g.add((dist, DCTERMS.description, Literal(t.description_en, lang="en")))
+            g.add((dist, DCTERMS.title, Literal(f"{title_id} ({label})", lang="id")))
+            g.add((dist, DCTERMS.title, Literal(f"{title_en} ({label})", lang="en")))
+            g.add((dist, DCTERMS.description, Literal(t.text("description", "en"), lang="en")))
             g.add((dist, DCAT.accessURL, landing))
             g.add((dist, DCAT.downloadURL, URIRef(u.download(f["name"]))))
-            media = URIRef(IANA + MEDIA_TYPES[fmt])
-            g.add((media, RDF.type, DCTERMS.MediaType))
-            g.add((dist, DCAT.mediaType, media))
-            ftype = URIRef(EU_FILE_TYPE + FILE_TYPES[fmt])
-            g.add((ftype, RDF.type, DCTERMS.MediaTypeOrExtent))
-            g.add((dist, DCTERMS.format, ftype))
+            g.add((dist, DCTERMS.format, formats_node[fmt]))
             g.add((dist, DCTERMS.license, lic))
-            g.add((dist, DCTERMS.issued, issued))
+            g.add((dist, DCTERMS.issued, Literal(_iso(t_issued), datatype=XSD.dateTime)))
             g.add((dist, DCTERMS.modified, modified))
             g.add((dist, DCAT.byteSize, Literal(f["bytes"], datatype=XSD.nonNegativeInteger)))
             if fmt == "csv":
@@ -247,7 +278,7 @@ def graph(app, release: Release) -> Graph:
 
 
 JSONLD_CONTEXT = {"dcat": str(DCAT), "dct": str(DCTERMS), "foaf": str(FOAF), "vcard": str(VCARD),
-                  "spdx": str(SPDX), "skos": str(SKOS),
+                  "spdx": str(SPDX), "skos": str(SKOS), "rdfs": str(RDFS),
                   "xsd": str(XSD)}
 
 

@@ -1,31 +1,48 @@
-"""Rows of the three published tables, computed from the complaint table.
+"""Rows of the published tables, computed in the database.
 
-* Record level (``complaints``): every row passes through :func:`aduan.privacy.export_record`
-  (the gate: it drops secret complaints and strips personal data and free text); the plugin only
-  adds derived, non-identifying values computed from the same row (durations, SLA met, a public
-  id); ``export_record`` dates the row in the deployment's time zone.
-* Aggregates (``monthly_counts``, ``agency_report_card``): counts over every complaint, secret ones
-  included, with small cells suppressed (:func:`suppress`).
+* Record level (``complaints``): one SQL query, streamed (a server-side cursor on PostgreSQL,
+  SQLite's own cursor otherwise), every value already formatted as text by the database: no model
+  object is built and no title, body or personal data column is read. Which complaints and which
+  fields is the core's export rule (:func:`aduan.privacy.export_record`: never a secret complaint,
+  no personal data, no free text, days in the deployment's time zone, regions cut to the kecamatan);
+  ``tests/test_opendata_records.py`` checks every row against it.
+* Aggregates: computed by the core's statistics service (:mod:`aduan.stats`, shared with
+  ``/api/v1/stats``) for one closed month at a time, suppressed (:func:`aduan.stats.suppress`)
+  and then **frozen** (:mod:`.periods`): a month is published once it has ended (plus
+  ``OPENDATA_FREEZE_DAYS``) and never recomputed, so comparing releases reveals nothing.
 
-Rows are generated from ``.iterator()`` queries: memory holds one day of records, or one cell of
-an aggregate, at a time (plus the published aggregate cells themselves, needed for complementary
-suppression).
+Suppression rules (the guarantee, tested in ``tests/test_opendata_privacy.py``), with *k* =
+``OPENDATA_MIN_CELL_SIZE``:
+
+1. a published cell counts at least *k* complaints;
+2. a published cell holds either no complaint that is missing from the record table (secret,
+   unverified, rejected) or at least *k* of them, so comparing a cell with the record table never
+   singles out fewer than *k* unpublished complaints;
+3. in every group whose total a reader knows (a month of each marginal table, whose total is in
+   ``totals``; for the fine cross also each kabupaten of the month and each published marginal cell
+   it subdivides), the suppressed cells are none or at least two, adding up to at least *k*
+   complaints. With only a lower bound per suppressed cell (its record count), the unpublished
+   complaints of a group can then sit in any of its suppressed cells: the group's equation places
+   none of them;
+4. a fine-cross cell inside a withheld marginal cell is withheld too, so the fine table never
+   rebuilds a withheld marginal cell.
 """
 from __future__ import annotations
 
+import bisect
+import csv
 import datetime as dt
 import hashlib
 import hmac
-import statistics
-from typing import Any, Callable, Iterable, Iterator
+import operator
+import os
+from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
 import peewee as pw
-from aduan.db import utcnow
-from aduan.models import Agency, Category, Complaint, Region
-from aduan.privacy import export_record
-
-from .tables import MONTHLY, REPORT_CARD
+from aduan import stats
+from aduan.db import database, is_postgres, utcnow
+from aduan.models import Complaint
 
 Progress = Callable[[int], None]
 
@@ -39,280 +56,464 @@ class Context:
 
     def __init__(self, app, now: dt.datetime | None = None):
         cfg = app.config
-        self.tz = ZoneInfo(cfg["TIMEZONE"])
-        self.k = cfg["OPENDATA_MIN_CELL_SIZE"]
+        self.tz_name = cfg["TIMEZONE"]
+        self.tz = ZoneInfo(self.tz_name)
+        self.k = cfg.get("OPENDATA_MIN_CELL_SIZE") or cfg["STATS_MIN_CELL_SIZE"]
         self.statuses = list(cfg["OPENDATA_RECORD_STATUSES"])
-        self.region_level = cfg["OPENDATA_AGGREGATE_REGION_LEVEL"]
         key = cfg.get("OPENDATA_ID_KEY") or ("opendata-public-id|" + cfg["SECRET_KEY"])
         self.id_key = key.encode()
         self.now = now or utcnow()
         self.calendar = app.extensions["aduan"].calendar
-        self._regions: dict[str, str] | None = None
+        self.freeze_days = cfg["OPENDATA_FREEZE_DAYS"]
+        self.region_dim = {1: "province", 2: "kabupaten", 3: "kecamatan"}[cfg["OPENDATA_AGGREGATE_REGION_LEVEL"]]
+        self.sql = stats.Sql(self.tz_name)
 
     def public_id(self, complaint_id: int) -> str:
         return hmac.new(self.id_key, str(complaint_id).encode(), hashlib.sha256).hexdigest()[:16]
 
-    def local(self, utc: dt.datetime | None) -> dt.datetime | None:
-        return utc.replace(tzinfo=dt.timezone.utc).astimezone(self.tz) if utc is not None else None
-
     def local_date(self, utc: dt.datetime | None) -> dt.date | None:
-        return self.local(utc).date() if utc is not None else None
+        return self.calendar.to_local(utc).date() if utc is not None else None
 
-    def month(self, utc: dt.datetime) -> str:
-        return self.local(utc).strftime("%Y-%m")
+    def month_start_utc(self, month: str) -> dt.datetime:
+        y, m = map(int, month.split("-"))
+        return self.calendar.day_start_utc(dt.date(y, m, 1))
 
-    def region_name(self, code: str | None) -> str | None:
-        if code is None:
-            return None
-        if self._regions is None:
-            self._regions = dict(Region.select(Region.code, Region.name).where(Region.level <= 3).tuples())
-        return self._regions.get(code)
+    def next_month(self, month: str) -> str:
+        y, m = map(int, month.split("-"))
+        return f"{y + (m == 12):04d}-{m % 12 + 1:02d}"
 
-
-def days(start: dt.datetime | None, end: dt.datetime | None) -> float | None:
-    if start is None or end is None:
-        return None
-    return round(max(0.0, (end - start).total_seconds()) / 86400, 2)
-
-
-def on_time(done: dt.datetime | None, due: dt.datetime | None, now: dt.datetime) -> bool | None:
-    """Met (True), missed (False), or not decided yet (None)."""
-    if due is None:
-        return None
-    if done is not None:
-        return done <= due
-    return False if due < now else None
+    def closed_months(self) -> list[str]:
+        """Months with complaints that have ended at least ``freeze_days`` ago, oldest first (and
+        the empty months between them)."""
+        first = Complaint.select(Complaint.created_at).order_by(Complaint.created_at).limit(1).scalar()
+        if first is None:
+            return []
+        month = self.calendar.to_local(first).strftime("%Y-%m")
+        out = []
+        while True:
+            end = self.month_start_utc(self.next_month(month))
+            if end + dt.timedelta(days=self.freeze_days) > self.now:
+                return out
+            out.append(month)
+            month = self.next_month(month)
 
 
-def truncate_region(code: str | None, level: int) -> str | None:
-    if not code:
-        return None
-    return ".".join(code.split(".")[:level])
+# --- which complaints are records ---------------------------------------------------------------
+
+def record_where(ctx: Context, *, scan_by_time: bool = False) -> str:
+    """SQL predicate on ``c``: the complaint is a row of the record table (never a secret one).
+    ``scan_by_time``: keep SQLite off the status index (``+c.status``, SQLite's documented way), so
+    that it walks the ``created_at`` index in order and needs no sort."""
+    statuses = ", ".join(f"'{s}'" for s in ctx.statuses)  # validated against STATUSES at start-up
+    status = "+c.status" if scan_by_time and not ctx.sql.pg else "c.status"
+    parts = ["c.secret = :false", f"{status} IN ({statuses})"]
+    if "rejected" not in ctx.statuses:  # archived after a rejection = archived without a resolution
+        parts.append("NOT (c.status = 'archived' AND c.resolved_at IS NULL)")
+    return " AND ".join(parts)
+
+
+def ensure_public_ids(ctx: Context, batch: int = 5000) -> int:
+    """Fill ``opendata_public_id`` for complaints that have none yet, ``batch`` at a time (memory
+    stays flat however many are missing): each id is an HMAC computed once. Returns how many."""
+    from .models import OpendataPublicId
+
+    added, last = 0, 0
+    while True:
+        missing = (Complaint.select(Complaint.id)
+                   .join(OpendataPublicId, on=(OpendataPublicId.complaint == Complaint.id), join_type=pw.JOIN.LEFT_OUTER)
+                   .where(OpendataPublicId.complaint.is_null() & (Complaint.id > last))
+                   .order_by(Complaint.id).limit(batch).tuples())
+        chunk = [i for (i,) in missing]
+        if not chunk:
+            return added
+        last = chunk[-1]
+        with database.atomic():
+            OpendataPublicId.insert_many([(i, ctx.public_id(i)) for i in chunk],
+                                         fields=[OpendataPublicId.complaint, OpendataPublicId.public_id]
+                                         ).on_conflict_ignore().execute()
+        added += len(chunk)
 
 
 # --- record level --------------------------------------------------------------------------------
 
-def _rejected(c: Complaint) -> bool:
-    """A complaint that was rejected, including one archived afterwards (archived without resolution)."""
-    return c.status == "rejected" or (c.status == "archived" and c.resolved_at is None)
-
-
-def record_query(ctx: Context):
-    return (Complaint.select(Complaint, Category, Agency)
-            .join(Category, pw.JOIN.LEFT_OUTER, on=(Complaint.category == Category.id)).switch(Complaint)
-            .join(Agency, pw.JOIN.LEFT_OUTER, on=(Complaint.agency == Agency.id))
-            .where((Complaint.secret == False) & Complaint.status.in_(ctx.statuses))  # noqa: E712
-            .order_by(Complaint.created_at, Complaint.id))
-
-
-def record_row(ctx: Context, c: Complaint) -> dict[str, Any] | None:
-    rec = export_record(c, calendar=ctx.calendar)  # the privacy gate: None for secret complaints; local days
-    if rec is None or ("rejected" not in ctx.statuses and _rejected(c)):
-        return None
-    fr = on_time(c.first_response_at, c.due_first_response, ctx.now)
-    res = on_time(c.resolved_at, c.due_resolution, ctx.now) if c.status != "rejected" else None
-    breached = [s for s in (c.breached or "").split(",") if s]
-    return {
-        "public_id": ctx.public_id(c.id),
-        "created_date": rec["created"],
-        "kind": rec["kind"],
-        "category": rec["category"],
-        "category_name": c.category.name if rec["category"] else None,
-        "agency": rec["agency"],
-        "agency_name": c.agency.name if rec["agency"] else None,
-        "region": rec["region"],
-        "region_name": ctx.region_name(rec["region"]),
-        "channel": rec["channel"],
-        "urgency": rec["urgency"],
-        "status": rec["status"],
-        "first_response_date": rec["first_response"],
-        "first_response_days": days(c.created_at, c.first_response_at),
-        "first_response_on_time": fr,
-        "resolved_date": rec["resolved"],
-        "resolution_days": days(c.created_at, c.resolved_at),
-        "resolved_on_time": res,
-        "sla_met": not breached and fr is not False and res is not False,
-        "rating": rec["rating"],
-    }
-
-
-def records(ctx: Context, progress: Progress = no_progress) -> Iterator[dict[str, Any]]:
-    """Record-level rows ordered by day, and within a day by public id (not by filing time)."""
-    day, batch = None, []
-    for c in record_query(ctx).iterator():
-        progress(1)
-        row = record_row(ctx, c)
-        if row is None:
-            continue
-        if row["created_date"] != day:
-            yield from sorted(batch, key=lambda r: r["public_id"])
-            day, batch = row["created_date"], []
-        batch.append(row)
-    yield from sorted(batch, key=lambda r: r["public_id"])
-
-
-def count_records(ctx: Context) -> int:
-    return record_query(ctx).order_by().count()
-
-
-# --- suppression -------------------------------------------------------------------------------
-
-def suppress(cells: list[dict], count: str, k: int, groups: Iterable[Callable[[dict], Any]]) -> None:
-    """Small-cell suppression with complementary suppression, in place.
-
-    A cell whose ``count`` is below ``k`` is suppressed (primary). Then, for every group of cells
-    whose total a reader could learn (each ``groups`` function maps a cell to its group key, or
-    ``None`` for no group), a group holding suppressed cells must hold at least two of them and their
-    counts must add up to at least ``k``; otherwise its smallest published cell is suppressed too,
-    until every group satisfies the rule (or is suppressed whole). So a known group total minus the
-    published cells leaves a sum of at least ``k`` shared by at least two cells: no suppressed cell
-    can be recomputed.
-    """
-    for c in cells:
-        c["suppressed"] = c[count] < k
-    groups = list(groups)
-    changed = True
-    while changed:
-        changed = False
-        for keyf in groups:
-            members: dict[Any, list[dict]] = {}
-            for c in cells:
-                key = keyf(c)
-                if key is not None:
-                    members.setdefault(key, []).append(c)
-            for key, group in members.items():
-                while True:
-                    hidden = [c for c in group if c["suppressed"]]
-                    if not hidden or (len(hidden) >= 2 and sum(c[count] for c in hidden) >= k):
-                        break
-                    shown = [c for c in group if not c["suppressed"]]
-                    if not shown:
-                        break
-                    min(shown, key=lambda c: (c[count], _sort_key(c)))["suppressed"] = True
-                    changed = True
-
-
-def _sort_key(cell: dict) -> tuple:
-    return tuple("" if v is None else str(v) for v in cell.values())
-
-
-def _median(values: list[float], k: int) -> float | None:
-    return round(statistics.median(values), 2) if len(values) >= k else None
-
-
-# Totals of the monthly table a reader can derive from other tables (the report card adds up, per
-# month, the complaints that have an agency, i.e. all but unverified and rejected ones): each set of
-# statuses below is protected as a group per month, as is the whole month.
-_MONTH_GROUPS = (
-    (),
-    ("received",),
-    ("received", "rejected"),
-    ("received", "rejected", "archived"),
+RECORD_FIELDS = (
+    "public_id", "created_date", "kind", "category", "category_name", "agency", "agency_name", "region",
+    "region_name", "kabupaten", "channel", "urgency", "status", "verified_date", "first_response_date",
+    "first_response_days", "first_response_due_date", "first_response_on_time", "resolved_date",
+    "resolution_days", "resolution_due_date", "resolved_on_time", "closed_date", "transfers", "reopens",
+    "sla_met", "rating",
 )
 
 
-def monthly_counts(ctx: Context, progress: Progress = no_progress) -> list[dict[str, Any]]:
-    region = fn_region(ctx.region_level)
-    q = (Complaint.select(region.alias("r"), Category.code, Complaint.status, Complaint.channel,
-                          Complaint.created_at, Complaint.first_response_at, Complaint.resolved_at)
-         .join(Category, pw.JOIN.LEFT_OUTER, on=(Complaint.category == Category.id))
-         .order_by(region, Category.code, Complaint.status, Complaint.channel, Complaint.created_at, Complaint.id)
-         .tuples())
-    cells: list[dict] = []
-    key, cell = None, None
-    for r, cat, status, channel, created, first, resolved in q.iterator():
-        progress(1)
-        k = (truncate_region(r, ctx.region_level), cat, status, channel, ctx.month(created))
-        if k != key:
-            if cell is not None:
-                cells.append(_close_cell(cell, ctx.k))
-            key = k
-            cell = {"region": k[0], "region_name": ctx.region_name(k[0]), "month": k[4], "category": cat,
-                    "status": status, "channel": channel, "complaints": 0, "_first": [], "_resolved": []}
-        cell["complaints"] += 1
-        if first is not None:
-            cell["_first"].append(days(created, first))
-        if resolved is not None:
-            cell["_resolved"].append(days(created, resolved))
-    if cell is not None:
-        cells.append(_close_cell(cell, ctx.k))
-    groups = [(lambda c, ex=ex: c["month"] if c["status"] not in ex else None) for ex in _MONTH_GROUPS]
-    suppress(cells, "complaints", ctx.k, groups)
-    out = []
-    for c in sorted(cells, key=lambda c: (c["month"], c["region"] or "", c["category"] or "", c["status"],
-                                          c["channel"])):
-        out.append(_publish(c, MONTHLY_FIELDS, ("complaints", "median_first_response_days",
-                                                "median_resolution_days")))
+#: columns whose values come from administrators (names, codes, channels): quoted in CSV when needed
+_FREE_TEXT = {"category", "category_name", "agency", "agency_name", "region_name", "channel"}
+
+
+def record_sql(ctx: Context, *, year: str | None = None, lines: bool = False) -> tuple[str, dict[str, Any]]:
+    """The record table as one SELECT whose columns are :data:`RECORD_FIELDS`, every value text
+    (or NULL), ordered by filing day and, within a day, by public id (not by filing time).
+
+    With ``lines=True`` the database writes each CSV line itself (RFC 4180 minimal quoting, CRLF):
+    one text column per row, so the export only copies strings to the file."""
+    s = ctx.sql
+    region = "CASE WHEN LENGTH(c.region_id) > 8 THEN SUBSTR(c.region_id, 1, 8) ELSE c.region_id END"
+    kab = stats.DIMENSIONS["kabupaten"]
+    txt = (lambda e: f"CAST({e} AS TEXT)")
+    fr_on_time = ("CASE WHEN c.due_first_response IS NULL THEN NULL "
+                  "WHEN c.first_response_at IS NOT NULL THEN "
+                  "(CASE WHEN c.first_response_at <= c.due_first_response THEN 'true' ELSE 'false' END) "
+                  "WHEN c.due_first_response < :now THEN 'false' END")
+    res_on_time = ("CASE WHEN c.due_resolution IS NULL OR c.status = 'rejected' THEN NULL "
+                   "WHEN c.resolved_at IS NOT NULL THEN "
+                   "(CASE WHEN c.resolved_at <= c.due_resolution THEN 'true' ELSE 'false' END) "
+                   "WHEN c.due_resolution < :now THEN 'false' END")
+    missed = (f"(c.breached <> '' OR ({stats.CONDITIONS['overdue']}) OR ({fr_on_time}) = 'false' "
+              f"OR ({res_on_time}) = 'false')")
+    sla_met = (f"CASE WHEN {missed} THEN 'false' "
+               f"WHEN c.status IN ('resolved', 'closed', 'archived', 'rejected') THEN 'true' END")
+    created = s.local_date("c.created_at")
+    cols = [
+        "p.public_id", created, "c.kind", "cat.code", "cat.name", "a.code", "a.name", region, "r.name", kab,
+        "c.channel", "c.urgency", "c.status", s.local_date("c.verified_at"), s.local_date("c.first_response_at"),
+        txt(s.days2("c.created_at", "c.first_response_at")), s.local_date("c.due_first_response"), fr_on_time,
+        s.local_date("c.resolved_at"), txt(s.days2("c.created_at", "c.resolved_at")),
+        s.local_date("c.due_resolution"), res_on_time, s.local_date("c.closed_at"),
+        txt("COALESCE(ev.transfers, 0)"), txt("COALESCE(ev.reopens, 0)"), sla_met, txt("c.rating"),
+    ]
+    where = record_where(ctx, scan_by_time=True)
+    params: dict[str, Any] = {"now": ctx.now, "false": False}
+    if year is not None:
+        where += " AND c.created_at >= :lo AND c.created_at < :hi"
+        params["lo"] = ctx.calendar.day_start_utc(dt.date(int(year), 1, 1))
+        params["hi"] = ctx.calendar.day_start_utc(dt.date(int(year) + 1, 1, 1))
+    sql = (f"SELECT {', '.join(cols)} FROM complaint c "
+           "JOIN opendata_public_id p ON p.complaint_id = c.id "
+           "LEFT JOIN category cat ON cat.id = c.category_id "
+           "LEFT JOIN agency a ON a.id = c.agency_id "
+           f"LEFT JOIN region r ON r.code = ({region}) "
+           "LEFT JOIN (SELECT complaint_id, SUM(CASE WHEN type = 'transfer' THEN 1 ELSE 0 END) AS transfers, "
+           "SUM(CASE WHEN type = 'reopen' THEN 1 ELSE 0 END) AS reopens FROM event "
+           "WHERE type IN ('transfer', 'reopen') GROUP BY complaint_id) ev ON ev.complaint_id = c.id "
+           f"WHERE {where}")
+    names = [f"f{i}" for i in range(len(cols))]
+    aliased = sql.replace(f"SELECT {', '.join(cols)} FROM", "SELECT " + ", ".join(
+        f"{c} AS {n}" for c, n in zip(cols, names)) + ", c.created_at AS ts FROM", 1)
+    # Ordered by filing time, which the created_at index gives without a sort (a sort of a
+    # million rows grows the database's memory with the table); the export then orders each
+    # day's rows by public id itself (:func:`_day_sorted`), so the order reveals no filing time.
+    if not lines:
+        return f"SELECT {', '.join(names)} FROM ({aliased}) t ORDER BY t.ts", params
+    parts = [_csv_field(s, n) if f in _FREE_TEXT else f"COALESCE({n}, '')" for f, n in zip(RECORD_FIELDS, names)]
+    line = " || ',' || ".join(parts) + " || " + ("CHR(13) || CHR(10)" if s.pg else "CHAR(13, 10)")
+    return f"SELECT {line} FROM ({aliased}) t ORDER BY t.ts", params
+
+
+def _day_sorted(batches: Iterator[list], day, key=None) -> Iterator[list]:
+    """Re-order batches of rows that come ordered by filing time so that each day's rows are
+    ordered by ``key`` (the public id; ``None``: the row itself, a CSV line starting with it):
+    only the rows of one day are held back at a time. Days are found by bisection (they come in
+    order), and each day is sorted on its own."""
+    pending: list = []
+    for rows in batches:
+        combined = pending + rows if pending else rows
+        last = day(combined[-1])
+        cut = bisect.bisect_left(combined, last, key=day)  # where the (maybe unfinished) last day starts
+        if cut:
+            yield _sort_days(combined, cut, day, key)
+        pending = combined[cut:]
+    if pending:
+        yield sorted(pending, key=key)
+
+
+def _sort_days(rows: list, end: int, day, key) -> list:
+    out, start = [], 0
+    while start < end:
+        stop = bisect.bisect_right(rows, day(rows[start]), start, end, key=day)
+        out.extend(sorted(rows[start:stop], key=key))
+        start = stop
     return out
 
 
-def _close_cell(cell: dict, k: int) -> dict:
-    cell["median_first_response_days"] = _median(cell.pop("_first"), k)
-    cell["median_resolution_days"] = _median(cell.pop("_resolved"), k)
-    return cell
+def _csv_field(s: stats.Sql, col: str) -> str:
+    """SQL: a text value as a CSV field, quoted only when it holds a comma, a quote or a line break."""
+    if s.pg:
+        special = (f"STRPOS({col}, ',') > 0 OR STRPOS({col}, '\"') > 0 OR STRPOS({col}, CHR(10)) > 0 "
+                   f"OR STRPOS({col}, CHR(13)) > 0")
+    else:
+        special = (f"INSTR({col}, ',') > 0 OR INSTR({col}, '\"') > 0 OR INSTR({col}, CHAR(10)) > 0 "
+                   f"OR INSTR({col}, CHAR(13)) > 0")
+    return (f"CASE WHEN {col} IS NULL THEN '' WHEN {special} THEN '\"' || REPLACE({col}, '\"', '\"\"') || '\"' "
+            f"ELSE {col} END")
 
 
-def _publish(cell: dict, fields: list[str], hidden: tuple[str, ...]) -> dict:
-    row = {f: cell.get(f) for f in fields}
-    if cell["suppressed"]:
-        for f in hidden:
-            row[f] = None
-    row["suppressed"] = cell["suppressed"]
-    return row
+def literal_sql(ctx: Context, sql: str, params: dict[str, Any]) -> str:
+    """The query with its parameters written in (for the database's own dump tool in ``make bench``)."""
+    def lit(v):
+        if isinstance(v, bool):
+            return "TRUE" if v and is_postgres() else ("FALSE" if is_postgres() else str(int(v)))
+        if isinstance(v, dt.datetime):
+            return "'" + v.isoformat(sep=" ") + "'"
+        return repr(v)
+
+    import re
+
+    return re.sub(r":([a-z_]+)\b", lambda m: lit(params[m.group(1)]) if m.group(1) in params else m.group(0), sql)
 
 
-def fn_region(level: int):
-    """SQL expression: the complaint's region code cut to ``level`` (codes are 2, 5 and 8 characters)."""
-    return pw.fn.SUBSTR(Complaint.region, 1, {1: 2, 2: 5, 3: 8}[level])
+class _Stream:
+    """Rows of a SELECT, fetched in batches: a named (server-side) cursor inside a read-only
+    transaction on PostgreSQL, so neither the driver nor this process holds the result."""
+
+    def __init__(self, ctx: Context, sql: str, params: dict[str, Any], batch: int = 5000):
+        self.query, self.values = ctx.sql.bind(sql, params)
+        self.batch = batch
+
+    def batches(self) -> Iterator[list[tuple]]:
+        if is_postgres():
+            conn = database.connection()
+            autocommit = conn.autocommit
+            conn.autocommit = False
+            try:
+                with conn.cursor() as setup:
+                    # a cursor is planned for its first rows (cursor_tuple_fraction 0.1); the whole
+                    # table is read, so plan for all of it, as COPY does
+                    setup.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+                cur = conn.cursor(name="opendata_records")
+                cur.itersize = self.batch
+                cur.execute(self.query, self.values)
+                while True:
+                    rows = cur.fetchmany(self.batch)
+                    if not rows:
+                        break
+                    yield rows
+                cur.close()
+            finally:
+                conn.rollback()
+                conn.autocommit = autocommit
+        else:
+            cur = database.execute_sql(self.query, self.values)
+            try:
+                while True:
+                    rows = cur.fetchmany(self.batch)
+                    if not rows:
+                        break
+                    yield rows
+            finally:
+                cur.close()
+
+    def __iter__(self) -> Iterator[tuple]:
+        for rows in self.batches():
+            yield from rows
 
 
-def report_card(ctx: Context, progress: Progress = no_progress) -> list[dict[str, Any]]:
-    q = (Complaint.select(Agency.code, Agency.name, Complaint.created_at, Complaint.first_response_at,
-                          Complaint.due_first_response, Complaint.rating)
-         .join(Agency, on=(Complaint.agency == Agency.id))
-         .order_by(Agency.code, Complaint.created_at, Complaint.id)
-         .tuples())
-    cells: list[dict] = []
-    key, cell = None, None
-    for code, name, created, first, due, rating in q.iterator():
-        progress(1)
-        k = (code, ctx.month(created))
-        if k != key:
-            if cell is not None:
-                cells.append(_close_card(cell, ctx.k))
-            key = k
-            cell = {"agency": code, "agency_name": name, "month": k[1], "complaints_received": 0,
-                    "answered_on_time": 0, "_first": [], "_ratings": []}
-        cell["complaints_received"] += 1
-        if first is not None:
-            cell["_first"].append(days(created, first))
-            if due is not None and first <= due:
-                cell["answered_on_time"] += 1
-        if rating is not None:
-            cell["_ratings"].append(rating)
-    if cell is not None:
-        cells.append(_close_card(cell, ctx.k))
-    suppress(cells, "complaints_received", ctx.k, [lambda c: c["month"]])
-    out = []
-    for c in sorted(cells, key=lambda c: (c["month"], c["agency"])):
-        out.append(_publish(c, REPORT_FIELDS, ("complaints_received", "answered_on_time",
-                                               "median_first_response_days", "ratings", "rating_average")))
+def record_rows(ctx: Context, *, year: str | None = None) -> Iterator[tuple]:
+    """Record rows as tuples of text (or None), in :data:`RECORD_FIELDS` order (by day, then public id)."""
+    sql, params = record_sql(ctx, year=year)
+    for rows in _day_sorted(_Stream(ctx, sql, params).batches(), operator.itemgetter(1), operator.itemgetter(0)):
+        yield from rows
+
+
+def write_records_csv(ctx: Context, fh, *, year: str | None = None, header: bool = True,
+                      hxl: dict[str, str] | None = None) -> int:
+    """Write the record table as CSV (RFC 4180, CRLF) to an open text file; returns the row count.
+    The database formats every value, so this is ``csv.writer.writerows`` over the cursor."""
+    w = csv.writer(fh, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    if header:
+        w.writerow(RECORD_FIELDS)
+        if hxl:
+            w.writerow([hxl.get(f, "") for f in RECORD_FIELDS])
+    n = 0
+    sql, params = record_sql(ctx, year=year, lines=True)
+    for lines in _line_batches(ctx, sql, params):
+        fh.writelines(lines)
+        n += len(lines)
+    return n
+
+
+_LINE_DAY = operator.itemgetter(slice(17, 27))  # a CSV line: 16-digit public id, comma, YYYY-MM-DD
+
+
+def _line_batches(ctx: Context, sql: str, params: dict) -> Iterator[list[str]]:
+    return _day_sorted(([r[0] for r in rows] for rows in _Stream(ctx, sql, params).batches()), _LINE_DAY)
+
+
+class _Out:
+    """A binary output file with its running SHA-256, size and row count (no second read)."""
+
+    def __init__(self, path: str, header: bytes):
+        self.path, self.fh, self.sha, self.bytes, self.rows = path, open(path, "wb"), hashlib.sha256(), 0, 0
+        self.write(header, 0)
+
+    def write(self, data: bytes, rows: int) -> None:
+        self.fh.write(data)
+        self.sha.update(data)
+        self.bytes += len(data)
+        self.rows += rows
+
+    def close(self) -> dict:
+        self.fh.close()
+        return {"name": os.path.basename(self.path), "bytes": self.bytes, "sha256": self.sha.hexdigest(),
+                "rows": self.rows}
+
+
+def write_records_csv_split(ctx: Context, directory: str, *, hxl: dict[str, str] | None = None) -> list[dict]:
+    """One streamed query writes ``complaints.csv`` and one ``complaints-<YYYY>.csv`` per year at
+    once (rows come ordered by day; each line starts with the 16-digit public id and the day, so
+    the year is ``line[17:21]``); each batch is encoded once, written to both files and hashed on
+    the way. Returns ``{"name", "bytes", "sha256", "rows"}`` per file, the whole file first (with
+    ``"year"`` on the year files)."""
+    header = ",".join(RECORD_FIELDS) + "\r\n"
+    if hxl:
+        header += ",".join(hxl.get(f, "") for f in RECORD_FIELDS) + "\r\n"
+    header_b = header.encode()
+    sql, params = record_sql(ctx, lines=True)
+    whole = _Out(os.path.join(directory, "complaints.csv"), header_b)
+    years: list[dict] = []
+    year, out = None, None
+    try:
+        for lines in _line_batches(ctx, sql, params):
+            start = 0
+            while start < len(lines):
+                y = lines[start][17:21]
+                if y != year:
+                    if out:
+                        years.append(dict(out.close(), year=year))
+                    year = y
+                    out = _Out(os.path.join(directory, f"complaints-{year}.csv"), header_b)
+                end = len(lines)
+                if lines[-1][17:21] != year:  # the year changes inside this batch: find where
+                    end = next(i for i in range(start, len(lines)) if lines[i][17:21] != year)
+                data = "".join(lines[start:end]).encode()
+                whole.write(data, end - start)
+                out.write(data, end - start)
+                start = end
+    finally:
+        first = whole.close()
+        if out:
+            years.append(dict(out.close(), year=year))
+    return [first] + years
+
+
+def record_years(ctx: Context) -> list[str]:
+    """Years (deployment time zone) from the first to the last filing (two index lookups, no scan)."""
+    first = Complaint.select(Complaint.created_at).order_by(Complaint.created_at).limit(1).scalar()
+    last = Complaint.select(Complaint.created_at).order_by(Complaint.created_at.desc()).limit(1).scalar()
+    if first is None:
+        return []
+    lo, hi = ctx.calendar.to_local(first).year, ctx.calendar.to_local(last).year
+    return [str(y) for y in range(lo, hi + 1)]
+
+
+# --- aggregates ----------------------------------------------------------------------------------
+
+#: marginal tables: name -> (dimension, name column or None)
+MARGINALS = {
+    "agency_report_card": ("agency", "agency_name"),
+    "monthly_by_category": ("category", "category_name"),
+    "monthly_by_channel": ("channel", None),
+    "monthly_by_status": ("status", None),
+}
+
+
+def _names(model, field="code") -> dict[str, str]:
+    return {code: name for code, name in model.select(getattr(model, field), model.name).tuples()}
+
+
+def month_tables(ctx: Context, month: str, *, population: dict[str, dict] | None = None) -> dict[str, list[dict]]:
+    """Every aggregate table's rows for one month, suppressed. Secret, unverified and rejected
+    complaints are counted (the ``not in records`` part drives rules 2 and 3)."""
+    from aduan.models import Agency, Category, Region
+
+    scope = stats.Scope(created_from=ctx.month_start_utc(month),
+                        created_to=ctx.month_start_utc(ctx.next_month(month)))
+    extra = {"record": record_where(ctx)}
+    k = ctx.k
+
+    def grouped(dims, **kw):
+        rows = stats.grouped(dims, tz=ctx.tz_name, scope=scope, now=ctx.now, extra=extra,
+                             conditions=("record",) + tuple(kw.pop("conditions", ())), **kw)
+        for r in rows:
+            r["month"] = month
+            r["hidden"] = r["complaints"] - r["record"]
+        return rows
+
+    hidden_rule = (lambda c: 0 < c["hidden"] < k)
+    out: dict[str, list[dict]] = {}
+
+    # totals: never suppressed (every total at province and kabupaten level)
+    regions = dict(Region.select(Region.code, Region.name).where(Region.level <= 3).tuples())
+    pop = population or {}
+    totals = []
+    whole = grouped([])
+    totals.append({"level": "all", "region": None, "region_name": None, "region_bps": None, "month": month,
+                   "complaints": whole[0]["complaints"] if whole else 0, "population": None,
+                   "population_year": None})
+    for level, dim in (("province", "province"), ("kabupaten", "kabupaten")):
+        for r in grouped([dim]):
+            code = r[dim]
+            ref = pop.get(code or "", {})
+            totals.append({"level": level, "region": code, "region_name": regions.get(code) or ref.get("name"),
+                           "month": month,
+                           "region_bps": ref.get("bps_code"), "complaints": r["complaints"],
+                           "population": ref.get("population"), "population_year": ref.get("population_year")})
+    out["totals"] = totals
+
+    names = {"agency": _names(Agency), "category": _names(Category)}
+    marginal_cells: dict[str, dict[Any, dict]] = {}
+    for table, (dim, name_col) in MARGINALS.items():
+        if table == "agency_report_card":
+            cells = grouped([dim], conditions=("answered_on_time", "rated"), medians=("first_response_days",),
+                            rating_sum=True)
+        elif table == "monthly_by_category":
+            cells = grouped([dim], conditions=("resolved",), medians=("resolution_days",))
+        else:
+            cells = grouped([dim])
+        stats.suppress(cells, "complaints", k, [lambda c: "month"], primary=hidden_rule)
+        marginal_cells[dim] = {c[dim]: c for c in cells}
+        rows = []
+        for c in cells:
+            row = {"month": month, dim: c[dim]}
+            if name_col:
+                row[name_col] = names[dim].get(c[dim])
+            sup = c["suppressed"]
+            row["complaints"] = None if sup else c["complaints"]
+            if table == "agency_report_card":
+                row["answered_on_time"] = None if sup else c["answered_on_time"]
+                row["median_first_response_days"] = (None if sup or c["n_first_response_days"] < k
+                                                     else c["median_first_response_days"])
+                enough = not sup and c["rated"] >= k
+                row["ratings"] = c["rated"] if enough else None
+                row["rating_average"] = round(c["rating_sum"] / c["rated"], 2) if enough else None
+            elif table == "monthly_by_category":
+                row["resolved"] = None if sup else c["resolved"]
+                row["median_resolution_days"] = (None if sup or c["n_resolution_days"] < k
+                                                 else c["median_resolution_days"])
+            row["suppressed"] = sup
+            rows.append(row)
+        out[table] = sorted(rows, key=lambda r: "" if r[dim] is None else str(r[dim]))
+
+    # the fine cross: kecamatan x category x status x channel, kept where it survives
+    rdim = ctx.region_dim
+    kab = rdim != "province"  # kecamatan and kabupaten cells add up to the published kabupaten totals
+    fine = grouped(list(dict.fromkeys([rdim] + (["kabupaten"] if kab else []) + ["category", "status", "channel"])),
+                   medians=("first_response_days", "resolution_days"))
+    inside_withheld = (lambda c: any(marginal_cells[d].get(c[d], {"suppressed": True})["suppressed"]
+                                     for d in ("category", "status", "channel")))
+    groups = [lambda c: "month"] + ([lambda c: ("kab", c["kabupaten"])] if kab else [])
+    for d in ("category", "status", "channel"):
+        groups.append(lambda c, d=d: (d, c[d]) if not marginal_cells[d][c[d]]["suppressed"] else None)
+    stats.suppress(fine, "complaints", k, groups, primary=lambda c: hidden_rule(c) or inside_withheld(c))
+    rows = []
+    for c in fine:
+        sup = c["suppressed"]
+        region = c[rdim] or (c.get("kabupaten") if rdim == "kecamatan" else None)
+        rows.append({"region": region, "region_name": regions.get(region),
+                     "month": month, "category": c["category"], "status": c["status"], "channel": c["channel"],
+                     "complaints": None if sup else c["complaints"], "suppressed": sup,
+                     "median_first_response_days": None if sup or c["n_first_response_days"] < k
+                     else c["median_first_response_days"],
+                     "median_resolution_days": None if sup or c["n_resolution_days"] < k
+                     else c["median_resolution_days"]})
+    out["monthly_counts"] = sorted(rows, key=lambda r: tuple("" if r[f] is None else r[f] for f in
+                                                             ("region", "category", "status", "channel")))
     return out
-
-
-def _close_card(cell: dict, k: int) -> dict:
-    cell["median_first_response_days"] = _median(cell.pop("_first"), k)
-    ratings = cell.pop("_ratings")
-    enough = len(ratings) >= k
-    cell["ratings"] = len(ratings) if enough else None
-    cell["rating_average"] = round(sum(ratings) / len(ratings), 2) if enough else None
-    return cell
-
-
-def count_all() -> tuple[int, int]:
-    """Complaints scanned by the monthly table and by the report card (for progress bars)."""
-    return Complaint.select().count(), Complaint.select().where(Complaint.agency.is_null(False)).count()
-
-
-MONTHLY_FIELDS = MONTHLY.field_names
-REPORT_FIELDS = REPORT_CARD.field_names

@@ -9,11 +9,15 @@ import datetime as dt
 import json
 from typing import Any
 
+from aduan.i18n import _l
+
 from .tables import Table
 
 MEDIA_TYPES = {"csv": "text/csv", "json": "application/json", "parquet": "application/vnd.apache.parquet"}
 PARQUET_MISSING = ("Parquet is off: pyarrow is not installed. Install the extra with "
                    "`pip install 'aduan-opendata[parquet]'` to publish .parquet files.")
+_l("Parquet is off: pyarrow is not installed. Install the extra with "
+   "`pip install 'aduan-opendata[parquet]'` to publish .parquet files.")  # for extraction (make messages)
 
 
 def parquet_available() -> bool:
@@ -43,12 +47,34 @@ def json_value(v: Any) -> Any:
     return v
 
 
+def typed_row(table: Table, row: dict) -> dict:
+    """Values as their Table Schema type (the record query gives text): for JSON and Parquet."""
+    out = {}
+    for f in table.fields:
+        v = row.get(f.name)
+        if v is None or not isinstance(v, str):
+            out[f.name] = v
+        elif f.type == "integer":
+            out[f.name] = int(v)
+        elif f.type == "number":
+            out[f.name] = float(v)
+        elif f.type == "boolean":
+            out[f.name] = v == "true"
+        elif f.type == "date":
+            out[f.name] = dt.date.fromisoformat(v)
+        else:
+            out[f.name] = v
+    return out
+
+
 class CsvWriter:
-    def __init__(self, path: str, table: Table):
+    def __init__(self, path: str, table: Table, hxl: bool = False):
         self.fh = open(path, "w", encoding="utf-8", newline="")
         self.names = table.field_names
         self.w = csv.writer(self.fh, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         self.w.writerow(self.names)
+        if hxl:
+            self.w.writerow([table.hxl[n] for n in self.names])
 
     def write(self, row: dict) -> None:
         self.w.writerow([csv_value(row.get(n)) for n in self.names])
@@ -58,7 +84,7 @@ class CsvWriter:
 
 
 class JsonWriter:
-    def __init__(self, path: str, table: Table):
+    def __init__(self, path: str, table: Table, hxl: bool = False):
         self.fh = open(path, "w", encoding="utf-8")
         self.names = table.field_names
         self.first = True
@@ -77,7 +103,7 @@ class JsonWriter:
 class ParquetWriter:
     BATCH = 5000
 
-    def __init__(self, path: str, table: Table):
+    def __init__(self, path: str, table: Table, hxl: bool = False):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -86,7 +112,7 @@ class ParquetWriter:
         self.pa = pa
         self.names = table.field_names
         self.schema = pa.schema([pa.field(f.name, types[f.type], nullable=not f.constraints.get("required"),
-                                          metadata={"description": f"{f.id} / EN: {f.en}"})
+                                          metadata={"description": f.table_schema()["description"]})
                                  for f in table.fields])
         self.w = pq.ParquetWriter(path, self.schema)
         self.batch: list[dict] = []

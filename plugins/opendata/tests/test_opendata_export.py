@@ -30,14 +30,18 @@ def _cli_export(app, directory):
 def test_frictionless_validates_the_exported_package(world, tmp_path):
     out = tmp_path / "export"
     result = _cli_export(world.app, out)
-    for name in ("complaints", "monthly_counts", "agency_report_card"):
+    from aduan_opendata.tables import TABLES
+
+    for name in [t.name for t in TABLES]:
         for ext in ("csv", "json", "parquet"):
             assert str(out / f"{name}.{ext}") in result.output
+            assert name == "regions" or str(out / f"{name}-2026.{ext}") in result.output  # per-year files
     proc = subprocess.run([_venv_tool("frictionless"), "validate", "--json", "datapackage.json"], cwd=out,
                           capture_output=True, text=True, timeout=120)
     report = json.loads(proc.stdout)
     assert proc.returncode == 0 and report["valid"], proc.stdout[-4000:]
-    assert [t["name"] for t in report["tasks"]] == ["complaints", "monthly_counts", "agency_report_card"]
+    names = [t["name"] for t in report["tasks"]]
+    assert names[:2] == ["complaints", "complaints-2026"] and "totals" in names and "regions" in names
     assert all(t["stats"]["rows"] > 0 for t in report["tasks"])
     pkg = json.loads((out / "datapackage.json").read_text())
     assert pkg["licenses"][0]["name"] == "CC-BY-4.0"
@@ -123,10 +127,17 @@ def test_secret_complaints_absent_from_records_but_counted_in_aggregates(world, 
     assert len(records) == 5 + 5 + 2 + 6 + 5 + 2
     monthly = _read_csv(tmp_path / "monthly_counts.csv")
     assert {r["region"] for r in monthly} == {"52.71.01"}  # village codes counted in their kecamatan
+    # every total counts the secret, unverified and rejected complaints: 6 + 5 + 2 + 1 + 1 in March
+    totals = {(r["level"], r["region"], r["month"]): r["complaints"] for r in _read_csv(tmp_path / "totals.csv")}
+    assert totals[("all", "", "2026-03")] == totals[("province", "52", "2026-03")] == "15"
+    assert totals[("kabupaten", "52.71", "2026-03")] == "15" and totals[("kabupaten", "52.71", "2026-04")] == "6"
+    # a published cell never holds between 1 and k-1 complaints missing from the records: March's web
+    # cell holds 6 complaints, one of them secret, so it is withheld (5 records + 1 would single it out)
     cell = [r for r in monthly if r["month"] == "2026-03" and r["channel"] == "web" and r["status"] == "in_progress"]
-    assert len(cell) == 1 and cell[0]["complaints"] == "6" and cell[0]["suppressed"] == "false"
+    assert len(cell) == 1 and cell[0]["complaints"] == "" and cell[0]["suppressed"] == "true"
     card = {(r["agency"], r["month"]): r for r in _read_csv(tmp_path / "agency_report_card.csv")}
-    assert card[("PUPR", "2026-03")]["complaints_received"] == "13"  # 6 + 5 + 2, the secret one included
+    assert card[("PUPR", "2026-03")]["suppressed"] == "true"  # 13 complaints, 12 records: one secret
+    assert card[("PUPR", "2026-04")]["complaints"] == "6" and card[("PUPR", "2026-04")]["rating_average"] == "4.5"
     # and the public ids of records are not tracking ids nor database keys
     assert not {r["public_id"] for r in records} & set(world.tracking_ids)
     assert all(re.fullmatch(r"[0-9a-f]{16}", r["public_id"]) for r in records)
@@ -140,8 +151,10 @@ def test_dates_are_days_in_the_deployment_time_zone(world, tmp_path):
     assert "2026-04-01" in {r["created_date"] for r in april}
     assert "2026-03-31" not in {r["created_date"] for r in records}
     first = next(r for r in april if r["created_date"] == "2026-04-01")
-    assert first["resolved_date"] == "2026-04-03" and first["resolution_days"] == "2.0"
-    assert first["first_response_days"] == "0.25" and first["first_response_on_time"] == "true"
+    assert first["resolved_date"] == "2026-04-03" and float(first["resolution_days"]) == 2.0
+    assert float(first["first_response_days"]) == 0.25 and first["first_response_on_time"] == "true"
     assert first["rating"] == "4" and first["sla_met"] == "true"
+    assert first["verified_date"] == "2026-04-01" and first["closed_date"] == "2026-04-04"
+    assert first["first_response_due_date"] == "2026-04-03" and first["transfers"] == "0" and first["reopens"] == "0"
     months = {(r["month"], r["status"]) for r in _read_csv(tmp_path / "monthly_counts.csv")}
     assert ("2026-03", "closed") not in months and ("2026-04", "closed") in months

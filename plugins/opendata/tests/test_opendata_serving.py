@@ -22,6 +22,9 @@ def test_nothing_published_yet_says_how_to_publish(od_app):
     resp = client.get(f"{API}/complaints.csv")
     assert resp.status_code == 404
     assert "aduan opendata publish" in resp.get_json()["message"]
+    assert resp.get_json()["message"].startswith("Belum ada data terbuka")  # Indonesian by default
+    english = client.get(f"{API}/complaints.csv?lang=en").get_json()["message"]
+    assert english.startswith("No open data has been published yet")
     assert client.get(f"{API}/").get_json()["latest"] is None
     assert client.get("/opendata/").status_code == 200
 
@@ -41,7 +44,8 @@ def test_schedule_publishes_a_versioned_snapshot_served_publicly(published):
     assert len(_rows(resp)) == 25
     pkg = client.get(f"{API}/datapackage.json").get_json()
     assert pkg["version"] == latest["version"]
-    assert [r["path"] for r in pkg["resources"]] == ["complaints.csv", "monthly_counts.csv", "agency_report_card.csv"]
+    paths = [r["path"] for r in pkg["resources"]]
+    assert paths[:2] == ["complaints.csv", "complaints-2026.csv"] and "agency_report_card-2026.csv" in paths
     data = client.get(f"{API}/monthly_counts.json").get_json()
     assert isinstance(data, list) and {"month", "complaints", "suppressed"} <= set(data[0])
     assert client.get(f"{API}/nothing.csv").status_code == 404
@@ -77,24 +81,37 @@ def test_old_snapshots_are_pruned(make_app, tmp_path):
 
     app = make_app({"PLUGINS": ["opendata"], "OPENDATA_SNAPSHOT_KEEP": 2,
                     "OPENDATA_SNAPSHOT_DIR": str(tmp_path / "s")})
-    t = dt.datetime(2026, 6, 1)
+    t = dt.datetime(2026, 5, 30)
     with app.app_context(), database.connection_context():
-        versions = [publish(app, now=t + dt.timedelta(days=i)).version for i in range(3)]
-    kept = [s["version"] for s in app.test_client().get(f"{API}/snapshots").get_json()["snapshots"]]
-    assert kept == versions[:0:-1]
-    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == sorted(kept)
+        versions = [publish(app, now=t + dt.timedelta(days=i)).version for i in range(6)]  # May 30 .. June 4
+    client = app.test_client()
+    listed = client.get(f"{API}/snapshots").get_json()["snapshots"]
+    # the 2 newest, plus the kept ones: the first release ever, and the first of June, cited for good
+    assert [s["version"] for s in listed] == [versions[5], versions[4], versions[2], versions[0]]
+    assert [s["kept"] for s in listed] == [False, False, True, True]
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == sorted(s["version"] for s in listed)
+    assert client.get(f"{API}/snapshots/{versions[0]}/datapackage.json").status_code == 200
+    gone = client.get(f"{API}/snapshots/{versions[1]}/datapackage.json")
+    assert gone.status_code == 404 and "periods" in gone.get_json()["message"]
 
 
 def test_landing_page_has_the_data_dictionary_and_dataset_uris_lead_there(published):
     from aduan_opendata.tables import TABLES
 
+    from aduan.i18n import gettext_in
+
     html = published.app.test_client().get("/opendata/").get_data(as_text=True)
-    assert '<html lang="id">' in html and 'lang="en"' in html
+    english = published.app.test_client().get("/opendata/?lang=en").get_data(as_text=True)
+    assert '<html lang="id">' in html and '<html lang="en">' in english
     for t in TABLES:
-        assert f'id="{t.name}"' in html and t.title_en in html and t.title_id in html
+        title_en, title_id = t.text("title", "en"), t.text("title", "id")
+        assert title_id != title_en  # translated through the catalogue
+        assert f'id="{t.name}"' in html and title_id in html and title_en not in html and title_en in english
         for f in t.fields:
             assert f"<code>{f.name}</code>" in html
-    assert "Creative Commons Attribution 4.0" in html and "euro_dcat_ap_3" in html
+            assert gettext_in("id", f.description._args[0]) in html.replace("&#39;", "'")
+    assert "Privasi" in html and "Privacy" in english and "Kutip" in html
+    assert "Creative Commons Attribution (CC-BY-4.0)" in html and "euro_dcat_ap_3" in html
     assert f"{API}/catalog.ttl" in html
     for name in ("complaints.csv", "monthly_counts.json", "agency_report_card.parquet"):
         assert f'href="https://aduan.ntbprov.example{API}/{name}"' in html
