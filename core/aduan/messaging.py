@@ -315,7 +315,7 @@ def blocked(channel: str) -> list[ContactBlock]:
 def _admit(contact: Contact, kind: str, limit: int, now: dt.datetime) -> bool:
     """Count one more ``kind`` (inbound, reply) in the contact's hourly window; False when full."""
     start, count = getattr(contact, f"{kind}_window"), getattr(contact, f"{kind}_count")
-    if start is None or now - start >= WINDOW or now < start:
+    if start is None or now - start >= WINDOW:  # (a clock behind `start`, another process's: same window)
         start, count = now, 0
     ok = count < limit
     setattr(contact, f"{kind}_window", start)
@@ -472,9 +472,9 @@ def receive(ch: Channel, msg: Inbound, *, inline: bool) -> Outcome:
     raw = clean_text(msg.sender, multiline=False)[:64] or None
     address = ch.normalise(raw)
     body = clean_text(msg.text)[:MAX_STORED]  # the core refuses more than 10,000 characters anyway
-    now = utcnow()
     with database.atomic():
         contact = lock_contact(ch.name, address) if address else None
+        now = utcnow()  # read under the lock: the windows of one contact only move forward
         try:
             with database.atomic():
                 rec = ch.log_inbound(msg, address, raw, body)

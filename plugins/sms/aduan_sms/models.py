@@ -45,4 +45,15 @@ class SmsMessage(BaseModel):
         indexes = ((("direction", "provider", "provider_message_id"), True),)
 
 
-MODELS = [SmsMessage]
+class SmsGammuWait(BaseModel):
+    """When this deployment first saw an incomplete concatenated Gammu SMS (persisted, so the wait for
+    its missing parts survives restarts and one-shot ``aduan sms poll-gammu`` runs)."""
+
+    group_key = pw.CharField(max_length=255, unique=True)
+    first_seen = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "sms_gammu_wait"
+
+
+MODELS = [SmsMessage, SmsGammuWait]

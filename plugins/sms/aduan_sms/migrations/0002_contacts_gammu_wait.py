@@ -1,11 +1,21 @@
 """sms 0002: opt-outs and the blocklist move to the core's ``contact`` / ``contact_block`` (channel
-``sms``, core migration 0005), shared by every text channel; the old tables are dropped."""
+``sms``, core migration 0005), shared by every text channel; the old tables are dropped.
+``sms_gammu_wait`` keeps when an incomplete concatenated Gammu SMS was first seen (it lived in
+process memory, so a one-shot ``poll-gammu`` never filed an incomplete message)."""
 import datetime as dt
 
 from peewee import *
 
 
 def up(migrator, db):
+    class SmsGammuWait(Model):
+        group_key = CharField(max_length=255, unique=True)
+        first_seen = DateTimeField()
+        class Meta:
+            database = db
+            table_name = 'sms_gammu_wait'
+
+    db.create_tables([SmsGammuWait])
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     tables = set(db.get_tables())
     if 'sms_optout' in tables:
@@ -40,3 +50,4 @@ def down(migrator, db):
             table_name = 'sms_block'
 
     db.create_tables([SmsOptOut, SmsBlock])
+    migrator.migrate(migrator.drop_table('sms_gammu_wait'))
