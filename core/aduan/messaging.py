@@ -209,6 +209,8 @@ def parse(text: str) -> Parsed:
         hit = KEYWORDS.get(word)
         if hit:
             cmd, lang = hit
+            if text.lstrip().startswith("/"):  # a bot command (/start, /cek): says nothing of the language
+                lang = None
             if cmd in ALONE and re.sub(r"[\W_]", "", rest):
                 return Parsed("lapor", None, body=text)
             if cmd == "cek":
@@ -659,11 +661,10 @@ class _Conversation:
             contact.opted_out = True
             return say("stopped", channel=label), None, "processed", None
         if p.command == "start":
-            contact.opted_out = False
-            r = say("started", channel=label)
-            if ch.drafts:  # Telegram's /start opens the chat: tell what can be done
-                r = Reply(r.text + "\n" + render(ch, "help", self.lang))
-            return r, None, "processed", None
+            was_out, contact.opted_out = contact.opted_out, False
+            if not was_out and ch.drafts:  # Telegram's /start opens a chat: say what can be done
+                return say("help"), None, "processed", None
+            return say("started", channel=label), None, "processed", None
         if p.command == "cancel":
             if self.draft() is None:
                 return say("no_draft"), None, "processed", None
