@@ -590,7 +590,7 @@ class _Conversation:
         r = self.say(key, parts=", ".join(parts) or "-")
         labels = _labels(self.lang)
         cats = [] if d.get("category") else list(
-            Category.select().where(Category.active == True).order_by(Category.name).limit(10))  # noqa: E712
+            Category.select().where(Category.active == True).order_by(Category.name).limit(8))  # noqa: E712
         if cats:
             r.style, r.button = "list", labels["category"]
             r.options = [Option(f"cat:{c.code}", ((c.name_en if self.lang == "en" and c.name_en else c.name))[:24])
