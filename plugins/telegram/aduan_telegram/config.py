@@ -29,5 +29,7 @@ class TelegramConfig(Schema):
     BLOCKLIST = StrList(load_default=list, metadata=_d("Chat ids whose messages are ignored."))
     NOTIFY_EVENTS = StrList(load_default=lambda: list(NOTIFY_DEFAULT), metadata=_d(
         "Public timeline events that message the reporter's chat."))
+    SEND_PER_SECOND = fields.Integer(load_default=25, validate=validate.Range(min=1, max=1000), metadata=_d(
+        "Messages sent per second by all workers together (the Bot API allows about 30); the rest wait."))
     MAX_LENGTH = fields.Integer(load_default=4096, validate=validate.Range(min=100, max=4096), metadata=_d(
         "Longest text sent (the Bot API takes 4096 characters)."))

@@ -17,7 +17,7 @@ import logging
 import requests
 from flask import current_app
 
-from aduan import messaging
+from aduan import messaging, ratelimit
 from aduan.db import database, utcnow
 from aduan.jobs import PermanentFailure, RetryLater
 from aduan.models import Event
@@ -86,6 +86,11 @@ def deliver(msg: TelegramMessage, text: str, options: list[dict] | None = None, 
         TelegramMessage.update(status="suppressed", error="chat is blocked", updated_at=utcnow()).where(
             TelegramMessage.id == msg.id).execute()
         return
+    cfg = current_app.config
+    allowed, reset = ratelimit.hit("telegram.send", "bot", f"{cfg['TELEGRAM_SEND_PER_SECOND']}/second",
+                                   cfg["SECRET_KEY"])
+    if not allowed:  # shared by every worker: the bot's broadcast limit
+        raise RetryLater("Bot API send rate reached", delay=max(reset, 1))
     payload = {"chat_id": int(msg.chat_id), "text": text, "link_preview_options": {"is_disabled": True}}
     kb = keyboard(options or [], style)
     if kb:

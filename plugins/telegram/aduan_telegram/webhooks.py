@@ -14,6 +14,7 @@ import json
 from flask import Blueprint, current_app, jsonify, request
 
 from aduan import messaging
+from aduan.i18n import _
 
 from .channel import CHANNEL
 
@@ -25,7 +26,7 @@ UNSUPPORTED = ("sticker", "contact", "poll", "dice", "game", "animation")
 
 
 def _error(code: int, message: str, errors: dict | None = None):
-    body = {"code": code, "status": code, "message": message}
+    body = {"code": code, "status": code, "message": str(message)}
     if errors:
         body["errors"] = errors
     resp = jsonify(body)
@@ -91,24 +92,24 @@ def telegram_update():
     cfg = current_app.config
     secret = cfg.get("TELEGRAM_WEBHOOK_SECRET")
     if not secret or not cfg.get("TELEGRAM_BOT_TOKEN"):
-        return _error(404, "the Telegram webhook is not enabled (TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET)")
+        return _error(404, _("the Telegram webhook is not enabled (TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET)"))
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
     if not given or not hmac.compare_digest(given.encode(), secret.encode()):
-        return _error(403, "missing or invalid X-Telegram-Bot-Api-Secret-Token")
+        return _error(403, _("missing or invalid X-Telegram-Bot-Api-Secret-Token"))
     try:
         update = json.loads(request.get_data(cache=True) or b"null")
     except (ValueError, UnicodeDecodeError):
-        return _error(400, "the body is not JSON")
+        return _error(400, _("the body is not JSON"))
     if not isinstance(update, dict):
-        return _error(422, "invalid input", {"_body": ["a JSON object (an Update) is required"]})
+        return _error(422, _("invalid input"), {"_body": [_("a JSON object (an Update) is required")]})
     uid = update.get("update_id")
     if isinstance(uid, bool) or not isinstance(uid, int) or uid < 0:
-        return _error(422, "invalid input", {"update_id": ["a non-negative integer is required"]})
+        return _error(422, _("invalid input"), {"update_id": [_("a non-negative integer is required")]})
     msg = to_inbound(update)
     if msg is None:
         return jsonify(ok=True, ignored=True)
     if not msg.sender:
-        return _error(422, "invalid input", {"message": {"chat": ["a chat id is required"]}})
+        return _error(422, _("invalid input"), {"message": {"chat": [_("a chat id is required")]}})
     outcome = messaging.receive(CHANNEL, msg, inline=False)
     cq = update.get("callback_query")
     if isinstance(cq, dict) and _str(cq.get("id")):

@@ -129,3 +129,23 @@ def test_bot_api_errors_are_handled(tg_app, seed, bot, updates, tg):
     assert worker.run_once()["dead"] == 1
     with app.app_context(), database.connection_context():
         assert Contact.get(Contact.channel == "telegram").opted_out is True
+
+
+def test_an_abandoned_draft_is_dropped_by_housekeeping(tg_app, seed, bot, updates, tg):
+    import datetime as dt
+
+    from aduan.builtin import _housekeeping
+
+    app = tg_app()
+    client = app.test_client()
+    tg.post(client, updates.text("/lapor Drainase tersumbat di Jl. Sriwijaya"))
+    with app.app_context(), database.connection_context():
+        c = Contact.get(Contact.channel == "telegram")
+        assert c.state["draft"]["body"] == "Drainase tersumbat di Jl. Sriwijaya"
+        c.state_updated_at = c.state_updated_at - dt.timedelta(hours=25)
+        c.save()
+        _housekeeping(app)
+        assert Contact.get(Contact.channel == "telegram").state is None
+    tg.post(client, updates.text("KIRIM"))
+    Worker(app).run_once()
+    assert "no report" in bot.sent()[-1]["text"] or "Tidak ada laporan" in bot.sent()[-1]["text"]

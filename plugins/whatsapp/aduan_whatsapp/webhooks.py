@@ -20,6 +20,7 @@ import json
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from aduan import messaging
+from aduan.i18n import _
 
 from .channel import CHANNEL
 from .outbound import apply_status
@@ -29,7 +30,7 @@ MEDIA = {"image": "image", "document": "document", "audio": "audio", "video": "v
 
 
 def _error(code: int, message: str, errors: dict | None = None):
-    body = {"code": code, "status": code, "message": message}
+    body = {"code": code, "status": code, "message": str(message)}
     if errors:
         body["errors"] = errors
     resp = jsonify(body)
@@ -45,11 +46,11 @@ def signature(secret: str, body: bytes) -> str:
 def verify_subscription():
     token = current_app.config.get("WHATSAPP_VERIFY_TOKEN")
     if not token:
-        return _error(404, "the WhatsApp webhook is not enabled (WHATSAPP_VERIFY_TOKEN)")
+        return _error(404, _("the WhatsApp webhook is not enabled (WHATSAPP_VERIFY_TOKEN)"))
     args = request.args
     given = args.get("hub.verify_token", "")
     if args.get("hub.mode") != "subscribe" or not given or not hmac.compare_digest(given.encode(), token.encode()):
-        return _error(403, "wrong hub.mode or hub.verify_token")
+        return _error(403, _("wrong hub.mode or hub.verify_token"))
     return Response(args.get("hub.challenge", ""), mimetype="text/plain")
 
 
@@ -96,17 +97,17 @@ def receive_webhook():
     cfg = current_app.config
     secret = cfg.get("WHATSAPP_APP_SECRET")
     if not secret:
-        return _error(404, "the WhatsApp webhook is not enabled (WHATSAPP_APP_SECRET)")
+        return _error(404, _("the WhatsApp webhook is not enabled (WHATSAPP_APP_SECRET)"))
     raw = request.get_data(cache=True)
     given = request.headers.get("X-Hub-Signature-256", "").strip()
     if not given or not hmac.compare_digest(signature(secret, raw).encode(), given.lower().encode()):
-        return _error(403, "missing or invalid X-Hub-Signature-256")
+        return _error(403, _("missing or invalid X-Hub-Signature-256"))
     try:
         body = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError):
-        return _error(400, "the body is not JSON")
+        return _error(400, _("the body is not JSON"))
     if not isinstance(body, dict) or not isinstance(body.get("entry"), list):
-        return _error(422, "invalid input", {"entry": ["a list of entries is required"]})
+        return _error(422, _("invalid input"), {"entry": [_("a list of entries is required")]})
     counts = {"messages": 0, "duplicates": 0, "statuses": 0, "ignored": 0}
     for entry in body["entry"]:
         for change in (entry.get("changes") if isinstance(entry, dict) else None) or []:
