@@ -137,3 +137,24 @@ def test_reengagement_error_sends_the_template_instead_of_retrying(wa_app, seed,
     with app.app_context(), database.connection_context():
         failed = WhatsappMessage.get(WhatsappMessage.provider_message_id == wamid)
         assert failed.status == "failed" and "131047" in failed.error
+
+
+def test_media_beyond_the_core_limits_is_refused_not_retried(wa_app, seed, graph, hooks, wa):
+    app = wa_app(ATTACHMENT_MAX_BYTES=100)
+    client = app.test_client()
+    worker = Worker(app)
+    graph.media["2002"] = wa.JPEG  # 322 bytes
+    graph.media["2003"] = b"MZ\x90\x00" + b"\x00" * 60  # an executable, whatever its name says
+    wa.post(client, hooks.image("2002", caption="Pohon tumbang menutup jalan ke Senaru"))
+    wa.post(client, hooks.message("document", {"id": "2003", "mime_type": "application/pdf",
+                                               "filename": "surat.pdf", "sha256": "x"}))
+    wa.post(client, hooks.button("send", "Kirim"))
+    worker.run_once()
+    with app.app_context(), database.connection_context():
+        from aduan.models import Job
+
+        media = {j.payload["media_id"]: j for j in Job.select().where(Job.kind == "whatsapp.media")}
+        assert media["2002"].status == "dead" and "larger than 100 bytes" in media["2002"].last_error
+        assert media["2003"].status == "dead" and "not accepted" in media["2003"].last_error
+        c = Complaint.get()
+        assert c.body.startswith("Pohon tumbang") and Attachment.select().count() == 0
