@@ -491,7 +491,7 @@ def receive(ch: Channel, msg: Inbound, *, inline: bool) -> Outcome:
             ch.finish_inbound(rec, "ignored", error="sender cannot be answered")
             return Outcome(rec)
         if not _admit(contact, "inbound", ch.config("INBOUND_PER_HOUR", 20), now):
-            contact.save()
+            contact.save(only=contact.dirty_fields)  # never overwrite what others changed
             ch.finish_inbound(rec, "rate_limited")
             log.warning("%s: inbound limit reached for %s", ch.name, mask(address))
             return Outcome(rec, contact=contact)
@@ -521,7 +521,7 @@ def receive(ch: Channel, msg: Inbound, *, inline: bool) -> Outcome:
             if rstatus == "suppressed":
                 reply = None
         contact.updated_at = now
-        contact.save()
+        contact.save(only=contact.dirty_fields)  # never overwrite what others changed
         return Outcome(rec, reply=reply, reply_message=out, contact=contact)
 
 
