@@ -29,7 +29,7 @@ def set_webhook(url, drop_pending):
     url = url or webhook_url()
     try:
         call("setWebhook", {"url": url, "secret_token": cfg["TELEGRAM_WEBHOOK_SECRET"],
-                            "allowed_updates": ["message", "callback_query"], "drop_pending_updates": drop_pending})
+                            "allowed_updates": ["message", "callback_query", "my_chat_member"], "drop_pending_updates": drop_pending})
     except (PermanentFailure, RetryLater) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"webhook set: {url}")

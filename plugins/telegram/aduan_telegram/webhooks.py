@@ -105,6 +105,14 @@ def telegram_update():
     uid = update.get("update_id")
     if isinstance(uid, bool) or not isinstance(uid, int) or uid < 0:
         return _error(422, _("invalid input"), {"update_id": [_("a non-negative integer is required")]})
+    mcm = update.get("my_chat_member")
+    if isinstance(mcm, dict):  # the citizen blocked (kicked) or restarted the bot: that is STOP / MULAI
+        chat = mcm.get("chat") if isinstance(mcm.get("chat"), dict) else {}
+        new = mcm.get("new_chat_member") if isinstance(mcm.get("new_chat_member"), dict) else {}
+        if chat.get("type") == "private" and isinstance(chat.get("id"), int) and new.get("status") in ("kicked", "member"):
+            messaging.set_opted_out("telegram", str(chat["id"]), new["status"] == "kicked")
+            return jsonify(ok=True)
+        return jsonify(ok=True, ignored=True)
     msg = to_inbound(update)
     if msg is None:
         return jsonify(ok=True, ignored=True)

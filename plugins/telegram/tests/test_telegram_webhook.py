@@ -69,7 +69,33 @@ def test_set_webhook_registers_the_url_and_secret(tg_app, bot, tg):
     assert out.exit_code == 0 and "https://aduan.example/hooks/telegram" in out.output
     name, body = [c for c in bot.calls if c[0] == "setWebhook"][0]
     assert body["url"] == "https://aduan.example/hooks/telegram" and body["secret_token"] == tg.SECRET
-    assert body["allowed_updates"] == ["message", "callback_query"]
+    assert body["allowed_updates"] == ["message", "callback_query", "my_chat_member"]
     assert tg.TOKEN not in out.output and tg.SECRET not in out.output
     info = app.test_cli_runner().invoke(telegram_cli, ["webhook-info"])
     assert "pending updates: 0" in info.output
+
+
+def test_blocking_the_bot_stops_notifications(tg_app, updates, tg):
+    from telegram import Update
+
+    app = tg_app()
+    client = app.test_client()
+    tg.post(client, updates.text("/start"))
+
+    def member(uid, old, new):
+        upd = {"update_id": uid, "my_chat_member": {
+            "chat": {"id": tg.CHAT, "type": "private", "first_name": "Baiq"},
+            "from": {"id": tg.CHAT, "is_bot": False, "first_name": "Baiq"}, "date": 1764576000,
+            "old_chat_member": {"user": {"id": 123456, "is_bot": True, "first_name": "AduanBot"}, "status": old,
+                                **({"until_date": 0} if old == "kicked" else {})},
+            "new_chat_member": {"user": {"id": 123456, "is_bot": True, "first_name": "AduanBot"}, "status": new,
+                                **({"until_date": 0} if new == "kicked" else {})}}}
+        assert Update.de_json(upd, None).my_chat_member.new_chat_member.status == new
+        return upd
+
+    assert tg.post(client, member(900001, "member", "kicked")).status_code == 200
+    with app.app_context(), database.connection_context():
+        assert Contact.get(Contact.channel == "telegram").opted_out is True
+    tg.post(client, member(900002, "kicked", "member"))
+    with app.app_context(), database.connection_context():
+        assert Contact.get(Contact.channel == "telegram").opted_out is False
