@@ -64,6 +64,8 @@ def to_inbound(msg: dict, contacts: list) -> messaging.Inbound | None:
     sender = _s(msg.get("from")) or _s(msg.get("from_user_id"))
     contact = next((c for c in contacts if isinstance(c, dict) and sender in (c.get("wa_id"), c.get("user_id"))),
                    contacts[0] if len(contacts) == 1 and isinstance(contacts[0], dict) else {})
+    if not sender:  # a user behind a WhatsApp username: only the business-scoped user id is given
+        sender = _s(contact.get("wa_id")) or _s(contact.get("user_id"))
     profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
     text, media, location, place, choice = "", [], None, None, None
     if mtype == "text":

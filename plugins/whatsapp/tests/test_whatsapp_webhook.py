@@ -95,3 +95,22 @@ def test_check_command(wa_app, graph):
 
     out = wa_app().test_cli_runner().invoke(whatsapp_cli, ["check"])
     assert out.exit_code == 0 and "NTB Care" in out.output and "GREEN" in out.output
+
+
+def test_a_username_user_is_answered_by_business_scoped_id(wa_app, graph, hooks, wa):
+    """Users who hide their number behind a username come with a BSUID only; replies use ``recipient``."""
+    app = wa_app()
+    client = app.test_client()
+    upd = hooks.text("BANTUAN")
+    msg = upd["entry"][0]["changes"][0]["value"]["messages"][0]
+    del msg["from"]
+    contact = upd["entry"][0]["changes"][0]["value"]["contacts"][0]
+    del contact["wa_id"]
+    contact["user_id"] = "ID.1349120865530274"
+    from pywa.types import Message
+
+    assert Message.from_update(hooks.wa, upd).from_user.bsuid == "ID.1349120865530274"
+    assert wa.post(client, upd).json["messages"] == 1
+    Worker(app).run_once()
+    sent = graph.sent[-1]
+    assert sent["recipient"] == "ID.1349120865530274" and "to" not in sent and "LAPOR" in sent["text"]["body"]
