@@ -39,9 +39,10 @@ def register_migrations():
 
 @hookimpl
 def register_blueprints(app):
+    from .api import blp
     from .webhooks import bp
 
-    return [bp]
+    return [blp, bp]
 
 
 @hookimpl

@@ -79,6 +79,10 @@ def test_full_conversation(tg_app, seed, bot, updates, tg):
                 headers=auth(seed.officer_a))
     worker.run_once()
     assert len(bot.sent()) == before  # opted out: nothing sent
+    log = client.get(f"/api/v1/plugins/telegram/complaints/{tid}/messages", headers=auth(seed.officer_a)).json
+    assert log and {m["status"] for m in log} <= {"processed", "sent"} and log[0]["chat_id"] == str(tg.CHAT)
+    assert client.get(f"/api/v1/plugins/telegram/complaints/{tid}/messages",
+                      headers=auth(seed.officer_b)).status_code == 404
     staff = client.get(f"/api/v1/complaints/{tid}", headers=auth(seed.coordinator)).json
     assert staff["extra"]["telegram"]["messages"] >= 8
 

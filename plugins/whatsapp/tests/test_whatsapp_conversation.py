@@ -101,6 +101,15 @@ def test_full_conversation(wa_app, seed, graph, hooks, wa):
     m = say(hooks.text("MULAI"))
     assert "aktif kembali" in m["text"]["body"]
 
+    # staff see the message log with its delivery states; an officer of another agency does not
+    log = client.get(f"/api/v1/plugins/whatsapp/complaints/{tid}/messages", headers=auth(seed.coordinator)).json
+    assert {"read", "processed"} <= {m["status"] for m in log} and log[0]["address"] == "+" + wa.NUMBER
+    assert not any(code in m["body"] for m in log)
+    assert any(m["kind"] == "template" for m in log)
+    assert client.get(f"/api/v1/plugins/whatsapp/complaints/{tid}/messages",
+                      headers=auth(seed.officer_b)).status_code == 404
+    assert client.get(f"/api/v1/plugins/whatsapp/complaints/{tid}/messages").status_code == 401
+
 
 def test_reengagement_error_sends_the_template_instead_of_retrying(wa_app, seed, graph, hooks, wa):
     app = wa_app()
