@@ -628,8 +628,8 @@ class _Conversation:
     def file(self, data: dict, media: list[dict] | None = None) -> tuple[Reply, Complaint | None, str, str | None]:
         if self.reporter is None:
             rep = {"language": self.lang}
-            if self.ch.phone_addresses:
-                rep["phone"] = self.contact.address
+            if self.ch.phone_addresses and self.contact.address.startswith("+"):
+                rep["phone"] = self.raw or self.contact.address  # the core keeps the raw form beside E.164
             if self.msg.sender_name:
                 rep["name"] = clean_text(self.msg.sender_name, multiline=False)[:255]
             data["reporter"] = rep
