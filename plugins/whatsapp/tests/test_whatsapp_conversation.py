@@ -164,6 +164,6 @@ def test_media_beyond_the_core_limits_is_refused_not_retried(wa_app, seed, graph
 
         media = {j.payload["media_id"]: j for j in Job.select().where(Job.kind == "whatsapp.media")}
         assert media["2002"].status == "dead" and "larger than 100 bytes" in media["2002"].last_error
-        assert media["2003"].status == "dead" and "not accepted" in media["2003"].last_error
+        assert media["2003"].status == "dead" and "application/x-msdownload" in media["2003"].last_error
         c = Complaint.get()
         assert c.body.startswith("Pohon tumbang") and Attachment.select().count() == 0
