@@ -626,6 +626,7 @@ class _Conversation:
         return self.draft_reply(d)
 
     def file(self, data: dict, media: list[dict] | None = None) -> tuple[Reply, Complaint | None, str, str | None]:
+        data.setdefault("language", self.lang)  # the complaint records the language the citizen wrote in
         if self.reporter is None:
             rep = {"language": self.lang}
             if self.ch.phone_addresses and self.contact.address.startswith("+"):
