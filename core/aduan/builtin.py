@@ -15,12 +15,16 @@ def _sla(app):
 
 
 def _housekeeping(app):
-    """Drop finished jobs older than 30 days and expired rate-limit windows."""
+    """Drop finished jobs older than 30 days, expired rate-limit windows and abandoned chat drafts."""
     import time
 
-    from .models import Job, RateLimit
+    from .messaging import DRAFT_TTL
+    from .models import Contact, Job, RateLimit
 
     with database.atomic():
+        # complaints written over several messages and abandoned: drop what the citizen never sent
+        Contact.update(state=None).where(Contact.state.is_null(False) &
+                                         (Contact.state_updated_at < utcnow() - DRAFT_TTL)).execute()
         Job.delete().where((Job.status == "done") & (Job.finished_at < utcnow() - timedelta(days=30))).execute()
         RateLimit.delete().where(RateLimit.window < int(time.time()) - 2 * 86400).execute()
 

@@ -230,5 +230,42 @@ class RateLimit(BaseModel):
         primary_key = pw.CompositeKey("key", "window")
 
 
+class Contact(BaseModel):
+    """A citizen on one text channel (an SMS/WhatsApp number, a Telegram chat), shared by every channel
+    plugin through :mod:`aduan.messaging`: consent (STOP/MULAI), the per-contact hourly counters, the
+    complaint being written over several messages, and the reporter it was matched to. Its row is
+    locked while one message of the contact is processed, so limits hold under concurrent webhooks."""
+
+    channel = pw.CharField(max_length=16)
+    address = pw.CharField(max_length=64)  # E.164 for phone channels, the chat id for Telegram
+    reporter = pw.ForeignKeyField(Reporter, null=True, backref="contacts", on_delete="SET NULL")
+    language = pw.CharField(max_length=2, null=True)
+    opted_out = pw.BooleanField(default=False)
+    state = JSONField(null=True)  # e.g. {"draft": {...}}: a complaint being written
+    state_updated_at = pw.DateTimeField(null=True)
+    inbound_window = pw.DateTimeField(null=True)  # start of the current hourly window
+    inbound_count = pw.IntegerField(default=0)
+    reply_window = pw.DateTimeField(null=True)
+    reply_count = pw.IntegerField(default=0)
+    last_inbound_at = pw.DateTimeField(null=True)  # WhatsApp's 24-hour customer-service window
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("channel", "address"), True),)
+
+
+class ContactBlock(BaseModel):
+    """A blocked address on one channel: its messages are logged and ignored, nothing is sent to it."""
+
+    channel = pw.CharField(max_length=16)
+    address = pw.CharField(max_length=64)  # E.164, a chat id, or a raw sender id (short codes)
+    reason = pw.CharField(max_length=255, default="")
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("channel", "address"), True),)
+
+
 CORE_MODELS = [Agency, Category, Region, Reporter, User, Token, Complaint, Event, Attachment, Job,
-               ScheduleState, RateLimit]
+               ScheduleState, RateLimit, Contact, ContactBlock]

@@ -8,11 +8,12 @@ from marshmallow import Schema, fields, validate
 
 from aduan import privacy
 from aduan.api import require
-from aduan.db import utcnow
 from aduan.models import Complaint
 from aduan.services import InvalidInput, find_complaint
 
-from .models import SmsBlock, SmsMessage
+from aduan import messaging
+
+from .models import SmsMessage
 from .phones import normalise
 
 blp = Blueprint("sms", __name__, url_prefix="/api/v1/plugins/sms",
@@ -113,8 +114,8 @@ class Blocklist(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def get(self):
         """Blocked numbers (the SMS_BLOCKLIST setting is not listed here)."""
-        return [{"phone": b.phone, "reason": b.reason, "created_at": _iso(b.created_at)}
-                for b in SmsBlock.select().order_by(SmsBlock.id)]
+        return [{"phone": b.address, "reason": b.reason, "created_at": _iso(b.created_at)}
+                for b in messaging.blocked("sms")]
 
     @require("admin", "coordinator")
     @blp.arguments(SmsBlockIn)
@@ -125,9 +126,8 @@ class Blocklist(MethodView):
         key = normalise(data["phone"]) or data["phone"].strip()
         if not key:
             raise InvalidInput({"phone": ["a number or sender id is required"]})
-        b = SmsBlock.get_or_none(SmsBlock.phone == key) or SmsBlock.create(phone=key, reason=data["reason"],
-                                                                           created_at=utcnow())
-        return {"phone": b.phone, "reason": b.reason, "created_at": _iso(b.created_at)}
+        b = messaging.block("sms", key, data["reason"])
+        return {"phone": b.address, "reason": b.reason, "created_at": _iso(b.created_at)}
 
 
 @blp.route("/blocklist/<path:phone>")
@@ -138,5 +138,5 @@ class BlockItem(MethodView):
     def delete(self, phone):
         """Unblock a number."""
         key = normalise(phone) or phone.strip()
-        if SmsBlock.delete().where(SmsBlock.phone == key).execute() == 0:
+        if not messaging.unblock("sms", key):
             abort(404, "this number is not blocked")

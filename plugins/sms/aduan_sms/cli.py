@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from aduan.db import database, utcnow
+from aduan.db import database
 
 sms_cli = AppGroup("sms", help="SMS channel: Gammu polling, blocklist.")
 
@@ -25,12 +25,13 @@ def poll_gammu():
 @click.option("--reason", default="")
 def block(number, reason):
     """Block a number (its messages are ignored, nothing is sent to it)."""
-    from .models import SmsBlock
+    from aduan import messaging
+
     from .phones import mask, normalise
 
     key = normalise(number) or number.strip()
     with database.connection_context():
-        SmsBlock.insert(phone=key, reason=reason, created_at=utcnow()).on_conflict_ignore().execute()
+        messaging.block("sms", key, reason)
     click.echo(f"blocked {mask(key)}")
 
 
@@ -38,10 +39,11 @@ def block(number, reason):
 @click.argument("number")
 def unblock(number):
     """Remove a number from the blocklist."""
-    from .models import SmsBlock
+    from aduan import messaging
+
     from .phones import mask, normalise
 
     key = normalise(number) or number.strip()
     with database.connection_context():
-        n = SmsBlock.delete().where(SmsBlock.phone == key).execute()
+        n = messaging.unblock("sms", key)
     click.echo(f"unblocked {mask(key)}" if n else "not blocked")

@@ -7,10 +7,10 @@ Processing is crash-safe: a row is filed through :func:`aduan_sms.inbound.receiv
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import threading
-import time
 
 import peewee as pw
 from flask import current_app
@@ -19,7 +19,9 @@ from playhouse import db_url
 
 from . import text as smstext
 from .inbound import Inbound, receive
-from .models import SmsMessage
+from aduan.db import utcnow
+
+from .models import SmsGammuWait, SmsMessage
 
 log = logging.getLogger("aduan.sms")
 _dbs: dict[str, pw.Database] = {}
@@ -148,7 +150,18 @@ def concat_info(udh: str | None) -> tuple[str, int, int] | None:
     return None
 
 
-_first_seen: dict[tuple, float] = {}  # incomplete multipart messages: when this worker first saw them
+def _group_key(key: tuple, first_row_id) -> str:
+    """A stable name for one concatenated message (hashed: it holds the sender's number)."""
+    return hashlib.sha256(f"{key[0]}|{key[1]}|{key[2]}|{first_row_id}".encode()).hexdigest()
+
+
+def _waited_enough(group_key: str, wait: float) -> bool:
+    """Whether an incomplete message has waited ``wait`` seconds since it was first seen (kept in
+    ``sms_gammu_wait``, so the wait holds across polls, restarts and one-shot runs)."""
+    now = utcnow()
+    SmsGammuWait.insert(group_key=group_key, first_seen=now).on_conflict_ignore().execute()
+    first = SmsGammuWait.select(SmsGammuWait.first_seen).where(SmsGammuWait.group_key == group_key).scalar()
+    return first is not None and (now - first).total_seconds() >= wait
 
 
 def _groups(rows):
@@ -173,12 +186,10 @@ def _groups(rows):
             continue
         seqs = sorted(parts[key], key=lambda p: (p[0], p[1].id))
         complete = {s for s, _ in seqs} >= set(range(1, key[2] + 1))
-        seen_key = (key, seqs[0][1].id)
-        if not complete:
-            first = _first_seen.setdefault(seen_key, time.monotonic())
-            if time.monotonic() - first < wait:
-                continue  # the other parts may still be on their way
-        _first_seen.pop(seen_key, None)
+        gkey = _group_key(key, min(row.id for _, row in seqs))
+        if not complete and not _waited_enough(gkey, wait):
+            continue  # the other parts may still be on their way
+        SmsGammuWait.delete().where(SmsGammuWait.group_key == gkey).execute()
         uniq, done = [], set()
         for s_, row in seqs:
             if s_ not in done:

@@ -1,4 +1,5 @@
-"""Tables of the SMS plugin: the message log, opt-outs and the blocklist.
+"""The SMS plugin's table: the message log (opt-outs and the blocklist are the core's ``contact`` and
+``contact_block`` on channel ``sms``, see :mod:`aduan.messaging`).
 
 Phone numbers here are the citizen's contact channel: shown to staff only through the plugin's API,
 which applies :func:`aduan.privacy.shows_identity`; never logged unmasked.
@@ -44,25 +45,15 @@ class SmsMessage(BaseModel):
         indexes = ((("direction", "provider", "provider_message_id"), True),)
 
 
-class SmsOptOut(BaseModel):
-    """A number that sent STOP/BERHENTI: no notifications until it sends MULAI/START."""
+class SmsGammuWait(BaseModel):
+    """When this deployment first saw an incomplete concatenated Gammu SMS (persisted, so the wait for
+    its missing parts survives restarts and one-shot ``aduan sms poll-gammu`` runs)."""
 
-    phone = pw.CharField(max_length=20, unique=True)
-    created_at = pw.DateTimeField(default=utcnow)
-
-    class Meta:
-        table_name = "sms_optout"
-
-
-class SmsBlock(BaseModel):
-    """A blocked number (abuse): its messages are logged and ignored, nothing is sent to it."""
-
-    phone = pw.CharField(max_length=64, unique=True)  # E.164, or the raw sender id for short codes
-    reason = pw.CharField(max_length=255, default="")
-    created_at = pw.DateTimeField(default=utcnow)
+    group_key = pw.CharField(max_length=255, unique=True)
+    first_seen = pw.DateTimeField(default=utcnow)
 
     class Meta:
-        table_name = "sms_block"
+        table_name = "sms_gammu_wait"
 
 
-MODELS = [SmsMessage, SmsOptOut, SmsBlock]
+MODELS = [SmsMessage, SmsGammuWait]

@@ -10,8 +10,6 @@ Adapters raise :class:`aduan.jobs.RetryLater` for temporary failures (network, 4
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import logging
 from typing import Callable
@@ -20,11 +18,10 @@ from urllib.parse import quote_plus
 import peewee as pw
 import phonenumbers
 import requests
-from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 
+from aduan import messaging
 from aduan.db import database, utcnow
-from aduan.i18n import action_label, status_label
 from aduan.jobs import PermanentFailure, RetryLater
 from aduan.models import Complaint, Event
 
@@ -188,21 +185,13 @@ def deliver(msg: SmsMessage, text: str) -> None:
     log.info("sms: %s message %s to %s via %s", msg.command, msg.id, mask(msg.phone), msg.provider)
 
 
-def _fernet() -> Fernet:
-    key = hashlib.sha256(("aduan-sms|" + current_app.config["SECRET_KEY"]).encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def seal(text: str) -> str:
     """Replies can hold an access code: the job table keeps them encrypted, not readable."""
-    return _fernet().encrypt(text.encode()).decode()
+    return messaging.seal(text, "aduan-sms")
 
 
 def unseal(token: str) -> str:
-    try:
-        return _fernet().decrypt(token.encode()).decode()
-    except InvalidToken:
-        raise PermanentFailure("the queued text cannot be decrypted (SECRET_KEY changed?)") from None
+    return messaging.unseal(token, "aduan-sms")
 
 
 def job_send(app, payload, job) -> None:
@@ -213,9 +202,9 @@ def job_send(app, payload, job) -> None:
 
 
 def notification_text(event: Event, complaint: Complaint, lang: str) -> str:
-    body = " ".join((event.text or "").split())
-    return smstext.render("notify", lang, tid=complaint.tracking_id, action=action_label(event.type, lang),
-                          status=status_label(complaint.status, lang), text=(body + " ") if body else "")
+    from .inbound import CHANNEL
+
+    return messaging.notification_text(CHANNEL, event, complaint, lang)
 
 
 def _notify_provider(phone: str) -> str | None:

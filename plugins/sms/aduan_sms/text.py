@@ -1,9 +1,8 @@
-"""SMS texts: GSM 03.38 / UCS-2 segment counting and splitting, and the reply templates."""
+"""SMS texts: GSM 03.38 / UCS-2 segment counting, splitting and cutting. (The words themselves are the
+core's conversation texts, :mod:`aduan.messaging`, translated in the core's gettext catalogue.)"""
 from __future__ import annotations
 
 import math
-
-from flask import current_app
 
 # GSM 03.38 default alphabet and its extension table (extension characters take two septets).
 GSM7_BASIC = ("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -73,63 +72,3 @@ def fit(text: str, max_segments: int) -> str:
         out.append(ch)
         size += u
     return "".join(out).rstrip() + tail
-
-
-TEMPLATES = {
-    "id": {
-        "filed": "{sender}: Laporan diterima. No. lacak {tid}, kode akses {code} (rahasiakan). "
-                 "Cek status: CEK {tid}. Tambah info: BALAS {tid} <isi>.",
-        "status": "{sender}: Laporan {tid}: {status}.{answer}",
-        "status_public": "{sender}: Laporan {tid}: {status}.",
-        "not_found": "{sender}: Laporan {tid} tidak ditemukan. Periksa nomor lacak Anda.",
-        "replied": "{sender}: Balasan Anda untuk laporan {tid} sudah kami terima.",
-        "not_yours": "{sender}: Balasan hanya dapat dikirim dari nomor yang membuat laporan {tid}.",
-        "closed": "{sender}: Laporan {tid} sudah {status} dan tidak dapat dibalas. Kirim LAPOR <isi> untuk laporan baru.",
-        "stopped": "{sender}: Anda tidak akan menerima pemberitahuan SMS lagi. Kirim MULAI untuk mengaktifkan kembali.",
-        "started": "{sender}: Pemberitahuan SMS aktif kembali.",
-        "help": "{sender}: Kirim LAPOR <isi laporan> untuk melapor, CEK <no lacak> untuk status, "
-                "BALAS <no lacak> <isi> untuk menambah info, BERHENTI untuk berhenti menerima SMS.",
-        "usage_cek": "{sender}: Format: CEK <no lacak>.",
-        "usage_balas": "{sender}: Format: BALAS <no lacak> <isi balasan>.",
-        "invalid": "{sender}: Pesan tidak dapat diproses: {error}",
-        "notify": "{sender}: Laporan {tid}: {action}. {text}Status: {status}. Balas: BALAS {tid} <isi>",
-        "answer": " Tanggapan terakhir: {text}",
-    },
-    "en": {
-        "filed": "{sender}: Report received. Tracking no. {tid}, access code {code} (keep it secret). "
-                 "Status: CHECK {tid}. Add info: REPLY {tid} <text>.",
-        "status": "{sender}: Report {tid}: {status}.{answer}",
-        "status_public": "{sender}: Report {tid}: {status}.",
-        "not_found": "{sender}: Report {tid} not found. Please check the tracking number.",
-        "replied": "{sender}: We received your reply for report {tid}.",
-        "not_yours": "{sender}: Replies are accepted only from the number that filed report {tid}.",
-        "closed": "{sender}: Report {tid} is {status} and cannot take replies. Send REPORT <text> for a new one.",
-        "stopped": "{sender}: You will not receive SMS notifications any more. Send START to turn them back on.",
-        "started": "{sender}: SMS notifications are on again.",
-        "help": "{sender}: Send REPORT <your complaint> to file, CHECK <tracking no> for the status, "
-                "REPLY <tracking no> <text> to add information, STOP to stop SMS.",
-        "usage_cek": "{sender}: Format: CHECK <tracking no>.",
-        "usage_balas": "{sender}: Format: REPLY <tracking no> <text>.",
-        "invalid": "{sender}: Your message could not be processed: {error}",
-        "notify": "{sender}: Report {tid}: {action}. {text}Status: {status}. Reply: REPLY {tid} <text>",
-        "answer": " Latest answer: {text}",
-    },
-}
-
-
-def template(key: str, lang: str = "id") -> str:
-    lang = lang if lang in TEMPLATES else "id"
-    return (current_app.config.get("SMS_TEMPLATES") or {}).get(lang, {}).get(key) or TEMPLATES[lang][key]
-
-
-def render(key: str, lang: str = "id", **values) -> str:
-    """The template ``key`` in ``lang`` (overridable with SMS_TEMPLATES), cut to SMS_MAX_SEGMENTS."""
-    cfg = current_app.config
-    lang = lang if lang in TEMPLATES else "id"
-    tpl = template(key, lang)
-    values.setdefault("sender", cfg.get("SMS_SENDER_NAME") or "ADUAN")
-    try:
-        text = tpl.format(**values)
-    except (KeyError, IndexError, ValueError):  # a broken override: fall back to the built-in text
-        text = TEMPLATES[lang][key].format(**values)
-    return fit(text, cfg.get("SMS_MAX_SEGMENTS", 3))

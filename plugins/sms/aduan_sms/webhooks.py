@@ -146,6 +146,25 @@ def android_inbound():
                                   payload.get("message") if isinstance(payload.get("message"), str) else ""),
                           inline=False)
         return jsonify(ok=True, duplicate=outcome.duplicate)
+    if event == "sms:batch:received":
+        # The app's batch delivery (inbox refresh, or "batch" webhook mode): payload.messages holds the
+        # same objects as sms:received. Each is filed on its own, deduplicated on envelope id + position.
+        items = payload.get("messages")
+        if not env.get("id") or not isinstance(items, list):
+            return _error(422, "invalid input", {**({"id": ["required"]} if not env.get("id") else {}),
+                                                 **({"payload": {"messages": ["a list is required"]}}
+                                                    if not isinstance(items, list) else {})})
+        bad = {str(i): {"phoneNumber": ["required"]} for i, m in enumerate(items)
+               if not isinstance(m, dict) or not (m.get("phoneNumber") or m.get("sender"))}
+        if bad:
+            return _error(422, "invalid input", {"payload": {"messages": bad}})
+        results = []
+        for i, m in enumerate(items):
+            text = m.get("message") if isinstance(m.get("message"), str) else ""
+            outcome = receive(Inbound("android", f"{env['id']}#{i}", str(m.get("phoneNumber") or m.get("sender")),
+                                      text), inline=False)
+            results.append(outcome.duplicate)
+        return jsonify(ok=True, received=len(results), duplicates=sum(results))
     if event in ("sms:sent", "sms:delivered", "sms:failed"):
         if not payload.get("messageId"):
             return _error(422, "invalid input", {"payload": {"messageId": ["required"]}})

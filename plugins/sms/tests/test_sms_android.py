@@ -125,3 +125,29 @@ def test_simultaneous_deliveries_of_one_message_file_once(sms_app, seed, signers
         from aduan_sms.models import SmsMessage
 
         assert SmsMessage.select().where(SmsMessage.direction == "out").count() == 1
+
+
+def test_batch_received_files_every_message_once(sms_app, seed, signers, httpserver):
+    """``sms:batch:received`` (the app's batch delivery, e.g. after an inbox refresh) carries several
+    messages: each is filed, and the batch delivered again files nothing more."""
+    httpserver.expect_request("/message", method="POST").respond_with_handler(_echo)
+    app = _app(sms_app, httpserver)
+    client = app.test_client()
+    env = {"deviceId": "dev1", "event": "sms:batch:received", "id": "batch-1", "webhookId": "wh9",
+           "payload": {"messages": [
+               {"messageId": "m1", "message": "LAPOR Lampu jalan di Jl. Pejanggik mati", "phoneNumber": "+6281911110001",
+                "simNumber": 1, "receivedAt": "2026-11-23T10:00:00.000+08:00"},
+               {"messageId": "m2", "message": "Sampah menumpuk di Pasar Kebon Roek", "phoneNumber": "081911110002",
+                "simNumber": 1, "receivedAt": "2026-11-23T10:01:00.000+08:00"}]}}
+    r = signers.android(client, env)
+    assert r.status_code == 200 and r.json["received"] == 2 and r.json["duplicates"] == 0
+    r = signers.android(client, env)
+    assert r.status_code == 200 and r.json["duplicates"] == 2
+    with app.app_context(), database.connection_context():
+        assert sorted(c.body for c in Complaint.select()) == ["Lampu jalan di Jl. Pejanggik mati",
+                                                              "Sampah menumpuk di Pasar Kebon Roek"]
+    assert Worker(app).run_once()["done"] == 2  # each sender gets its tracking id through the phone
+    assert sorted(json.loads(req.data)["phoneNumbers"][0] for req, _ in httpserver.log) == [
+        "+6281911110001", "+6281911110002"]
+    bad = dict(env, id="batch-2", payload={"messages": [{"message": "tanpa nomor"}]})
+    assert signers.android(client, bad).status_code == 422

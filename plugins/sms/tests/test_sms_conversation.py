@@ -101,6 +101,8 @@ def test_english_keywords_get_english_replies_and_notifications(sms_app, seed, s
     reply = r.json["reply"]
     assert reply.startswith("NTBCare: Report received") and "access code" in reply
     tid = re.search(r"Tracking no\. (\w{8})", reply).group(1)
+    with app.app_context(), database.connection_context():
+        assert Complaint.get(Complaint.tracking_id == tid).language == "en"  # recorded for every later text
     assert signers.generic(client, {"from": "+6281907070000", "text": f"check {tid}", "id": "e2"}).json["reply"] \
         == f"NTBCare: Report {tid}: Not yet verified."
     assert "REPLY" in signers.generic(client, {"from": "+6281907070000", "text": "HELP", "id": "e3"}).json["reply"]

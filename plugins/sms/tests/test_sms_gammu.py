@@ -3,6 +3,7 @@
 The worker reads new inbox rows, files each exactly once, marks them Processed and writes the
 replies (long ones as concatenated parts with UDH) to the outbox, where gammu-smsd picks them up.
 """
+import datetime as dt
 import os
 import re
 import sqlite3
@@ -328,3 +329,26 @@ def test_a_long_sms_stored_as_parts_is_one_complaint(sms_app, seed, smsd):
     with app.app_context(), database.connection_context():
         assert Complaint.select().order_by(Complaint.id.desc()).first().body == "Ada pungutan liar di kantor desa."
     assert smsd.processed() == [True] * 4
+
+
+def test_the_wait_for_missing_parts_survives_a_one_shot_poll(sms_app, seed, smsd):
+    """The first sighting of an incomplete concatenated SMS is kept in the database: a later one-shot
+    ``aduan sms poll-gammu`` (another process) files what arrived once the wait is over."""
+    from aduan_sms.cli import sms_cli
+    from aduan_sms.models import SmsGammuWait
+
+    smsd.receive("+6281911119999", "Jembatan gantung di Sembalun", udh="050003B30201")
+    app = sms_app(SMS_GAMMU_DATABASE_URL=smsd.url, SMS_GAMMU_MULTIPART_WAIT_SECONDS=600)
+    assert "received 0" in app.test_cli_runner().invoke(sms_cli, ["poll-gammu"]).output
+    assert smsd.processed() == [False]
+    with app.app_context(), database.connection_context():
+        assert SmsGammuWait.select().count() == 1
+        # ten minutes pass (the row is what a later run reads)
+        first = SmsGammuWait.get().first_seen
+        SmsGammuWait.update(first_seen=first - dt.timedelta(minutes=11)).execute()
+    later = sms_app(SMS_GAMMU_DATABASE_URL=smsd.url, SMS_GAMMU_MULTIPART_WAIT_SECONDS=600)
+    assert "received 1" in later.test_cli_runner().invoke(sms_cli, ["poll-gammu"]).output
+    assert smsd.processed() == [True]
+    with later.app_context(), database.connection_context():
+        assert [c.body for c in Complaint.select()] == ["Jembatan gantung di Sembalun"]
+        assert SmsGammuWait.select().count() == 0
