@@ -6,12 +6,14 @@ import base64
 from flask import abort, current_app, g, request, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from flask_smorest import abort as smorest_abort
 from flask_smorest.fields import Upload
 
 from .. import privacy, services
 from ..auth import Actor, check_access_code
 from ..db import is_postgres, utcnow
-from ..i18n import status_label
+from ..edge import INT64_MAX
+from ..i18n import _, status_label
 from peewee import JOIN, SQL, NodeList
 
 from ..models import Agency, Attachment, Category, Complaint, Region, Reporter
@@ -80,9 +82,12 @@ def _encode_cursor(cid: int) -> str:
 
 def _decode_cursor(cursor: str) -> int:
     try:
-        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+        value = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except (ValueError, UnicodeDecodeError):
-        abort(422, "invalid cursor")
+        value = None
+    if value is None or not 0 < value <= INT64_MAX:  # only next_cursor values are valid
+        smorest_abort(422, message=_("invalid cursor"), errors={"cursor": [_("Use the next_cursor of a previous page.")]})
+    return value
 
 
 @blp.route("")
