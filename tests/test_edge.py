@@ -403,3 +403,33 @@ def test_wrong_roles_are_403_before_validation(env):
                         ("POST", "/api/v1/users/1/tokens")):
         r = client.open(url, method=method, json={"surprise": True, "expires_days": "never"}, headers=h)
         assert_error(doc, r, 403)
+
+
+def test_reporter_routes_check_the_access_code_before_the_body(env):
+    """A wrong access code is 403 and a staff member who cannot see the complaint gets 404, whatever
+    the body: strangers learn nothing about what the body should be."""
+    app, client, seed, filed, doc, caplog = env
+    tid = filed["tracking_id"]
+    bad = {"rating": "lima", "surprise": True}
+    assert_error(doc, client.post(f"/api/v1/complaints/{tid}/actions/rate", json=bad,
+                                  headers={"X-Access-Code": "WRONG-CODE"}), 403)
+    assert_error(doc, client.post(f"/api/v1/complaints/{tid}/actions/rate", json=bad), 401)
+    assert_error(doc, client.post(f"/api/v1/complaints/{tid}/attachments", data={"visibility": "nope"},
+                                  headers={"X-Access-Code": "WRONG-CODE"}, content_type="multipart/form-data"), 403)
+    # not yet disposed to agency B: its officer cannot see it at all
+    assert_error(doc, client.post(f"/api/v1/complaints/{tid}/actions/respond", json=bad,
+                                  headers=auth(seed.officer_b)), 404)
+    r = client.post(f"/api/v1/complaints/{tid}/actions/rate", json=bad, headers={"X-Access-Code": filed["access_code"]})
+    assert "rating" in assert_error(doc, r, 422)["errors"]
+
+
+def test_edge_messages_are_in_the_requests_language(env):
+    app, client, seed, filed, doc, caplog = env
+    r = client.post("/api/v1/complaints", data=DEEP, content_type="application/json")
+    assert r.json["message"] == "Isi JSON bersarang terlalu dalam (paling banyak 64 tingkat)."
+    r = client.post("/api/v1/complaints?lang=en", data=DEEP, content_type="application/json")
+    assert r.json["message"] == "The JSON body is nested too deeply (at most 64 levels)."
+    r = client.get("/api/v1/complaints?q=a%00b")
+    assert r.json["errors"]["q"] == ["Karakter NUL tidak diperbolehkan."]
+    r = client.post("/api/v1/complaints", json={"body": "x", "category_id": HUGE})
+    assert r.json["errors"]["category_id"][0].startswith("Harus bilangan bulat 64-bit")

@@ -60,6 +60,24 @@ def resolve_actor(complaint: Complaint) -> Actor:
     return a
 
 
+def acting_on_complaint(fn):
+    """Decorator (above ``@blp.arguments``): find the complaint and who acts on it (token, or the
+    reporter's ``X-Access-Code``) before the body is validated, so a stranger gets 401/403/404, not
+    a 422 about a body they may not send. The view reads ``g.complaint`` and ``g.complaint_actor``."""
+    from functools import wraps
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        c = find(kwargs["tracking_id"])
+        a = resolve_actor(c)
+        if a.role == "public":
+            abort(401, _("a token or the complaint's access code is required"))
+        g.complaint, g.complaint_actor = c, a
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def full_view(c: Complaint, actor: Actor, *, timeline: bool = True) -> dict:
     audience = privacy.audience_for(actor, c)
     view = privacy.complaint_view(c, audience, hooks=_hooks())
@@ -187,6 +205,7 @@ class ComplaintDetail(MethodView):
 
 @blp.route("/<tracking_id>/actions/<action>")
 class ComplaintAction(MethodView):
+    @acting_on_complaint
     @blp.arguments(ActionIn)
     @blp.response(200, ComplaintOut)
     @blp.alt_response(409, description="The action is not allowed now; `allowed_actions` lists those that are")
@@ -197,10 +216,7 @@ class ComplaintAction(MethodView):
         Staff: verify, transfer, start, respond, hold, resume, resolve, close, reopen, reject,
         archive, comment. Reporter (with ``X-Access-Code``): reply, rate, reopen, close.
         """
-        c = find(tracking_id)
-        a = resolve_actor(c)
-        if a.role == "public":
-            abort(401, "a token or the complaint's access code is required")
+        c, a = g.complaint, g.complaint_actor
         services.perform(c, action, a, text=data.get("text", ""), agency_id=data.get("agency_id"),
                          category_id=data.get("category_id"), urgency=data.get("urgency"),
                          visibility=data.get("visibility"), rating=data.get("rating"))
@@ -219,6 +235,7 @@ class ComplaintAttachments(MethodView):
         return [privacy.attachment_view(x) for x in c.attachments.order_by(Attachment.id)
                 if privacy.attachment_visible(x, c, aud)]
 
+    @acting_on_complaint
     @blp.arguments(UploadIn, location="form")
     @blp.arguments(type("FileIn", (__import__("marshmallow").Schema,), {"file": Upload(required=True)}),
                    location="files")
@@ -227,10 +244,7 @@ class ComplaintAttachments(MethodView):
     def post(self, form, files, tracking_id):
         """Upload an attachment (multipart field ``file``). Size and type (sniffed from the bytes)
         are limited by ``ATTACHMENT_MAX_BYTES`` and ``ATTACHMENT_TYPES``."""
-        c = find(tracking_id)
-        a = resolve_actor(c)
-        if a.role == "public":
-            abort(401, "a token or the complaint's access code is required")
+        c, a = g.complaint, g.complaint_actor
         f = files["file"]
         att = services.add_attachment(c, a, f.stream, f.filename or "lampiran", visibility=form["visibility"])
         return privacy.attachment_view(att)
