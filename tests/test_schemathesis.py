@@ -100,3 +100,21 @@ def test_no_server_errors_and_no_schema_violations(live, who, caplog, tmp_path):
             proc = subprocess.run(cmd + selection, capture_output=True, text=True, timeout=900, cwd=tmp_path)
             assert proc.returncode == 0, proc.stdout[-6000:]
     assert "unhandled error" not in caplog.text, caplog.text
+
+
+# --- cases schemathesis found, kept as ordinary regression tests -------------------------------------
+
+@pytest.mark.skipif("lapor" not in PLUGINS, reason="the lapor plugin is not installed")
+def test_regression_unknown_lapor_id_is_422_not_502(make_app, lapor_sim):
+    """schemathesis (admin): ``POST /plugins/lapor/import {"lapor_id": "0"}`` answered 502 because
+    SP4N-LAPOR! said 404; an id LAPOR! does not know is the caller's mistake."""
+    app = make_app({"PLUGINS": ["lapor"], **lapor_sim})
+    with app.app_context(), database.connection_context():
+        seed = seed_basics()
+    client = app.test_client()
+    r = client.post("/api/v1/plugins/lapor/import", json={"lapor_id": "0"}, headers=auth(seed.coordinator))
+    assert r.status_code == 422 and "lapor_id" in r.json["errors"], r.json
+    tid = client.post("/api/v1/complaints", json={"body": "Jalan rusak"}).json["tracking_id"]
+    r = client.post(f"/api/v1/plugins/lapor/tickets/{tid}/resolve", json={"action": "link", "lapor_id": "0"},
+                    headers=auth(seed.coordinator))
+    assert r.status_code in (404, 409, 422) and r.is_json, r.json
