@@ -118,3 +118,19 @@ def test_regression_unknown_lapor_id_is_422_not_502(make_app, lapor_sim):
     r = client.post(f"/api/v1/plugins/lapor/tickets/{tid}/resolve", json={"action": "link", "lapor_id": "0"},
                     headers=auth(seed.coordinator))
     assert r.status_code in (404, 409, 422) and r.is_json, r.json
+
+
+@pytest.mark.skipif("lapor" not in PLUGINS, reason="the lapor plugin is not installed")
+def test_regression_integer_beyond_a_database_integer_is_422(make_app, lapor_sim):
+    """schemathesis (coordinator, PostgreSQL): ``PUT /plugins/lapor/mappings/categories/1`` with
+    ``lapor_category_id`` 2**63-2 answered 500 (PostgreSQL ``integer out of range``)."""
+    app = make_app({"PLUGINS": ["lapor"], **lapor_sim})
+    with app.app_context(), database.connection_context():
+        seed = seed_basics()
+    client = app.test_client()
+    r = client.put("/api/v1/plugins/lapor/mappings/categories/1", json={"lapor_category_id": 9223372036854775806},
+                   headers=auth(seed.coordinator))
+    assert r.status_code == 422 and "lapor_category_id" in r.json["errors"], r.json
+    r = client.put("/api/v1/plugins/lapor/mappings/categories/1", json={"lapor_category_id": 2 ** 31},
+                   headers=auth(seed.coordinator))
+    assert r.status_code == 422 and "lapor_category_id" in r.json["errors"], r.json

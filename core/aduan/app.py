@@ -16,7 +16,7 @@ from . import __version__
 from .config import CoreConfig, load_file, parse_env, validate_section
 from .db import database, make_database, sqlite_url
 from .i18n import _
-from .edge import INT64_MAX, INT64_MIN, AduanRequest, Int64Converter, check_request
+from .edge import INT_MAX, INT_MIN, AduanRequest, BoundedIntConverter, check_request
 from .plugins import Hooks, build_manager
 from .sla import Calendar, calendar_from_config
 from .storage import FileStorage
@@ -63,8 +63,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, plugins: Iterable[Any
         os.path.join(os.getcwd(), "instance")
     app = Flask("aduan", instance_path=os.path.abspath(instance))
     app.request_class = AduanRequest
-    # Before any route exists: every <int:…> segment, core and plugins, is a 64-bit integer.
-    app.url_map.converters["int"] = Int64Converter
+    # Before any route exists: every <int:…> segment, core and plugins, fits an integer column.
+    app.url_map.converters["int"] = BoundedIntConverter
     raw = _raw_config(app, config)
     core = validate_section(CoreConfig(), raw)
     app.config.update({k: v for k, v in raw.items() if k.isupper()})
@@ -157,8 +157,8 @@ class AduanApi(Api):
 
 
 def _integer_bounds(self, field, **kwargs):
-    """apispec attribute function: an integer without explicit bounds is documented as 64-bit, as the
-    request edge enforces it (aduan.edge)."""
+    """apispec attribute function: an integer without explicit bounds is documented with the
+    database integer's (aduan.edge.INT_MIN..INT_MAX), as the request edge enforces them."""
     import marshmallow as ma
 
     if not isinstance(field, ma.fields.Integer):
@@ -166,9 +166,9 @@ def _integer_bounds(self, field, **kwargs):
     ret = {}
     ranges = [v for v in field.validators if isinstance(v, ma.validate.Range)]
     if not any(r.min is not None for r in ranges):
-        ret["minimum"] = INT64_MIN
+        ret["minimum"] = INT_MIN
     if not any(r.max is not None for r in ranges):
-        ret["maximum"] = INT64_MAX
+        ret["maximum"] = INT_MAX
     return ret
 
 

@@ -16,9 +16,11 @@ before its view runs:
 * **Identifiers and filters** (the path, query parameters and header values) carrying a NUL are
   refused with a 400 that names the parameter: silently changing a filter would answer a different
   question. (Werkzeug already decodes invalid UTF-8 in URLs to U+FFFD, so no surrogate gets there.)
-* **Integers** are 64-bit: ``<int:…>`` route segments beyond ``2**63 - 1`` do not match (404), and
-  an integer anywhere in parsed arguments beyond the signed 64-bit range is a 422 naming the field
-  (the OpenAPI document states the bounds), never an ``OverflowError``.
+* **Integers** fit a database integer column (PostgreSQL ``integer``, which peewee uses for ids,
+  foreign keys and integer fields: signed 32-bit): ``<int:…>`` route segments beyond ``2**31 - 1``
+  do not match (404), and an integer anywhere in parsed arguments outside that range is a 422
+  naming the field (the OpenAPI document states the bounds), never an ``OverflowError`` on SQLite or
+  a ``DataError`` on PostgreSQL.
 """
 from __future__ import annotations
 
@@ -35,8 +37,9 @@ from .i18n import _
 
 #: Deepest JSON nesting accepted (objects and arrays). aduan's own payloads nest three levels.
 MAX_JSON_DEPTH = 64
-INT64_MIN = -(2 ** 63)
-INT64_MAX = 2 ** 63 - 1
+#: Bounds of every integer the API accepts: a PostgreSQL ``integer`` (ids are ``serial``).
+INT_MIN = -(2 ** 31)
+INT_MAX = 2 ** 31 - 1
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # A JSON string (skipped whole, so brackets inside strings do not count) or one bracket.
@@ -141,15 +144,15 @@ class AduanRequest(flask.Request):
                 f.filename = clean_text(f.filename)
 
 
-class Int64Converter(IntegerConverter):
+class BoundedIntConverter(IntegerConverter):
     """``<int:…>`` bounded to what a database integer column holds: larger segments do not match."""
 
-    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = INT64_MAX,
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = INT_MAX,
                  signed: bool = False) -> None:
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
     def to_python(self, value: str) -> int:
-        if len(value.lstrip("-+0")) > 19:  # also spares int() Python's 4,300-digit refusal
+        if len(value.lstrip("-+0")) > 10:  # also spares int() Python's 4,300-digit refusal
             raise ValidationError()
         return super().to_python(value)
 
@@ -177,13 +180,13 @@ def check_request(request: flask.Request) -> None:
 
 
 def out_of_range_integers(value: Any, path: str = "") -> dict[str, list[str]]:
-    """Field paths of integers outside the signed 64-bit range in parsed arguments."""
+    """Field paths of integers outside the accepted range (:data:`INT_MIN`..:data:`INT_MAX`)."""
     found: dict[str, list[str]] = {}
     if isinstance(value, bool):
         return found
     if isinstance(value, int):
-        if not INT64_MIN <= value <= INT64_MAX:
-            found[path or "value"] = [_("Must be between %(lo)d and %(hi)d.", lo=INT64_MIN, hi=INT64_MAX)]
+        if not INT_MIN <= value <= INT_MAX:
+            found[path or "value"] = [_("Must be between %(lo)d and %(hi)d.", lo=INT_MIN, hi=INT_MAX)]
     elif isinstance(value, dict):
         for k, v in value.items():
             found.update(out_of_range_integers(v, f"{path}.{k}" if path else str(k)))
@@ -195,14 +198,15 @@ def out_of_range_integers(value: Any, path: str = "") -> dict[str, list[str]]:
 
 def bound_integers(schema) -> None:
     """Give every integer field of a marshmallow schema (nested ones too) without an upper or lower
-    bound the signed 64-bit one, so an overflow is reported with the schema's other field messages."""
+    bound the database's (:data:`INT_MIN`..:data:`INT_MAX`), so an overflow is reported with the
+    schema's other field messages."""
     import marshmallow as ma
 
     from .i18n import _l
 
-    if getattr(schema, "_aduan_int64", False):
+    if getattr(schema, "_aduan_bounded", False):
         return
-    schema._aduan_int64 = True
+    schema._aduan_bounded = True
     for f in schema.fields.values():
         _bound_field(f, ma, _l)
 
@@ -210,11 +214,11 @@ def bound_integers(schema) -> None:
 def _bound_field(f, ma, _l) -> None:
     if isinstance(f, ma.fields.Integer):
         ranges = [v for v in f.validators if isinstance(v, ma.validate.Range)]
-        lo = None if any(r.min is not None for r in ranges) else INT64_MIN
-        hi = None if any(r.max is not None for r in ranges) else INT64_MAX
+        lo = None if any(r.min is not None for r in ranges) else INT_MIN
+        hi = None if any(r.max is not None for r in ranges) else INT_MAX
         if lo is not None or hi is not None:
             f.validators = [*f.validators, ma.validate.Range(
-                min=lo, max=hi, error=_l("Must be a 64-bit integer (from {min} to {max}).")
+                min=lo, max=hi, error=_l("Must be an integer from {min} to {max}.")
                 if lo is not None and hi is not None else None)]
     elif isinstance(f, ma.fields.Nested):
         nested = f.schema
@@ -253,7 +257,7 @@ def _edge_parser_class():
     from webargs.flaskparser import FlaskParser, abort, is_json_request
 
     class EdgeParser(FlaskParser):
-        """webargs' Flask parser with the edge's JSON loader and 64-bit integer bounds."""
+        """webargs' Flask parser with the edge's JSON loader and integer bounds."""
 
         def _raw_load_json(self, req):
             if not is_json_request(req):

@@ -12,7 +12,7 @@ from flask_smorest.fields import Upload
 from .. import privacy, services
 from ..auth import Actor, check_access_code
 from ..db import is_postgres, utcnow
-from ..edge import INT64_MAX
+from ..edge import INT_MAX
 from ..i18n import _, status_label
 from peewee import JOIN, SQL, NodeList
 
@@ -103,7 +103,7 @@ def _decode_cursor(cursor: str) -> int:
         value = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except (ValueError, UnicodeDecodeError):
         value = None
-    if value is None or not 0 < value <= INT64_MAX:  # only next_cursor values are valid
+    if value is None or not 0 < value <= INT_MAX:  # only next_cursor values are valid
         smorest_abort(422, message=_("invalid cursor"), errors={"cursor": [_("Use the next_cursor of a previous page.")]})
     return value
 
