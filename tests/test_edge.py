@@ -447,3 +447,21 @@ def test_edge_messages_are_in_the_requests_language(env):
     assert r.json["errors"]["q"] == ["Karakter NUL tidak diperbolehkan."]
     r = client.post("/api/v1/complaints", json={"body": "x", "category_id": HUGE})
     assert r.json["errors"]["category_id"][0] == "Harus bilangan bulat dari -2147483648 sampai 2147483647."
+
+
+def test_json_bodies_are_bounded_in_size_and_judged_without_recursion(env):
+    """A JSON body over 512 KiB is a 413; nesting is judged without recursion, brackets inside strings
+    do not count, and an unclosed 2,000-deep body is refused before the parser descends into it."""
+    from aduan.edge import MAX_JSON_BYTES, json_depth_exceeds
+
+    app, client, seed, filed, doc, caplog = env
+    r = client.post("/api/v1/complaints", data='{"body": "' + "x" * MAX_JSON_BYTES + '"}',
+                    content_type="application/json")
+    assert "json" in assert_error(doc, r, 413)["errors"]
+    assert not json_depth_exceeds('["' + "[" * 500 + '"]')
+    assert not json_depth_exceeds("[" * 64 + "]" * 64) and json_depth_exceeds("[" * 65 + "]" * 65)
+    assert json_depth_exceeds("[" * 2000) and json_depth_exceeds("]" * 10 + "[" * 100)
+    assert json_depth_exceeds('{"a": ' * 65 + "1" + "}" * 65)
+    r = client.post("/api/v1/complaints", data="[" * 2000, content_type="application/json")
+    assert_error(doc, r, 400)
+    no_unhandled(caplog)

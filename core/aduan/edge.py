@@ -3,7 +3,8 @@
 Every route (core, admin and plugin routes alike, smorest or plain Flask) gets the same treatment
 before its view runs:
 
-* **JSON nesting** is limited to :data:`MAX_JSON_DEPTH` levels. The raw body of any request that is
+* **JSON nesting** is limited to :data:`MAX_JSON_DEPTH` levels (and a JSON body to
+  :data:`MAX_JSON_BYTES`, a 413 beyond). The raw body of any request that is
   not a form (whatever its ``Content-Type``: some gateways post JSON as ``text/plain``) is scanned
   *before* any parser sees it, so a body nested 2,000 deep is a 400, never a ``RecursionError``.
   :func:`loads` (used by the API's argument parser, ``request.get_json()`` and the plugins' signed
@@ -37,13 +38,17 @@ from .i18n import _
 
 #: Deepest JSON nesting accepted (objects and arrays). aduan's own payloads nest three levels.
 MAX_JSON_DEPTH = 64
+#: Largest JSON body accepted (a complaint is at most 10,000 characters; files go as multipart).
+MAX_JSON_BYTES = 512 * 1024
 #: Bounds of every integer the API accepts: a PostgreSQL ``integer`` (ids are ``serial``).
 INT_MIN = -(2 ** 31)
 INT_MAX = 2 ** 31 - 1
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# A JSON string (skipped whole, so brackets inside strings do not count) or one bracket.
-_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[{]|[\]}]')
+# A complete JSON string (removed before counting, so brackets inside strings do not count).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+_CURLY_TO_SQUARE = bytes.maketrans(b"{}", b"[]")
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
@@ -56,24 +61,30 @@ class BadInput(BadRequest):
 
 
 def json_depth_exceeds(raw: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether a JSON text nests objects/arrays deeper than ``limit`` (a linear scan, no recursion).
+    """Whether a JSON text nests objects/arrays deeper than ``limit``, without recursion.
 
-    Malformed text is not judged here: the parser reports it afterwards.
+    Every step runs at C speed (a body of :data:`MAX_JSON_BYTES` is judged in a fraction of a second): strings are removed
+    (brackets inside them do not count), everything but brackets is dropped, ``{}`` become ``[]``,
+    then each pass removes the innermost pairs, one nesting level per pass. Malformed text is not
+    judged here: the parser reports it afterwards.
     """
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogatepass")
     if raw.count(b"[") + raw.count(b"{") <= limit:
         return False
-    depth = 0
-    for m in _JSON_TOKEN.finditer(raw):
-        tok = m.group()
-        if tok in (b"[", b"{"):
-            depth += 1
-            if depth > limit:
-                return True
-        elif tok in (b"]", b"}"):
-            depth -= 1
-    return False
+    if b'"' in raw:
+        raw = _JSON_STRING.sub(b"", raw)
+    brackets = raw.translate(_CURLY_TO_SQUARE, _NOT_BRACKETS)
+    for level in range(limit):
+        if not brackets:
+            return False
+        inner_removed = brackets.replace(b"[]", b"")
+        if len(inner_removed) == len(brackets):
+            # No pair left, only "]]…[[": unbalanced, so not JSON; but the parser would still
+            # descend into the trailing openers before it finds out.
+            return level + brackets.count(b"[") > limit
+        brackets = inner_removed
+    return b"[" in brackets
 
 
 def clean_text(value: str) -> str:
@@ -96,6 +107,15 @@ def clean(value: Any) -> Any:
     return value
 
 
+class _TooLarge(BadInput):
+    code = 413
+
+
+def too_large() -> BadInput:
+    return _TooLarge(_("The JSON body is too large (at most %(n)d bytes).", n=MAX_JSON_BYTES),
+                     {"json": [_("Larger than %(n)d bytes.", n=MAX_JSON_BYTES)]})
+
+
 def too_deep() -> BadInput:
     return BadInput(_("The JSON body is nested too deeply (at most %(n)d levels).", n=MAX_JSON_DEPTH),
                     {"json": [_("Nested more than %(n)d levels deep.", n=MAX_JSON_DEPTH)]})
@@ -107,6 +127,8 @@ def loads(raw: bytes | str) -> Any:
     Raises :class:`BadInput` (400) when too deep, and ``ValueError`` (``json.JSONDecodeError`` or
     ``UnicodeDecodeError``) when the text is not JSON, like :func:`json.loads`.
     """
+    if len(raw) > MAX_JSON_BYTES:
+        raise too_large()
     if json_depth_exceeds(raw):
         raise too_deep()
     return clean(json.loads(raw))
@@ -175,8 +197,11 @@ def check_request(request: flask.Request) -> None:
             "Transfer-Encoding"):
         return
     raw = request.get_data(cache=True)
-    if raw[:64].lstrip()[:1] in (b"[", b"{") and json_depth_exceeds(raw):
-        raise too_deep()
+    if raw[:64].lstrip()[:1] in (b"[", b"{"):
+        if len(raw) > MAX_JSON_BYTES:
+            raise too_large()
+        if json_depth_exceeds(raw):
+            raise too_deep()
 
 
 def out_of_range_integers(value: Any, path: str = "") -> dict[str, list[str]]:
