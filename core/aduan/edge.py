@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from typing import Any
 
 import flask
@@ -49,6 +50,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
 _CURLY_TO_SQUARE = bytes.maketrans(b"{}", b"[]")
+_JSON_START = re.compile(rb"\s*[\[{]")
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
@@ -197,7 +199,7 @@ def check_request(request: flask.Request) -> None:
             "Transfer-Encoding"):
         return
     raw = request.get_data(cache=True)
-    if raw[:64].lstrip()[:1] in (b"[", b"{"):
+    if _JSON_START.match(raw):
         if len(raw) > MAX_JSON_BYTES:
             raise too_large()
         if json_depth_exceeds(raw):
@@ -231,9 +233,15 @@ def bound_integers(schema) -> None:
 
     if getattr(schema, "_aduan_bounded", False):
         return
-    schema._aduan_bounded = True
-    for f in schema.fields.values():
-        _bound_field(f, ma, _l)
+    with _BOUND_LOCK:  # the first requests of a new process may race here
+        if getattr(schema, "_aduan_bounded", False):
+            return
+        for f in schema.fields.values():
+            _bound_field(f, ma, _l)
+        schema._aduan_bounded = True
+
+
+_BOUND_LOCK = threading.RLock()
 
 
 def _bound_field(f, ma, _l) -> None:
