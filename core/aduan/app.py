@@ -242,9 +242,9 @@ def _authenticate_first(app: Flask) -> None:
     unauthenticated = a.role in ("public", "reporter")
     if roles is not None:
         if unauthenticated:
-            abort(401, _("authentication required: Authorization: Bearer <token>"))
+            abort(401, _("Authentication required: Authorization: Bearer <token>"))
         if roles and a.role not in roles:
-            abort(403, _("this needs one of the roles: %(roles)s", roles=", ".join(roles)))
+            abort(403, _("This needs one of the roles: %(roles)s", roles=", ".join(roles)))
         return
     security = _security_map(app).get((rule.rule, request.method))
     if not security or not unauthenticated or {} in security:
@@ -252,8 +252,8 @@ def _authenticate_first(app: Flask) -> None:
     if any("accessCode" in s for s in security) and request.headers.get("X-Access-Code"):
         return
     if any("accessCode" in s for s in security):
-        abort(401, _("a token or the complaint's access code is required"))
-    abort(401, _("authentication required: Authorization: Bearer <token>"))
+        abort(401, _("A token or the complaint's access code is required."))
+    abort(401, _("Authentication required: Authorization: Bearer <token>"))
 
 
 def _plain(value: Any) -> Any:
@@ -285,10 +285,11 @@ def error_fields(messages: Any) -> dict[str, Any]:
 def _install_request_hooks(app: Flask) -> None:
     from .auth import PUBLIC, actor_for_token
 
-    from .i18n import negotiate
+    from .i18n import gettext as _, http_message, negotiate, requested_language
 
     @app.before_request
     def _connect():
+        g.aduan_language_requested = requested_language(request)
         g.aduan_language = negotiate(request, app.config["LANGUAGE"])
         # The edge first: nothing with a NUL, a too-deep JSON body, … reaches auth or a view.
         check_request(request)
@@ -298,7 +299,7 @@ def _install_request_hooks(app: Flask) -> None:
         if header[:7].lower() == "bearer ":
             actor = actor_for_token(header[7:].strip())
             if actor is None:
-                return jsonify(code=401, status="Unauthorized", message=_("invalid or revoked token")), 401
+                return jsonify(code=401, status="Unauthorized", message=_("Invalid or revoked token.")), 401
             g.actor = actor
         else:
             actor = app.extensions["aduan"].hooks.actor_from_request(request)
@@ -323,12 +324,12 @@ def _install_request_hooks(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         # The body follows the documented error schema (aduan.api.schemas.Error) exactly.
-        body = {"code": exc.code, "status": exc.name, "message": str(exc.description)}
+        body = {"code": exc.code, "status": exc.name, "message": http_message(exc)}
         data = getattr(exc, "data", None) or {}
         if "messages" in data:
             # flask-smorest/webargs: {"json": {"field": ["msg"]}} -> errors keyed by field
             body["errors"] = error_fields(data["messages"])
-            body["message"] = str(data.get("message") or _("invalid input"))
+            body["message"] = str(data.get("message") or _("Invalid input."))
         elif "errors" in data:
             body["errors"] = error_fields({"_": data["errors"]}) if isinstance(data["errors"], dict) \
                 else error_fields(data["errors"])
@@ -346,4 +347,4 @@ def _install_request_hooks(app: Flask) -> None:
     def _unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         return jsonify(code=500, status="Internal Server Error",
-                       message=_("internal error; it has been logged")), 500
+                       message=_("Internal error; it has been logged.")), 500

@@ -35,6 +35,10 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter, ValidationError
 
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser, is_json_request
+from webargs.flaskparser import abort as webargs_abort
+
 from .i18n import _
 
 #: Deepest JSON nesting accepted (objects and arrays). aduan's own payloads nest three levels.
@@ -266,58 +270,45 @@ def _bound_field(f, ma, _l) -> None:
         _bound_field(f.value_field, ma, _l)
 
 
+class EdgeParser(FlaskParser):
+    """webargs' Flask parser with the edge's JSON loader and integer bounds
+    (:class:`aduan.api.parser.AduanParser` adds translated field messages on top)."""
+
+    def _get_schema(self, argmap, req):
+        schema = super()._get_schema(argmap, req)
+        bound_integers(schema)
+        return schema
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return webargs_core.missing
+        raw = req.get_data(cache=True)
+        if not raw:
+            return webargs_core.missing
+        return loads(raw)
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        webargs_abort(400, exc=error, messages={"json": [_("Not valid JSON.")]},
+                      message=_("The request body is not valid JSON."))
+
+    def parse(self, argmap, req=None, *, location=None, unknown=webargs_core._UNKNOWN_DEFAULT_PARAM,
+              validate=None, error_status_code=None, error_headers=None):
+        data = super().parse(argmap, req, location=location, unknown=unknown, validate=validate,
+                             error_status_code=error_status_code, error_headers=error_headers)
+        bad = out_of_range_integers(data)  # a safety net: bound_integers already covers schemas
+        if bad:
+            webargs_abort(error_status_code or self.DEFAULT_VALIDATION_STATUS,
+                          messages={location or self.location: bad})
+        return data
+
+
 def install_parser() -> None:
     """Make every flask-smorest blueprint (core and plugins) parse its arguments through the edge.
 
     Called when :mod:`aduan` is imported, so it precedes every ``@blp.arguments`` of the core and of
-    plugins (which import :mod:`aduan` first).
+    plugins (which import :mod:`aduan` first); :mod:`aduan.api.parser` then installs its subclass.
     """
     from flask_smorest.arguments import ArgumentsMixin
 
-    cls = _edge_parser_class()
-    if not isinstance(ArgumentsMixin.ARGUMENTS_PARSER, cls):
-        ArgumentsMixin.ARGUMENTS_PARSER = cls()
-
-
-_PARSER_CLASS = None
-
-
-def _edge_parser_class():
-    global _PARSER_CLASS
-    if _PARSER_CLASS is not None:
-        return _PARSER_CLASS
-    from webargs import core as webargs_core
-    from webargs.flaskparser import FlaskParser, abort, is_json_request
-
-    class EdgeParser(FlaskParser):
-        """webargs' Flask parser with the edge's JSON loader and integer bounds."""
-
-        def _raw_load_json(self, req):
-            if not is_json_request(req):
-                return webargs_core.missing
-            raw = req.get_data(cache=True)
-            if not raw:
-                return webargs_core.missing
-            return loads(raw)
-
-        def _handle_invalid_json_error(self, error, req, *args, **kwargs):
-            abort(400, exc=error, messages={"json": [_("Not valid JSON.")]},
-                  message=_("The request body is not valid JSON."))
-
-        def _get_schema(self, argmap, req):
-            schema = super()._get_schema(argmap, req)
-            bound_integers(schema)
-            return schema
-
-        def parse(self, argmap, req=None, *, location=None, unknown=webargs_core._UNKNOWN_DEFAULT_PARAM,
-                  validate=None, error_status_code=None, error_headers=None):
-            data = super().parse(argmap, req, location=location, unknown=unknown, validate=validate,
-                                 error_status_code=error_status_code, error_headers=error_headers)
-            bad = out_of_range_integers(data)
-            if bad:
-                abort(error_status_code or self.DEFAULT_VALIDATION_STATUS,
-                      messages={location or self.location: bad})
-            return data
-
-    _PARSER_CLASS = EdgeParser
-    return EdgeParser
+    if not isinstance(ArgumentsMixin.ARGUMENTS_PARSER, EdgeParser):
+        ArgumentsMixin.ARGUMENTS_PARSER = EdgeParser()

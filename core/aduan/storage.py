@@ -11,6 +11,8 @@ from typing import BinaryIO
 
 import filetype
 
+from .i18n import gettext as _
+
 
 class AttachmentRejected(ValueError):
     """The file is too large or of a type this deployment does not accept (a 4xx, never a 500)."""
@@ -45,17 +47,17 @@ class FileStorage:
                         break
                     size += len(chunk)
                     if size > self.max_bytes:
-                        raise AttachmentRejected(f"file is larger than {self.max_bytes} bytes")
+                        raise AttachmentRejected(_("The file is larger than %(max)d bytes.", max=self.max_bytes))
                     if len(head) < 8192:
                         head += chunk[: 8192 - len(head)]
                     h.update(chunk)
                     out.write(chunk)
             if size == 0:
-                raise AttachmentRejected("file is empty")
+                raise AttachmentRejected(_("The file is empty."))
             ctype = sniff(head)
             if ctype not in self.allowed:
-                raise AttachmentRejected(f"file type {ctype or 'unknown'} is not accepted; "
-                                         f"accepted: {', '.join(sorted(self.allowed))}")
+                raise AttachmentRejected(_("File type %(type)s is not accepted; accepted: %(accepted)s.",
+                                           type=ctype or "?", accepted=", ".join(sorted(self.allowed))))
             sha = h.hexdigest()
             dest = self._path(sha)
             os.makedirs(os.path.dirname(dest), exist_ok=True)

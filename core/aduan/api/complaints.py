@@ -13,7 +13,7 @@ from .. import privacy, services
 from ..auth import Actor, check_access_code
 from ..db import is_postgres, utcnow
 from ..edge import INT_MAX
-from ..i18n import _, status_label
+from ..i18n import complaint_language, current_language, gettext as _, status_label
 from peewee import JOIN, SQL, NodeList
 
 from ..models import Agency, Attachment, Category, Complaint, Region, Reporter
@@ -49,13 +49,16 @@ def resolve_actor(complaint: Complaint) -> Actor:
     a = g.actor
     if a.role not in ("public", "reporter"):
         if not privacy.can_see(a, complaint):
-            abort(404, f"no complaint with tracking id {complaint.tracking_id!r}")
+            abort(404, _("No complaint with tracking id %(tid)s.", tid=complaint.tracking_id))
         return a
     code = request.headers.get("X-Access-Code")
     if code:
         rate_limit("access", "RATE_LIMIT_TRACK")
         if not check_access_code(complaint, code):
-            abort(403, "wrong access code")
+            abort(403, _("Wrong access code."))
+        if not g.get("aduan_language_requested"):
+            # the reporter's own view speaks their language unless the request asks for another
+            g.aduan_language = complaint_language(complaint)
         return Actor(role="reporter", complaint_id=complaint.id)
     return a
 
@@ -71,7 +74,7 @@ def acting_on_complaint(fn):
         c = find(kwargs["tracking_id"])
         a = resolve_actor(c)
         if a.role == "public":
-            abort(401, _("a token or the complaint's access code is required"))
+            abort(401, _("A token or the complaint's access code is required."))
         g.complaint, g.complaint_actor = c, a
         return fn(*args, **kwargs)
 
@@ -81,12 +84,14 @@ def acting_on_complaint(fn):
 def full_view(c: Complaint, actor: Actor, *, timeline: bool = True) -> dict:
     audience = privacy.audience_for(actor, c)
     view = privacy.complaint_view(c, audience, hooks=_hooks())
-    lang = request.args.get("lang") or current_app.config["LANGUAGE"]
-    view["status_label"] = status_label(c.status, lang)
+    view["status_label"] = status_label(c.status)
+    if view.get("category") and c.category_id and c.category.name_en and current_language() == "en":
+        view["category"]["name"] = c.category.name_en
     role = actor.role if actor.role != "public" else None
     view["allowed_actions"] = allowed_actions(c.status, role) if role else []
     if audience in privacy.STAFF_AUDIENCES or audience == "reporter":
         view["overdue"] = overdue_stages(c, utcnow())
+        view["language"] = complaint_language(c)
     if timeline:
         view["timeline"] = privacy.timeline(c, audience)
         view["attachments"] = [privacy.attachment_view(a) for a in c.attachments.order_by(Attachment.id)
@@ -104,7 +109,7 @@ def _decode_cursor(cursor: str) -> int:
     except (ValueError, UnicodeDecodeError):
         value = None
     if value is None or not 0 < value <= INT_MAX:  # only next_cursor values are valid
-        smorest_abort(422, message=_("invalid cursor"), errors={"cursor": [_("Use the next_cursor of a previous page.")]})
+        smorest_abort(422, message=_("Invalid cursor."), errors={"cursor": [_("Use the next_cursor of a previous page.")]})
     return value
 
 
@@ -124,7 +129,7 @@ class Complaints(MethodView):
         if a.role in ("public", "reporter"):
             rate_limit("file", "RATE_LIMIT_FILE")
             if data.get("channel"):
-                abort(422, "channel is set by staff and integrations only")
+                abort(422, _("The channel is set by staff and integrations only."))
             actor = Actor(role="reporter")
         else:
             channel = data.get("channel") or ("integration" if a.role == "integration" else "staff")
@@ -260,7 +265,7 @@ class ComplaintAttachment(MethodView):
         a = resolve_actor(c)
         att = Attachment.get_or_none((Attachment.id == attachment_id) & (Attachment.complaint == c))
         if att is None or not privacy.attachment_visible(att, c, privacy.audience_for(a, c)):
-            abort(404, "no such attachment")
+            abort(404, _("No such attachment."))
         storage = current_app.extensions["aduan"].storage
         resp = send_file(storage.open(att.sha256), mimetype=att.content_type, as_attachment=True,
                          download_name=att.filename)
