@@ -83,7 +83,11 @@ def rules(app, *, with_body: bool = False):
 
 
 def operations(doc: dict):
+    """Operations of the aduan API; a standard protocol served by a plugin (Open311 GeoReport v2)
+    answers errors in its own standard's format, so it is left to that plugin's tests."""
     for path, ops in doc["paths"].items():
+        if path.startswith("/api/v1/plugins/open311/"):
+            continue
         for method, op in ops.items():
             if method.upper() in METHODS:
                 yield path, method.upper(), op
