@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from flask import Flask, g, jsonify, request
+from apispec import BasePlugin
+from flask import Blueprint, Flask, abort, g, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from . import __version__
 from .config import CoreConfig, load_file, parse_env, validate_section
 from .db import database, make_database, sqlite_url
+from .i18n import _
+from .edge import INT_MAX, INT_MIN, AduanRequest, BoundedIntConverter, check_request
 from .plugins import Hooks, build_manager
 from .sla import Calendar, calendar_from_config
 from .storage import FileStorage
@@ -58,6 +62,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, plugins: Iterable[Any
     instance = (config or {}).get("INSTANCE_PATH") or os.environ.get("ADUAN_INSTANCE_PATH") or \
         os.path.join(os.getcwd(), "instance")
     app = Flask("aduan", instance_path=os.path.abspath(instance))
+    app.request_class = AduanRequest
+    # Before any route exists: every <int:…> segment, core and plugins, fits an integer column.
+    app.url_map.converters["int"] = BoundedIntConverter
     raw = _raw_config(app, config)
     core = validate_section(CoreConfig(), raw)
     app.config.update({k: v for k, v in raw.items() if k.isupper()})
@@ -93,10 +100,15 @@ def create_app(config: Mapping[str, Any] | None = None, *, plugins: Iterable[Any
     app.config["OPENAPI_URL_PREFIX"] = "/api/v1"
     app.config["OPENAPI_JSON_PATH"] = "openapi.json"
     app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "docs")
-    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/")
+    # Swagger UI is served from the package (aduan/static/swagger-ui): no outside network needed.
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", SWAGGER_UI_ASSETS + "/")
+    app.register_blueprint(Blueprint("swagger_ui", __name__, static_folder="static/swagger-ui",
+                                     static_url_path=SWAGGER_UI_ASSETS))
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    api = Api(app, spec_kwargs={"info": {"description": _API_DESCRIPTION}})
+    api = AduanApi(app, spec_kwargs={"info": {"description": _API_DESCRIPTION},
+                                     "extra_plugins": [MarkdownDocs()]})
+    api.ma_plugin.converter.add_attribute_function(_integer_bounds)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("accessCode", {"type": "apiKey", "in": "header", "name": "X-Access-Code"})
     app.extensions["aduan_api"] = api
@@ -126,12 +138,148 @@ def create_app(config: Mapping[str, Any] | None = None, *, plugins: Iterable[Any
     return app
 
 
+#: Where the vendored Swagger UI (swagger-ui-dist, see aduan/static/swagger-ui/VERSION) is served.
+SWAGGER_UI_ASSETS = "/api/v1/docs/assets"
+
+
+def _error_schema():
+    from .api.schemas import Error
+
+    return Error
+
+
+class AduanApi(Api):
+    """flask-smorest's Api documenting aduan's error body (:class:`aduan.api.schemas.Error`)."""
+
+    def __init__(self, *args, **kwargs):
+        self.ERROR_SCHEMA = _error_schema()
+        super().__init__(*args, **kwargs)
+
+
+def _integer_bounds(self, field, **kwargs):
+    """apispec attribute function: an integer without explicit bounds is documented with the
+    database integer's (aduan.edge.INT_MIN..INT_MAX), as the request edge enforces them."""
+    import marshmallow as ma
+
+    if not isinstance(field, ma.fields.Integer):
+        return {}
+    ret = {}
+    ranges = [v for v in field.validators if isinstance(v, ma.validate.Range)]
+    if not any(r.min is not None for r in ranges):
+        ret["minimum"] = INT_MIN
+    if not any(r.max is not None for r in ranges):
+        ret["maximum"] = INT_MAX
+    return ret
+
+
+def markdown_text(text: str) -> str:
+    """Docstring text for the docs UI: reStructuredText ````code```` becomes Markdown ```code```."""
+    return _RST_LITERAL.sub(r"`\1`", text)
+
+
+def plain_text(text: str) -> str:
+    """A summary line (shown unformatted by Swagger UI): no backticks at all."""
+    return _RST_LITERAL.sub(r"\1", text).replace("`", "")
+
+
+_RST_LITERAL = re.compile(r"``([^`]+)``")
+
+
+class MarkdownDocs(BasePlugin):
+    """apispec plugin: operation summaries and descriptions written as Python docstrings (RST
+    literals) render cleanly in Swagger UI (Markdown descriptions, plain summaries)."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for op in (operations or {}).values():
+            if not isinstance(op, dict):
+                continue
+            if isinstance(op.get("summary"), str):
+                op["summary"] = plain_text(op["summary"])
+            if isinstance(op.get("description"), str):
+                op["description"] = markdown_text(op["description"])
+
+
 _API_DESCRIPTION = (
     "aduan public-complaint platform. Citizens file and follow complaints without an account "
     "(the access code returned at filing unlocks their complaint: header X-Access-Code). Staff and "
     "systems authenticate with `Authorization: Bearer <token>`. Errors are JSON with `message` and, "
     "for bad input, `errors` keyed by field."
 )
+
+
+def _security_map(app: Flask) -> dict[tuple[str, str], list]:
+    """(URL rule, METHOD) → the operation's documented ``security`` (from the OpenAPI document)."""
+    cached = app.extensions.get("aduan_security")
+    if cached is not None:
+        return cached
+    from flask_smorest.spec.plugins import FlaskPlugin
+
+    paths = app.extensions["aduan_api"].spec.to_dict().get("paths", {})
+    found: dict[tuple[str, str], list] = {}
+    for rule in app.url_map.iter_rules():
+        ops = paths.get(FlaskPlugin.flaskpath2openapi(rule.rule)) or {}
+        for method, op in ops.items():
+            if isinstance(op, dict) and "security" in op:
+                found[(rule.rule, method.upper())] = op["security"]
+    app.extensions["aduan_security"] = found
+    return found
+
+
+def _authenticate_first(app: Flask) -> None:
+    """Authenticate (401) and authorise by role (403) before any argument is validated (422).
+
+    An operation documented for bearer tokens only answers 401 to a request without one; one that
+    also accepts ``X-Access-Code`` answers 401 when neither is given; a view guarded by
+    :func:`aduan.api.require` answers 403 to a wrong role. The view's own checks still run after.
+    """
+    rule = request.url_rule
+    if rule is None or request.method == "OPTIONS":
+        return
+    a = g.actor
+    view = app.view_functions.get(request.endpoint)
+    method = getattr(getattr(view, "view_class", None), request.method.lower(), None)
+    roles = getattr(method, "_aduan_roles", None)
+    unauthenticated = a.role in ("public", "reporter")
+    if roles is not None:
+        if unauthenticated:
+            abort(401, _("Authentication required: Authorization: Bearer <token>"))
+        if roles and a.role not in roles:
+            abort(403, _("This needs one of the roles: %(roles)s", roles=", ".join(roles)))
+        return
+    security = _security_map(app).get((rule.rule, request.method))
+    if not security or not unauthenticated or {} in security:
+        return
+    if any("accessCode" in s for s in security) and request.headers.get("X-Access-Code"):
+        return
+    if any("accessCode" in s for s in security):
+        abort(401, _("A token or the complaint's access code is required."))
+    abort(401, _("Authentication required: Authorization: Bearer <token>"))
+
+
+def _plain(value: Any) -> Any:
+    """Lazy strings (and anything else) made JSON-ready: errors carry only str, lists and dicts."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def error_fields(messages: Any) -> dict[str, Any]:
+    """webargs messages ``{location: {field: [msg]}}`` → ``{field: [msg]}``, merged over locations;
+    a location whose whole content is wrong (``{"json": ["Not valid JSON."]}``) keeps its name."""
+    if not isinstance(messages, dict):
+        return {"_request": _plain(messages if isinstance(messages, list) else [messages])}
+    out: dict[str, Any] = {}
+    for location, value in messages.items():
+        if isinstance(value, dict):
+            for k, v in value.items():
+                out[str(k)] = _plain(v if isinstance(v, (list, dict)) else [v])
+        else:
+            out[str(location)] = _plain(value if isinstance(value, list) else [value])
+    return out
 
 
 def _install_request_hooks(app: Flask) -> None:
@@ -143,6 +291,8 @@ def _install_request_hooks(app: Flask) -> None:
     def _connect():
         g.aduan_language_requested = requested_language(request)
         g.aduan_language = negotiate(request, app.config["LANGUAGE"])
+        # The edge first: nothing with a NUL, a too-deep JSON body, … reaches auth or a view.
+        check_request(request)
         g.aduan_opened_db = database.connect(reuse_if_open=True)
         g.actor = PUBLIC
         header = request.headers.get("Authorization", "")
@@ -155,6 +305,7 @@ def _install_request_hooks(app: Flask) -> None:
             actor = app.extensions["aduan"].hooks.actor_from_request(request)
             if actor is not None:
                 g.actor = actor
+        _authenticate_first(app)
 
     @app.after_request
     def _language_header(resp):
@@ -172,17 +323,20 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        # The body follows the documented error schema (aduan.api.schemas.Error) exactly.
         body = {"code": exc.code, "status": exc.name, "message": http_message(exc)}
         data = getattr(exc, "data", None) or {}
         if "messages" in data:
             # flask-smorest/webargs: {"json": {"field": ["msg"]}} -> errors keyed by field
-            msgs = data["messages"]
-            body["errors"] = msgs.get("json") or msgs.get("form") or msgs.get("files") or msgs.get("query") or msgs
-            body["message"] = _("Invalid input.")
+            body["errors"] = error_fields(data["messages"])
+            body["message"] = str(data.get("message") or _("Invalid input."))
         elif "errors" in data:
-            body["errors"] = data["errors"]
+            body["errors"] = error_fields({"_": data["errors"]}) if isinstance(data["errors"], dict) \
+                else error_fields(data["errors"])
+            if data.get("message"):
+                body["message"] = str(data["message"])
         if "allowed" in data:
-            body["allowed_actions"] = data["allowed"]
+            body["allowed_actions"] = [str(x) for x in data["allowed"]]
         resp = jsonify(body)
         resp.status_code = exc.code or 500
         for k, v in (getattr(exc, "headers", None) or {}).items() if isinstance(getattr(exc, "headers", None), dict) else []:

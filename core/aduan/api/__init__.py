@@ -54,16 +54,27 @@ def rate_limit(name: str, config_key: str) -> None:
 
 
 def filter_created(query, args):
-    """Apply ``created_from``/``created_to`` (inclusive days in the deployment's time zone)."""
+    """Apply ``created_from``/``created_to`` (inclusive days in the deployment's time zone).
+
+    Any date is accepted: a bound that falls outside what a timestamp can hold once converted to UTC
+    (``0001-01-01``, ``9999-12-31``, the usual "no limit" of clients) excludes nothing, so it is
+    simply not applied; ``created_from`` after ``created_to`` is an empty result.
+    """
     import datetime as dt
 
     from ..models import Complaint
 
     cal = current_app.extensions["aduan"].calendar
     if args.get("created_from"):
-        query = query.where(Complaint.created_at >= cal.day_start_utc(args["created_from"]))
+        try:
+            query = query.where(Complaint.created_at >= cal.day_start_utc(args["created_from"]))
+        except OverflowError:
+            pass  # before year 1 in UTC: nothing was filed earlier
     if args.get("created_to"):
-        query = query.where(Complaint.created_at < cal.day_start_utc(args["created_to"] + dt.timedelta(days=1)))
+        try:
+            query = query.where(Complaint.created_at < cal.day_start_utc(args["created_to"] + dt.timedelta(days=1)))
+        except OverflowError:
+            pass  # past year 9999: nothing is filed later
     return query
 
 
@@ -73,15 +84,19 @@ def register(app, api) -> None:
     for bp in (complaints.blp, directory.blp, admin.blp):
         api.register_blueprint(bp)
 
+    from ..app import error_fields
+    from ..i18n import _
+
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError):
+        # Same shape as every other error (aduan.api.schemas.Error); lazy texts become str.
         body = {"code": exc.status, "status": {404: "Not Found", 409: "Conflict", 422: "Unprocessable Entity"}.get(
-            exc.status, "Bad Request"), "message": str(exc)}
+            exc.status, "Bad Request"), "message": str(exc.args[0]) if exc.args else str(exc)}
         if isinstance(exc, InvalidInput):
-            body["message"] = _("Invalid input.")
-            body["errors"] = exc.errors
+            body["message"] = str(_("Invalid input."))
+            body["errors"] = error_fields({"_": exc.errors})
         if isinstance(exc, Conflict):
-            body["allowed_actions"] = exc.allowed
+            body["allowed_actions"] = [str(x) for x in exc.allowed]
         resp = jsonify(body)
         resp.status_code = exc.status
         return resp

@@ -6,11 +6,13 @@ import base64
 from flask import abort, current_app, g, request, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from flask_smorest import abort as smorest_abort
 from flask_smorest.fields import Upload
 
 from .. import privacy, services
 from ..auth import Actor, check_access_code
 from ..db import is_postgres, utcnow
+from ..edge import INT_MAX
 from ..i18n import complaint_language, current_language, gettext as _, status_label
 from peewee import JOIN, SQL, NodeList
 
@@ -61,6 +63,24 @@ def resolve_actor(complaint: Complaint) -> Actor:
     return a
 
 
+def acting_on_complaint(fn):
+    """Decorator (above ``@blp.arguments``): find the complaint and who acts on it (token, or the
+    reporter's ``X-Access-Code``) before the body is validated, so a stranger gets 401/403/404, not
+    a 422 about a body they may not send. The view reads ``g.complaint`` and ``g.complaint_actor``."""
+    from functools import wraps
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        c = find(kwargs["tracking_id"])
+        a = resolve_actor(c)
+        if a.role == "public":
+            abort(401, _("A token or the complaint's access code is required."))
+        g.complaint, g.complaint_actor = c, a
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def full_view(c: Complaint, actor: Actor, *, timeline: bool = True) -> dict:
     audience = privacy.audience_for(actor, c)
     view = privacy.complaint_view(c, audience, hooks=_hooks())
@@ -87,9 +107,12 @@ def _encode_cursor(cid: int) -> str:
 
 def _decode_cursor(cursor: str) -> int:
     try:
-        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+        value = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except (ValueError, UnicodeDecodeError):
-        abort(422, _("Invalid cursor."))
+        value = None
+    if value is None or not 0 < value <= INT_MAX:  # only next_cursor values are valid
+        smorest_abort(422, message=_("Invalid cursor."), errors={"cursor": [_("Use the next_cursor of a previous page.")]})
+    return value
 
 
 @blp.route("")
@@ -204,6 +227,7 @@ class ComplaintDetail(MethodView):
 
 @blp.route("/<tracking_id>/actions/<action>")
 class ComplaintAction(MethodView):
+    @acting_on_complaint
     @blp.arguments(ActionIn)
     @blp.response(200, ComplaintOut)
     @blp.alt_response(409, description="The action is not allowed now; `allowed_actions` lists those that are")
@@ -214,10 +238,7 @@ class ComplaintAction(MethodView):
         Staff: verify, transfer, start, respond, hold, resume, resolve, close, reopen, reject,
         archive, comment. Reporter (with ``X-Access-Code``): reply, rate, reopen, close.
         """
-        c = find(tracking_id)
-        a = resolve_actor(c)
-        if a.role == "public":
-            abort(401, _("A token or the complaint's access code is required."))
+        c, a = g.complaint, g.complaint_actor
         services.perform(c, action, a, text=data.get("text", ""), agency_id=data.get("agency_id"),
                          category_id=data.get("category_id"), urgency=data.get("urgency"),
                          visibility=data.get("visibility"), rating=data.get("rating"))
@@ -236,6 +257,7 @@ class ComplaintAttachments(MethodView):
         return [privacy.attachment_view(x) for x in c.attachments.order_by(Attachment.id)
                 if privacy.attachment_visible(x, c, aud)]
 
+    @acting_on_complaint
     @blp.arguments(UploadIn, location="form")
     @blp.arguments(type("FileIn", (__import__("marshmallow").Schema,), {"file": Upload(required=True)}),
                    location="files")
@@ -244,10 +266,7 @@ class ComplaintAttachments(MethodView):
     def post(self, form, files, tracking_id):
         """Upload an attachment (multipart field ``file``). Size and type (sniffed from the bytes)
         are limited by ``ATTACHMENT_MAX_BYTES`` and ``ATTACHMENT_TYPES``."""
-        c = find(tracking_id)
-        a = resolve_actor(c)
-        if a.role == "public":
-            abort(401, _("A token or the complaint's access code is required."))
+        c, a = g.complaint, g.complaint_actor
         if a.role == "integration" and not a.has_scope("attachments:add"):
             abort(403, _("This token is not granted %(scope)s.", scope="attachments:add"))
         f = files["file"]

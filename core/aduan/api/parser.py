@@ -10,14 +10,16 @@ from __future__ import annotations
 import typing
 
 from flask_smorest import Blueprint
-from webargs.flaskparser import FlaskParser, abort
+from webargs.flaskparser import abort
 
+from ..edge import EdgeParser
 from ..i18n import gettext
 from ..i18n.validation import translate_messages
 
 
-class AduanParser(FlaskParser):
-    """webargs' Flask parser with field messages in the current language."""
+class AduanParser(EdgeParser):
+    """webargs' Flask parser with field messages in the current language, on top of the request
+    edge's JSON loader and integer bounds (:class:`aduan.edge.EdgeParser`)."""
 
     def handle_error(self, error, req, schema, *, error_status_code, error_headers) -> typing.NoReturn:
         error.messages = translate_messages(error.messages)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from marshmallow import Schema, fields, validate, validates_schema, ValidationError
+from marshmallow import Schema, fields, validate, validates, validates_schema, ValidationError
 
 from ..auth import PERMISSIONS
 from ..i18n import _l, deployment_zone, gettext as _, isoformat
@@ -79,11 +79,19 @@ class ComplaintIn(Schema):
     lng = fields.Float(validate=validate.Range(-180, 180), allow_none=True)
     address = fields.String(validate=validate.Length(max=500), allow_none=True)
     region_code = fields.String(validate=validate.Length(max=16), allow_none=True)
-    incident_date = fields.Date(allow_none=True)
+    incident_date = fields.Date(allow_none=True, validate=validate.Range(
+        min=dt.date(1900, 1, 1), error=_l("Must be a date from 1900 onwards.")),
+        metadata={"description": "When it happened (not in the future)"})
     channel = fields.String(validate=validate.Length(max=32),
                             metadata={"description": "Staff and integrations only: the channel it came through"})
     language = fields.String(validate=validate.OneOf(["id", "en"]), metadata={
         "description": "The reporter's language when no reporter contact is given (see reporter.language)"})
+
+    @validates("incident_date")
+    def _not_in_the_future(self, value, **kwargs):
+        # A day of slack: the reporter's "today" may already be tomorrow in UTC+9 (WIT).
+        if value is not None and value > dt.date.today() + dt.timedelta(days=1):
+            raise ValidationError(_l("Cannot be in the future."))
 
 
 class NamedRef(Schema):
@@ -395,3 +403,21 @@ class StatsOut(Schema):
     median_hours_to_first_response = fields.Float(allow_none=True)
     median_days_to_resolution = fields.Float(allow_none=True)
     average_rating = fields.Float(allow_none=True)
+
+
+class Error(Schema):
+    """Every error answer (4xx and 5xx) of the API, core and plugins alike."""
+
+    code = fields.Integer(required=True, metadata={"description": "HTTP status code"})
+    status = fields.String(required=True, metadata={"description": "HTTP status name"})
+    message = fields.String(metadata={"description": "What went wrong, in the request's language"})
+    errors = fields.Dict(keys=fields.String(), metadata={
+        "description": "Bad input: messages keyed by field (or by location such as `json`, `query`, "
+                       "`path` when the whole part is wrong). Each value is a list of messages, or for "
+                       "a nested object an object of the same shape."})
+    allowed_actions = fields.List(fields.String(), metadata={
+        "description": "409 on a workflow action: the actions allowed in the complaint's current status"})
+    kind = fields.String(metadata={
+        "description": "Failure of an outside system (a plugin's 502/503): its category, e.g. `timeout`"})
+    tracking_id = fields.String(metadata={
+        "description": "The complaint the error is about, when one exists (e.g. already imported)"})

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 from email.message import EmailMessage as Msg
@@ -19,6 +18,7 @@ import peewee as pw
 from flask import Blueprint, abort, jsonify, request
 
 from aduan.db import database, utcnow
+from aduan.edge import loads as edge_loads  # bounded depth, NUL and lone surrogates cleaned
 from aduan.i18n import gettext as _
 
 from . import common
@@ -125,7 +125,7 @@ def mailgun():
         raw = f["body-mime"].encode("utf-8", "surrogateescape")
     else:
         try:
-            headers = [(str(k), str(v)) for k, v in json.loads(f.get("message-headers") or "[]")]
+            headers = [(str(k), str(v)) for k, v in edge_loads(f.get("message-headers") or "[]")]
         except (ValueError, TypeError):
             abort(400, _("message-headers must be a JSON list of [name, value] pairs."))
         if not headers and not f.get("body-plain") and not f.get("body-html"):
@@ -159,7 +159,7 @@ def sendgrid():
     envelope = {}
     if f.get("envelope"):
         try:
-            env = json.loads(f["envelope"])
+            env = edge_loads(f["envelope"])
             envelope["envelope_to"] = [str(x) for x in (env.get("to") or [])]
         except (ValueError, TypeError, AttributeError):
             abort(400, _("envelope must be JSON."))

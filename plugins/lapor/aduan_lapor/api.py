@@ -1,7 +1,7 @@
 """REST routes under ``/api/v1/plugins/lapor/`` (OpenAPI tag ``lapor``)."""
 from __future__ import annotations
 
-from flask import abort, current_app, g, jsonify
+from flask import abort, current_app, g, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -11,7 +11,7 @@ from aduan.db import database
 from aduan.models import Agency, Category, Complaint
 
 from . import sync
-from .client import LaporError, NotConfigured
+from .client import LaporError, NotConfigured, Rejected
 from .config import missing_credentials
 from .models import TICKET_STATES, LaporInstitution, LaporMapping, LaporTicket
 
@@ -31,7 +31,13 @@ def _require(*roles):
 
 
 def _lapor_error(exc: LaporError):
-    """An outside failure is a 502 with the (credential-free) reason, never a 500."""
+    """An outside failure is a 502 with the (credential-free) reason, never a 500. LAPOR! answering
+    404 for a ``lapor_id`` the caller gave is the caller's mistake: 422 naming the field."""
+    if isinstance(exc, Rejected) and exc.status == 404 and "lapor_id" in (request.get_json(silent=True) or {}):
+        resp = jsonify(code=422, status="Unprocessable Entity", message=f"SP4N-LAPOR!: {exc}", kind=exc.kind,
+                       errors={"lapor_id": ["SP4N-LAPOR! has no complaint with this id"]})
+        resp.status_code = 422
+        abort(resp)
     code = 503 if isinstance(exc, NotConfigured) else 502
     resp = jsonify(code=code, status="Bad Gateway" if code == 502 else "Service Unavailable",
                    message=f"SP4N-LAPOR!: {exc}", kind=exc.kind)

@@ -53,7 +53,8 @@ def test_import_refuses_what_is_not_ours_or_unknown(lapor, sim):
     r = client.post("/api/v1/plugins/lapor/import", json={"lapor_id": other}, headers=auth(seed.coordinator))
     assert r.status_code == 422 and "not to this deployment" in r.json["errors"]["lapor_id"][0]
     r = client.post("/api/v1/plugins/lapor/import", json={"lapor_id": "999999"}, headers=auth(seed.coordinator))
-    assert r.status_code == 502 and "HTTP 404" in r.json["message"]
+    # an id SP4N-LAPOR! does not know is the caller's mistake (422), not a gateway failure (502)
+    assert r.status_code == 422 and "HTTP 404" in r.json["message"] and "lapor_id" in r.json["errors"]
     out = app.test_cli_runner().invoke(lapor_group, ["import", other])
     assert out.exit_code != 0 and "not to this deployment" in out.output
     ours = sim.new_complaint(title="Lampu", content="Lampu jalan padam", disposition_id=1001)

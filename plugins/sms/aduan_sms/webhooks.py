@@ -8,12 +8,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import time
 from urllib.parse import urlsplit, urlunsplit
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, current_app, jsonify, request
+
+from aduan.edge import loads as edge_loads  # bounded depth, NUL and lone surrogates cleaned
 
 from .inbound import Inbound, receive
 from .outbound import public_url, update_status
@@ -128,7 +129,7 @@ def android_inbound():
     if not sig or not _fresh(ts) or not hmac.compare_digest(android_signature(key, raw, ts.strip()), sig.lower()):
         return _error(403, "missing, stale or invalid X-Signature")
     try:
-        env = json.loads(raw)
+        env = edge_loads(raw)
     except (ValueError, UnicodeDecodeError):
         return _error(400, "the body is not JSON")
     if not isinstance(env, dict) or not isinstance(env.get("payload"), dict):
@@ -218,7 +219,7 @@ def _generic_ok() -> bool:
 def _generic_fields() -> tuple[dict | None, Response | None]:
     if request.mimetype == "application/json":
         try:
-            data = json.loads(request.get_data(cache=True) or b"null")
+            data = edge_loads(request.get_data(cache=True) or b"null")
         except (ValueError, UnicodeDecodeError):
             return None, _error(400, "the body is not JSON")
         if not isinstance(data, dict):
