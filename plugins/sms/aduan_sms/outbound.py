@@ -10,7 +10,6 @@ Adapters raise :class:`aduan.jobs.RetryLater` for temporary failures (network, 4
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
@@ -20,9 +19,10 @@ from urllib.parse import quote_plus
 import peewee as pw
 import phonenumbers
 import requests
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken, MultiFernet
 from flask import current_app
 
+from aduan import keys
 from aduan.db import database, utcnow
 from aduan.i18n import action_label, status_label
 from aduan.jobs import PermanentFailure, RetryLater
@@ -188,9 +188,13 @@ def deliver(msg: SmsMessage, text: str) -> None:
     log.info("sms: %s message %s to %s via %s", msg.command, msg.id, mask(msg.phone), msg.provider)
 
 
-def _fernet() -> Fernet:
-    key = hashlib.sha256(("aduan-sms|" + current_app.config["SECRET_KEY"]).encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
+def _legacy_key(secret: str) -> bytes:
+    # Releases up to 0.1: texts queued then still decrypt after the upgrade.
+    return hashlib.sha256(("aduan-sms|" + secret).encode()).digest()
+
+
+def _fernet() -> MultiFernet:
+    return keys.fernet("sms-text", legacy=_legacy_key)
 
 
 def seal(text: str) -> str:
