@@ -11,6 +11,8 @@ from typing import BinaryIO
 
 import filetype
 
+from .files import private_dir
+
 
 class AttachmentRejected(ValueError):
     """The file is too large or of a type this deployment does not accept (a 4xx, never a 500)."""
@@ -32,7 +34,7 @@ class FileStorage:
 
     def put(self, stream: BinaryIO) -> tuple[str, int, str]:
         """Store a stream; returns (sha256, size, sniffed content type). Rejects before storing."""
-        os.makedirs(self.root, exist_ok=True)
+        private_dir(self.root)
         h = hashlib.sha256()
         size = 0
         head = b""
@@ -58,7 +60,7 @@ class FileStorage:
                                          f"accepted: {', '.join(sorted(self.allowed))}")
             sha = h.hexdigest()
             dest = self._path(sha)
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            private_dir(os.path.dirname(dest))
             os.replace(tmp, dest)
             tmp = None
             return sha, size, ctype
