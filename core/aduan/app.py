@@ -64,7 +64,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, plugins: Iterable[Any
     app.config.update(core)
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = sqlite_url(app.instance_path)
-    if app.config["SECRET_KEY"] == CoreConfig().fields["SECRET_KEY"].load_default and not app.config.get("TESTING"):
+    from .keys import DEV_SECRET_KEY
+
+    if app.config["SECRET_KEY"] == DEV_SECRET_KEY and not app.config.get("TESTING"):
+        # `aduan serve` and `aduan worker` refuse this key unless DEVELOPMENT is set (cli.py).
         log.warning("SECRET_KEY is the built-in development value: set ADUAN_SECRET_KEY to a long random "
                     "value before real use (access codes, NIK encryption and reply tokens depend on it)")
 
