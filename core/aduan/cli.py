@@ -479,6 +479,66 @@ def token_revoke(token_or_prefix):
     click.echo(f"revoked {n} token ({rows[0].prefix}, user {rows[0].user.username})")
 
 
+@main.group("directory")
+def directory_group():
+    """Agencies and categories."""
+
+
+@directory_group.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check the file and show what would change, write nothing.")
+@_connected
+def directory_load(path, dry_run):
+    """Create or update agencies and categories from a CSV or YAML file (matched by code).
+
+    The whole file is checked first; an error in any row is reported with its row and field and
+    nothing is written. Loading the same file again changes nothing. Example for NTB:
+    deploy/directory/ntb.yaml."""
+    from .directory import DirectoryError, load
+
+    try:
+        report = load(path, dry_run=dry_run)
+    except DirectoryError as exc:
+        for line in exc.errors:
+            click.echo(f"{path}: {line}", err=True)
+        raise OperatorError(f"{len(exc.errors)} error(s) in {path}; nothing was loaded") from None
+    click.echo(("would load: " if dry_run else "loaded: ") + report.summary())
+
+
+@main.group("keys")
+def keys_group():
+    """Key rotation (SECRET_KEY, SECRET_KEYS_OLD, NIK_KEY)."""
+
+
+@keys_group.command("rotate")
+@_connected
+def keys_rotate():
+    """Re-encrypt every stored NIK with the current key (after SECRET_KEY or NIK_KEY changed).
+
+    Afterwards the old key is no longer needed for NIK; keep it in SECRET_KEYS_OLD while access codes
+    and email reply addresses handed out under it should keep working."""
+    from cryptography.fernet import InvalidToken
+
+    from .models import Reporter
+    from .services import _fernet
+
+    f = _fernet()
+    done = failed = 0
+    for r in Reporter.select(Reporter.id, Reporter.nik_encrypted).where(Reporter.nik_encrypted.is_null(False)):
+        try:
+            new = f.rotate(r.nik_encrypted.encode()).decode()
+        except InvalidToken:
+            failed += 1
+            continue
+        with database.atomic():
+            Reporter.update(nik_encrypted=new).where(Reporter.id == r.id).execute()
+        done += 1
+    click.echo(f"re-encrypted {done} NIK number(s) with the current key")
+    if failed:
+        raise OperatorError(f"{failed} NIK number(s) could not be decrypted with any key in use "
+                            "(add the key they were made with to SECRET_KEYS_OLD or NIK_KEYS_OLD)")
+
+
 @main.command("plugins")
 @with_appcontext
 def plugins_cmd():
