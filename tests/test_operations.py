@@ -241,7 +241,7 @@ def test_instance_database_attachments_and_token_file_are_owner_only(tmp_path):
             for name in ("aduan.db", "aduan.db-wal", "aduan.db-shm", "aduan.db.migrate-lock"):
                 assert (inst / name).exists(), name
                 assert _mode(inst / name) == 0o600, name
-            png = (ROOT / "tests" / "fixtures" / "release_0_1" / "instance").rglob("*")
+            png = (ROOT / "tests" / "fixtures" / "release_0_1" / "state").rglob("*")
             blob = next(p for p in png if p.is_file() and p.read_bytes().startswith(b"\x89PNG")).read_bytes()
             sha, _size, _type = app.extensions["aduan"].storage.put(io.BytesIO(blob))
             stored = Path(app.extensions["aduan"].storage._path(sha))

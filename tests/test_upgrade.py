@@ -64,7 +64,7 @@ def upgraded(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("upgrade")
     url = aduan_testing.database_url_for_tests(tmp_path)
     instance = tmp_path / "instance"
-    shutil.copytree(FIXTURE / "instance", instance)
+    shutil.copytree(FIXTURE / "state", instance)
     if url.startswith("sqlite"):
         url = "sqlite:///" + str(tmp_path / "aduan.db")
         shutil.copy(FIXTURE / "aduan.db", tmp_path / "aduan.db")
@@ -171,9 +171,23 @@ def test_plugin_rows_are_served_after_the_upgrade(upgraded):
         assert common.tracking_id_from_recipients([MANIFEST["email"]["reply_address"]]) == \
             MANIFEST["email"]["tracking_id"]
         assert common.is_failing(MANIFEST["email"]["failing_address"])
-    # open data: the snapshots published before the upgrade are still listed and downloadable
-    landing = c.get("/opendata/")
-    assert landing.status_code == 200
+    # open data: the snapshots published before the upgrade are still listed and downloadable. The
+    # release stored absolute paths: put them where this copy of the state folder is, as a deployment
+    # upgrading in place has them.
+    import peewee as pw
+    from aduan_opendata.models import OpendataSnapshot
+
+    with upgraded.app_context(), database.connection_context():
+        OpendataSnapshot.update(path=pw.fn.REPLACE(OpendataSnapshot.path, MANIFEST["state_dir"],
+                                                   upgraded.config["OPENDATA_SNAPSHOT_DIR"].rsplit("/", 1)[0])
+                                ).execute()
+    assert c.get("/opendata/").status_code == 200
+    snaps = c.get("/api/v1/plugins/opendata/snapshots").json
+    items = snaps["snapshots"]
+    assert len(items) == 2
+    csv = c.get(f"/api/v1/plugins/opendata/snapshots/{items[0]['version']}/complaints.csv")
+    assert csv.status_code == 200, csv.data[:200]
+    assert csv.data.count(b"\n") >= 2  # a header and rows
 
 
 def test_the_worker_runs_the_jobs_left_pending_by_the_release(upgraded):
