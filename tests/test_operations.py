@@ -471,3 +471,17 @@ def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
         assert sec.returncode == 0, sec.stdout[-500:]
     env_example = (ROOT / "deploy" / "aduan.env.example").read_text()
     assert "ADUAN_SECRET_KEY=" in env_example and "ADUAN_INSTANCE_PATH=/var/lib/aduan" in env_example
+
+
+def test_files_left_world_readable_by_an_older_release_are_pointed_out(tmp_path):
+    inst = tmp_path / "instance"
+    inst.mkdir(mode=0o755)
+    os.chmod(inst, 0o755)
+    db = inst / "aduan.db"
+    db.write_bytes(b"")
+    os.chmod(db, 0o644)
+    r = aduan_process(tmp_path, "config", env={"ADUAN_DATABASE_URL": None})
+    assert r.returncode == 0
+    assert f"{inst} is readable by other users (mode 0755)" in r.stderr and f"chmod 700 {inst}" in r.stderr
+    assert f"chmod 600 {db}" in r.stderr
+    assert _mode(db) == 0o644  # pointed out, never changed behind the operator's back

@@ -80,6 +80,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, plugins: Iterable[Any
     database.initialize(make_database(app.config["DATABASE_URL"], pool_size=app.config["DATABASE_POOL_SIZE"]))
     storage = FileStorage(app.config["ATTACHMENT_DIR"] or os.path.join(app.instance_path, "attachments"),
                           max_bytes=app.config["ATTACHMENT_MAX_BYTES"], allowed=app.config["ATTACHMENT_TYPES"])
+    _warn_open_files(app, storage.root)
     st = AduanState(pm=pm, hooks=hooks, calendar=calendar_from_config(app.config), storage=storage,
                     config_schemas=schemas)
     app.extensions["aduan"] = st
@@ -127,6 +128,19 @@ def create_app(config: Mapping[str, Any] | None = None, *, plugins: Iterable[Any
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     hooks.startup(app)
     return app
+
+
+def _warn_open_files(app: Flask, attachments: str) -> None:
+    """Folders and files made before aduan created them owner-only (release 0.1, a loose umask)."""
+    from .files import too_open
+
+    paths = [app.instance_path, attachments]
+    url = app.config["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        db = url.split("://", 1)[1].split("?", 1)[0][1:]
+        paths += [db, db + "-wal", db + "-shm"]
+    for line in too_open(paths):
+        log.warning(line)
 
 
 _API_DESCRIPTION = (

@@ -56,3 +56,19 @@ def write_private(path: str, text: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.replace(tmp, path)
+
+
+def too_open(paths) -> list[str]:
+    """Warnings for existing paths that others may read (made by an older release or by hand under
+    a permissive umask): aduan never loosens or silently changes modes an operator set."""
+    out = []
+    for p in paths:
+        try:
+            mode = os.stat(p).st_mode & 0o777
+        except OSError:
+            continue
+        if mode & 0o077:
+            want = DIR_MODE if os.path.isdir(p) else FILE_MODE
+            out.append(f"{p} is readable by other users (mode {mode:04o}); it holds personal data: "
+                       f"chmod {want:o} {p}")
+    return out
