@@ -261,6 +261,8 @@ def test_instance_database_attachments_and_token_file_are_owner_only(tmp_path):
     ({"ADUAN_HOLIDAYS_EXTRA": "2026-13-45"}, "HOLIDAYS_EXTRA"),
     ({"ADUAN_SLA_VERIFY_DAYS": "tiga"}, "SLA_VERIFY_DAYS"),
     ({"ADUAN_BASE_URL": "aduan.ntbprov.go.id"}, "BASE_URL"),
+    ({"ADUAN_REGION_PREFIXES": "NTB"}, "REGION_PREFIXES"),
+    ({"ADUAN_ATTACHMENT_TYPES": "jpg,pdf"}, "ATTACHMENT_TYPES"),
     ({"ADUAN_PLUGINS": "whatsapp2000"}, "aduan-whatsapp2000"),
     ({"ADUAN_DATABASE_URL": "postgresql://aduan:pw@127.0.0.1:1/aduan"}, "cannot use the database"),
     ({"ADUAN_DATABASE_URL": "mysql://aduan@db/aduan"}, "DATABASE_URL"),

@@ -81,6 +81,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, plugins: Iterable[Any
     storage = FileStorage(app.config["ATTACHMENT_DIR"] or os.path.join(app.instance_path, "attachments"),
                           max_bytes=app.config["ATTACHMENT_MAX_BYTES"], allowed=app.config["ATTACHMENT_TYPES"])
     _warn_open_files(app, storage.root)
+    if app.config["ATTACHMENT_MAX_BYTES"] > app.config["MAX_CONTENT_LENGTH"]:
+        log.warning("ATTACHMENT_MAX_BYTES (%s) is larger than MAX_CONTENT_LENGTH (%s): uploads are refused above "
+                    "the latter", app.config["ATTACHMENT_MAX_BYTES"], app.config["MAX_CONTENT_LENGTH"])
     st = AduanState(pm=pm, hooks=hooks, calendar=calendar_from_config(app.config), storage=storage,
                     config_schemas=schemas)
     app.extensions["aduan"] = st

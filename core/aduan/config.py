@@ -112,6 +112,22 @@ def _fernet_key(value: str | None) -> None:
               "import Fernet; print(Fernet.generate_key().decode())')")
 
 
+_REGION = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
+_MIME = re.compile(r"^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$")
+
+
+def _region_prefixes(values: list[str]) -> None:
+    bad = [v for v in values if not _REGION.match(v)]
+    if bad:
+        _fail(f"not Kemendagri region codes: {', '.join(map(repr, bad))} (e.g. 52, 52.71, 52.71.01)")
+
+
+def _mime_types(values: list[str]) -> None:
+    bad = [v for v in values if not _MIME.match(v)]
+    if bad:
+        _fail(f"not MIME types: {', '.join(map(repr, bad))} (e.g. image/jpeg, application/pdf)")
+
+
 def _fernet_keys(values: list[str]) -> None:
     for v in values:
         _fernet_key(v)
@@ -145,7 +161,7 @@ class CoreConfig(Schema):
         "Public URL of this deployment, used in links sent to citizens."))
     INSTITUTION_NAME = fields.String(load_default="Pemerintah Provinsi Nusa Tenggara Barat", metadata=_d(
         "Name of the government running this deployment, shown to citizens."))
-    REGION_PREFIXES = StrList(load_default=list, metadata=_d(
+    REGION_PREFIXES = StrList(load_default=list, validate=_region_prefixes, metadata=_d(
         "Region code prefixes loaded into the region table (e.g. 52 for NTB). Empty: all of Indonesia."))
     # SLA clocks
     SLA_VERIFY_DAYS = fields.Integer(load_default=3, validate=validate.Range(min=0), metadata=_d(
@@ -173,7 +189,7 @@ class CoreConfig(Schema):
         "Largest request body accepted, in bytes."))
     ATTACHMENT_MAX_BYTES = fields.Integer(load_default=10 * 1024 * 1024, validate=validate.Range(min=1), metadata=_d(
         "Largest attachment accepted, in bytes."))
-    ATTACHMENT_TYPES = StrList(load_default=lambda: [
+    ATTACHMENT_TYPES = StrList(validate=_mime_types, load_default=lambda: [
         "image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf", "audio/mpeg",
         "audio/ogg", "video/mp4"], metadata=_d("MIME types accepted for attachments, sniffed from the bytes."))
     ATTACHMENT_DIR = fields.String(load_default=None, allow_none=True, metadata=_d(
