@@ -68,6 +68,10 @@ def test_serve_and_worker_refuse_the_published_development_key(tmp_path, fresh_d
         assert r.returncode == 1, r.stdout + r.stderr
         assert "Traceback" not in r.stderr
         assert r.stderr.count("\n") == 1 and "SECRET_KEY" in r.stderr and "ADUAN_DEVELOPMENT" in r.stderr
+    placeholder = [ln.split("=", 1)[1] for ln in (ROOT / "deploy" / "aduan.env.example").read_text().splitlines()
+                   if ln.startswith("ADUAN_SECRET_KEY=")][0]
+    copied = aduan_process(tmp_path, "worker", "--once", env={"ADUAN_SECRET_KEY": placeholder})
+    assert copied.returncode == 1 and "SECRET_KEY" in copied.stderr  # the example file copied unchanged
     assert aduan_process(tmp_path, "init", "--no-regions").returncode == 0
     ok = aduan_process(tmp_path, "worker", "--once", env={"ADUAN_SECRET_KEY": None, "ADUAN_DEVELOPMENT": "1"})
     assert ok.returncode == 0, ok.stderr

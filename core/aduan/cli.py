@@ -18,7 +18,7 @@ import traceback
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from .db import database
 
@@ -112,7 +112,7 @@ class AduanGroup(FlaskGroup):
         self._load_plugin_commands()
         rv = set(click.Group.list_commands(self, ctx))
         try:
-            rv.update(ctx.ensure_object(_script_info()).load_app().cli.list_commands(ctx))
+            rv.update(ctx.ensure_object(ScriptInfo).load_app().cli.list_commands(ctx))
         except Exception as exc:  # noqa: BLE001 - shown as one line; the built-in commands still list
             click.echo(f"aduan: error: {describe_error(exc) or _unexpected(exc)}", err=True)
         return sorted(rv)
@@ -148,12 +148,6 @@ class AduanGroup(FlaskGroup):
                 line = _unexpected(exc) + ("" if debug else " (aduan --debug ... shows the traceback)")
             click.echo(f"aduan: error: {line}", err=True)
             sys.exit(EXIT_OPERATOR)
-
-
-def _script_info():
-    from flask.cli import ScriptInfo
-
-    return ScriptInfo
 
 
 def _unexpected(exc: BaseException) -> str:
@@ -299,9 +293,9 @@ def demo_cmd(if_empty, force):
 
 def _refuse_development_key(app) -> None:
     """``serve`` and ``worker`` never run with the published development key unless asked to."""
-    from .keys import DEV_SECRET_KEY
+    from .keys import PUBLISHED_SECRET_KEYS
 
-    if app.config["SECRET_KEY"] != DEV_SECRET_KEY:
+    if app.config["SECRET_KEY"] not in PUBLISHED_SECRET_KEYS:
         if len(app.config["SECRET_KEY"]) < 32:
             app.extensions.setdefault("aduan_startup_warnings", []).append(
                 "SECRET_KEY is shorter than 32 characters; use a long random value "
@@ -309,7 +303,7 @@ def _refuse_development_key(app) -> None:
         return
     if not app.config["DEVELOPMENT"]:
         raise OperatorError(
-            "SECRET_KEY is the built-in development value, which anyone can read: set ADUAN_SECRET_KEY to a "
+            "SECRET_KEY is a value published with aduan, which anyone can read: set ADUAN_SECRET_KEY to a "
             "long random value (python3 -c 'import secrets; print(secrets.token_urlsafe(48))'), or set "
             "ADUAN_DEVELOPMENT=1 on a machine that holds no real data")
     held = app.extensions.setdefault("aduan_startup_warnings", [])

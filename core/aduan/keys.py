@@ -31,6 +31,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 #: The value ``SECRET_KEY`` has when nobody set it. ``aduan serve`` and ``aduan worker`` refuse to
 #: start with it unless ``DEVELOPMENT`` is true (``make run`` sets it).
 DEV_SECRET_KEY = "dev-insecure-change-me"
+#: Values published in this repository (the default, the placeholder of deploy/aduan.env.example):
+#: a server refuses all of them, since anyone can read them.
+PUBLISHED_SECRET_KEYS = frozenset({DEV_SECRET_KEY, "change-me-to-the-output-of-the-command-above"})
 
 _SALT = b"aduan-key-derivation-v1"
 
