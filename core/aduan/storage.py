@@ -12,6 +12,7 @@ from typing import BinaryIO
 import filetype
 
 from .files import private_dir
+from .i18n import gettext as _
 
 
 class AttachmentRejected(ValueError):
@@ -47,17 +48,17 @@ class FileStorage:
                         break
                     size += len(chunk)
                     if size > self.max_bytes:
-                        raise AttachmentRejected(f"file is larger than {self.max_bytes} bytes")
+                        raise AttachmentRejected(_("The file is larger than %(max)d bytes.", max=self.max_bytes))
                     if len(head) < 8192:
                         head += chunk[: 8192 - len(head)]
                     h.update(chunk)
                     out.write(chunk)
             if size == 0:
-                raise AttachmentRejected("file is empty")
+                raise AttachmentRejected(_("The file is empty."))
             ctype = sniff(head)
             if ctype not in self.allowed:
-                raise AttachmentRejected(f"file type {ctype or 'unknown'} is not accepted; "
-                                         f"accepted: {', '.join(sorted(self.allowed))}")
+                raise AttachmentRejected(_("File type %(type)s is not accepted; accepted: %(accepted)s.",
+                                           type=ctype or "?", accepted=", ".join(sorted(self.allowed))))
             sha = h.hexdigest()
             dest = self._path(sha)
             private_dir(os.path.dirname(dest))
