@@ -10,6 +10,8 @@ COMMA := ,
 DEMO_PLUGINS ?= $(subst $(SPACE),$(COMMA),$(PLUGIN_NAMES))
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Links sent to citizens point at the demo server, whatever PORT is.
+BASE_URL ?= http://$(HOST):$(PORT)
 LAPOR_SIM_PORT ?= 8765
 # The demo wires the lapor plugin to its local SP4N-LAPOR! simulator (never to the real service).
 LAPOR_DEMO_ENV := ADUAN_LAPOR_BASE_URL=http://127.0.0.1:$(LAPOR_SIM_PORT) ADUAN_LAPOR_AUTH_HEADER=auth \
@@ -27,7 +29,8 @@ install: $(BIN)/.installed
 
 ## Start a working server with demo data on SQLite (instance/aduan.db), printing staff tokens.
 run: install
-	@set -e; export ADUAN_PLUGINS=$(DEMO_PLUGINS); \
+	@set -e; export ADUAN_PLUGINS=$(DEMO_PLUGINS) ADUAN_DEVELOPMENT=1 ADUAN_BASE_URL="$${ADUAN_BASE_URL:-$(BASE_URL)}"; \
+	echo "development mode (ADUAN_DEVELOPMENT=1): the built-in SECRET_KEY is allowed; never use it with real data"; \
 	case ",$(DEMO_PLUGINS)," in *,lapor,*) \
 	  export $(LAPOR_DEMO_ENV); \
 	  $(BIN)/aduan lapor simulate --port $(LAPOR_SIM_PORT) & sim=$$!; \

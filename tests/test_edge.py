@@ -7,7 +7,6 @@ Run on PostgreSQL too (ADUAN_TEST_DATABASE_URL): NUL is what PostgreSQL refuses 
 from __future__ import annotations
 
 import io
-import json
 import logging
 import re
 from pathlib import Path

@@ -71,7 +71,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, plugins: Iterable[Any
     app.config.update(core)
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = sqlite_url(app.instance_path)
-    if app.config["SECRET_KEY"] == CoreConfig().fields["SECRET_KEY"].load_default and not app.config.get("TESTING"):
+    from .keys import DEV_SECRET_KEY
+
+    if app.config["SECRET_KEY"] == DEV_SECRET_KEY and not app.config.get("TESTING"):
+        # `aduan serve` and `aduan worker` refuse this key unless DEVELOPMENT is set (cli.py).
         log.warning("SECRET_KEY is the built-in development value: set ADUAN_SECRET_KEY to a long random "
                     "value before real use (access codes, NIK encryption and reply tokens depend on it)")
 
@@ -84,6 +87,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, plugins: Iterable[Any
     database.initialize(make_database(app.config["DATABASE_URL"], pool_size=app.config["DATABASE_POOL_SIZE"]))
     storage = FileStorage(app.config["ATTACHMENT_DIR"] or os.path.join(app.instance_path, "attachments"),
                           max_bytes=app.config["ATTACHMENT_MAX_BYTES"], allowed=app.config["ATTACHMENT_TYPES"])
+    _warn_open_files(app, storage.root)
+    if app.config["ATTACHMENT_MAX_BYTES"] > app.config["MAX_CONTENT_LENGTH"]:
+        log.warning("ATTACHMENT_MAX_BYTES (%s) is larger than MAX_CONTENT_LENGTH (%s): uploads are refused above "
+                    "the latter", app.config["ATTACHMENT_MAX_BYTES"], app.config["MAX_CONTENT_LENGTH"])
     st = AduanState(pm=pm, hooks=hooks, calendar=calendar_from_config(app.config), storage=storage,
                     config_schemas=schemas)
     app.extensions["aduan"] = st
@@ -197,6 +204,19 @@ class MarkdownDocs(BasePlugin):
                 op["summary"] = plain_text(op["summary"])
             if isinstance(op.get("description"), str):
                 op["description"] = markdown_text(op["description"])
+
+
+def _warn_open_files(app: Flask, attachments: str) -> None:
+    """Folders and files made before aduan created them owner-only (release 0.1, a loose umask)."""
+    from .files import too_open
+
+    paths = [app.instance_path, attachments]
+    url = app.config["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        db = url.split("://", 1)[1].split("?", 1)[0][1:]
+        paths += [db, db + "-wal", db + "-shm"]
+    for line in too_open(paths):
+        log.warning(line)
 
 
 _API_DESCRIPTION = (

@@ -1,7 +1,7 @@
 """Who is acting: bearer tokens for staff and systems, access codes for reporters.
 
 Tokens are 32 random bytes (URL-safe), shown once, stored as SHA-256. Access codes are random,
-stored as an HMAC keyed by the tracking id, and compared in constant time.
+stored as an HMAC under a key derived from SECRET_KEY, and compared in constant time.
 
 **Integration token scopes.** A token of an ``integration`` account can do only what an admin
 granted it (least privilege: a token issued with no scope can do nothing a member of the public
@@ -26,6 +26,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
+from . import keys
 from .db import utcnow
 from .models import Token, User
 
@@ -91,13 +92,30 @@ def normalise_code(value: str) -> str:
 
 
 def hash_access_code(tracking_id: str, code: str) -> str:
+    """HMAC of the code under the ``access-code`` key derived from SECRET_KEY (:mod:`aduan.keys`):
+    a stolen database alone does not allow guessing the codes offline."""
+    return keys.hmac_hex("access-code", _access_message(tracking_id, code))
+
+
+def _access_message(tracking_id: str, code: str) -> bytes:
+    return tracking_id.encode() + b"|" + normalise_code(code).encode()
+
+
+def _legacy_access_hash(tracking_id: str, code: str) -> str:
+    # Releases up to 0.1 keyed the HMAC with the tracking id alone: codes given then still work.
     return hmac.new(tracking_id.encode(), normalise_code(code).encode(), hashlib.sha256).hexdigest()
 
 
 def check_access_code(complaint, code: str | None) -> bool:
+    """Constant-time check against the current key, every key in SECRET_KEYS_OLD, and the hash of
+    releases before key derivation."""
     if not code:
         return False
-    return hmac.compare_digest(complaint.access_code_hash, hash_access_code(complaint.tracking_id, code))
+    stored = complaint.access_code_hash
+    ok = hmac.compare_digest(stored, _legacy_access_hash(complaint.tracking_id, code))
+    for cand in keys.hmac_candidates("access-code", _access_message(complaint.tracking_id, code)):
+        ok |= hmac.compare_digest(stored, cand)
+    return ok
 
 
 def hash_token(raw: str) -> str:

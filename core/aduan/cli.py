@@ -1,29 +1,168 @@
-"""The ``aduan`` command."""
+"""The ``aduan`` command.
+
+Operator mistakes (a bad configuration value, a database that cannot be reached, a port in use, a
+plugin that is not installed) print one line naming the key or the cause and exit with status 1;
+``aduan --debug ...`` (or ``ADUAN_DEBUG=1``) shows the traceback as well. Warnings emitted while the
+application is built (development key, incomplete plugin settings) are printed once by the commands
+that run the service (``serve``, ``worker``, ``init``, ``config``), never by ``--help``.
+"""
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import logging
 import os
 import sys
+import traceback
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from .db import database
+
+#: Exit status of an operator error (configuration, database, port, plugin).
+EXIT_OPERATOR = 1
+
+
+class OperatorError(click.ClickException):
+    """A mistake the operator can fix: shown as one line, without a traceback."""
+
+    def show(self, file=None):
+        click.echo(f"aduan: error: {self.format_message()}", err=True, file=file)
+
+
+class _Capture(logging.Handler):
+    """Holds the warnings logged while the app is built, to print them once where they matter."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def _captured_warnings():
+    root = logging.getLogger()
+    handler = _Capture()
+    root.addHandler(handler)
+    try:
+        yield handler.records
+    finally:
+        root.removeHandler(handler)
 
 
 def _create_app(*_args, **_kwargs):
     from .app import create_app
 
-    return create_app()
+    with _captured_warnings() as records:
+        app = create_app()
+    app.extensions["aduan_startup_warnings"] = [r.getMessage() for r in records]
+    return app
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False,
+def print_startup_warnings(app) -> None:
+    """Print the start-up warnings once (they were held back while the app was built)."""
+    seen = set()
+    for msg in app.extensions.pop("aduan_startup_warnings", None) or []:
+        if msg not in seen:
+            seen.add(msg)
+            click.echo(f"aduan: warning: {msg}", err=True)
+
+
+def _debug_wanted(args) -> bool:
+    return "--debug" in (args or []) or os.environ.get("ADUAN_DEBUG", "").lower() in ("1", "true", "yes")
+
+
+def describe_error(exc: BaseException) -> str | None:
+    """One line for an error an operator can fix, or ``None`` for a bug (then the type is shown)."""
+    import peewee
+
+    from .config import ConfigError, mask_text
+    from .plugins import PluginError
+
+    if isinstance(exc, (ConfigError, PluginError)):
+        return mask_text(str(exc))
+    if isinstance(exc, (peewee.OperationalError, peewee.InterfaceError)) or \
+            type(exc).__module__.startswith("psycopg"):
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return mask_text(f"cannot use the database (DATABASE_URL): {first}")
+    if isinstance(exc, OSError):
+        if exc.errno == errno.EADDRINUSE:
+            return "the address is already in use: another server (or another aduan) listens on that port; " \
+                   "choose another with --port"
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return f"permission denied: {exc.filename or exc.strerror}" + \
+                (" (ports below 1024 need privileges)" if exc.filename is None else "")
+        if exc.errno == errno.ENOENT and exc.filename:
+            return f"no such file or directory: {exc.filename}"
+        if exc.errno == errno.EADDRNOTAVAIL:
+            return "cannot listen on that address: it is not an address of this machine (--host)"
+    return None
+
+
+class AduanGroup(FlaskGroup):
+    """``FlaskGroup`` whose errors are one line for operators (see the module docstring)."""
+
+    def list_commands(self, ctx):
+        # Flask prints a full traceback when the app cannot be built while listing commands (--help).
+        self._load_plugin_commands()
+        rv = set(click.Group.list_commands(self, ctx))
+        try:
+            rv.update(ctx.ensure_object(ScriptInfo).load_app().cli.list_commands(ctx))
+        except Exception as exc:  # noqa: BLE001 - shown as one line; the built-in commands still list
+            click.echo(f"aduan: error: {describe_error(exc) or _unexpected(exc)}", err=True)
+        return sorted(rv)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if args is None:
+            args = sys.argv[1:]
+        debug = _debug_wanted(args)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            if not standalone_mode:
+                return rv
+            sys.exit(rv if isinstance(rv, int) else 0)
+        except click.ClickException as exc:
+            if not standalone_mode:
+                raise
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            if not standalone_mode:
+                raise
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        except (KeyboardInterrupt, EOFError):
+            sys.exit(130)
+        except SystemExit:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the operator gets one line, the traceback with --debug
+            if debug:
+                traceback.print_exc()
+            line = describe_error(exc)
+            if line is None:
+                line = _unexpected(exc) + ("" if debug else " (aduan --debug ... shows the traceback)")
+            click.echo(f"aduan: error: {line}", err=True)
+            sys.exit(EXIT_OPERATOR)
+
+
+def _unexpected(exc: BaseException) -> str:
+    from .config import mask_text
+
+    return mask_text(f"unexpected {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
+
+
+@click.group(cls=AduanGroup, create_app=_create_app, add_default_commands=False, add_version_option=False,
              load_dotenv=False)
 def main():
     """aduan: public-complaint platform. Configuration comes from ADUAN_* environment variables.
 
-    Enabled plugins add their own command groups (``aduan lapor ...``)."""
+    Enabled plugins add their own command groups (``aduan lapor ...``). ``--debug`` shows the
+    traceback of an error."""
 
 
 def _connected(fn):
@@ -61,6 +200,7 @@ def upgrade_database(app=None) -> list[str]:
 @_connected
 def init_cmd(regions):
     """Create or upgrade the database (and load region codes)."""
+    print_startup_warnings(current_app)
     for name in upgrade_database():
         click.echo(f"applied {name}")
     if regions:
@@ -118,27 +258,58 @@ def regions_load(prefixes):
 
 
 @main.command("demo")
-@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has complaints.")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) unless the database is empty.")
+@click.option("--force", is_flag=True, help="Add demo data to a database that already holds data.")
 @_connected
-def demo_cmd(if_empty):
-    """Seed a believable NTB deployment and print the staff tokens (once)."""
-    from .demo import seed
-    from .models import Complaint
+def demo_cmd(if_empty, force):
+    """Seed a believable NTB deployment and print the staff tokens (once).
+
+    Refuses a database that already holds complaints or staff accounts unless ``--force`` is given
+    (``--if-empty`` then does nothing); even forced, it never issues tokens for accounts it did not
+    create, so a real ``admin`` gets no new token."""
+    from .demo import database_is_empty, seed
+    from .files import write_private
 
     upgrade_database()
-    if if_empty and Complaint.table_exists() and Complaint.select().exists():
-        click.echo("demo data already present (instance/aduan.db); tokens were printed when it was created.")
-        tokfile = os.path.join(current_app.instance_path, "demo-tokens.txt")
-        if os.path.exists(tokfile):
-            click.echo(f"they are also in {tokfile}")
-        return
+    tokfile = os.path.join(current_app.instance_path, "demo-tokens.txt")
+    if not database_is_empty():
+        if if_empty:
+            click.echo("the database already holds data: no demo data added.")
+            if os.path.exists(tokfile):
+                click.echo(f"the demo tokens printed when it was seeded are in {tokfile}")
+            return
+        if not force:
+            raise OperatorError("the database already holds complaints or staff accounts: refusing to add demo "
+                                "data (use --force to add it anyway, or an empty database)")
     tokens = seed()
+    if not tokens:
+        click.echo("demo data added; every demo account already existed, so no token was issued.")
+        return
     lines = [f"  {role:<12} {user:<22} {tok}" for role, user, tok in tokens]
     click.echo("\nStaff tokens (Authorization: Bearer <token>):\n" + "\n".join(lines) + "\n")
-    tokfile = os.path.join(current_app.instance_path, "demo-tokens.txt")
-    with open(tokfile, "w") as fh:
-        fh.write("\n".join(lines) + "\n")
-    os.chmod(tokfile, 0o600)
+    write_private(tokfile, "\n".join(lines) + "\n")
+    click.echo(f"(also written to {tokfile}, readable by you only)")
+
+
+def _refuse_development_key(app) -> None:
+    """``serve`` and ``worker`` never run with the published development key unless asked to."""
+    from .keys import PUBLISHED_SECRET_KEYS
+
+    if app.config["SECRET_KEY"] not in PUBLISHED_SECRET_KEYS:
+        if len(app.config["SECRET_KEY"]) < 32:
+            app.extensions.setdefault("aduan_startup_warnings", []).append(
+                "SECRET_KEY is shorter than 32 characters; use a long random value "
+                "(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')")
+        return
+    if not app.config["DEVELOPMENT"]:
+        raise OperatorError(
+            "SECRET_KEY is a value published with aduan, which anyone can read: set ADUAN_SECRET_KEY to a "
+            "long random value (python3 -c 'import secrets; print(secrets.token_urlsafe(48))'), or set "
+            "ADUAN_DEVELOPMENT=1 on a machine that holds no real data")
+    held = app.extensions.setdefault("aduan_startup_warnings", [])
+    held[:] = [m for m in held if not m.startswith("SECRET_KEY is the built-in development value")]
+    held.insert(
+        0, "development mode (DEVELOPMENT=1) with the built-in SECRET_KEY: for demos only, never real data")
 
 
 @main.command("serve")
@@ -151,9 +322,14 @@ def serve_cmd(host, port, threads, with_worker):
     """Serve the API with waitress (a production WSGI server)."""
     import threading
 
-    from waitress import serve
+    from waitress.server import create_server
 
     app = current_app._get_current_object()
+    _refuse_development_key(app)
+    print_startup_warnings(app)
+    with database.connection_context():  # fail now, in one line, if the database cannot be reached
+        pass
+    server = create_server(app, host=host, port=port, threads=threads, ident="aduan")  # binds: port errors now
     if with_worker:
         from .jobs import Worker
 
@@ -161,7 +337,7 @@ def serve_cmd(host, port, threads, with_worker):
         threading.Thread(target=w.run_forever, name="aduan-worker", daemon=True).start()
         click.echo("worker running in-process")
     click.echo(f"aduan serving on http://{host}:{port}/api/v1/ (docs: /api/v1/docs)")
-    serve(app, host=host, port=port, threads=threads, ident="aduan")
+    server.run()
 
 
 @main.command("worker")
@@ -169,12 +345,15 @@ def serve_cmd(host, port, threads, with_worker):
 @with_appcontext
 def worker_cmd(once):
     """Run outbox jobs and schedules until SIGTERM (several workers may share PostgreSQL)."""
-    import logging
-
     from .jobs import Worker
 
+    app = current_app._get_current_object()
+    _refuse_development_key(app)
+    print_startup_warnings(app)
+    with database.connection_context():  # fail now, in one line, if the database cannot be reached
+        pass
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    w = Worker(current_app._get_current_object())
+    w = Worker(app)
     if once:
         click.echo(json.dumps(w.run_once()))
     else:
@@ -245,15 +424,119 @@ def token_create(username, name, scopes):
     click.echo(raw)
 
 
-@token_group.command("revoke")
-@click.argument("prefix")
+@token_group.command("list")
+@click.option("--user", "username", help="Only this user's tokens.")
+@click.option("--all", "show_all", is_flag=True, help="Also revoked and expired tokens.")
 @_connected
-def token_revoke(prefix):
-    """Revoke tokens by their displayed prefix."""
+def token_list(username, show_all):
+    """List tokens: prefix, user, role, name, created, last used, expiry, state (never the token)."""
+    from .models import Token, User
+
+    now = _utcnow()
+    q = Token.select(Token, User).join(User).order_by(User.username, Token.created_at)
+    if username:
+        q = q.where(User.username == username)
+    click.echo(f"{'PREFIX':<12} {'USER':<20} {'ROLE':<12} {'NAME':<16} {'CREATED':<16} {'LAST USED':<16} "
+               f"{'EXPIRES':<16} STATE")
+    for t in q:
+        state = "revoked" if t.revoked else "expired" if t.expires_at and t.expires_at < now else \
+            "inactive user" if not t.user.active else "active"
+        if state != "active" and not show_all:
+            continue
+        click.echo(f"{t.prefix:<12} {t.user.username:<20} {t.user.role:<12} {t.name[:16]:<16} {_when(t.created_at):<16} "
+                   f"{_when(t.last_used_at):<16} {_when(t.expires_at):<16} {state}")
+
+
+def _utcnow():
+    from .db import utcnow
+
+    return utcnow()
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+@token_group.command("revoke")
+@click.argument("token_or_prefix")
+@_connected
+def token_revoke(token_or_prefix):
+    """Revoke a token: give the whole token, or the prefix shown by ``aduan token list``."""
+    from .auth import hash_token
     from .models import Token
 
-    n = Token.update(revoked=True).where(Token.prefix == prefix).execute()
-    click.echo(f"revoked {n}")
+    value = token_or_prefix.strip()
+    if not value:
+        raise click.UsageError("give a token or its prefix")
+    rows = list(Token.select().where(Token.token_hash == hash_token(value)))
+    if not rows:
+        rows = list(Token.select().where(Token.prefix == value))
+    if not rows:
+        raise OperatorError(f"no token matches {value[:10]!r}")
+    if len(rows) > 1:
+        raise OperatorError(f"{len(rows)} tokens share the prefix {value!r}: give the whole token")
+    n = Token.update(revoked=True).where(Token.id == rows[0].id).execute()
+    click.echo(f"revoked {n} token ({rows[0].prefix}, user {rows[0].user.username})")
+
+
+@main.group("directory")
+def directory_group():
+    """Agencies and categories."""
+
+
+@directory_group.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check the file and show what would change, write nothing.")
+@_connected
+def directory_load(path, dry_run):
+    """Create or update agencies and categories from a CSV or YAML file (matched by code).
+
+    The whole file is checked first; an error in any row is reported with its row and field and
+    nothing is written. Loading the same file again changes nothing. Example for NTB:
+    deploy/directory/ntb.yaml."""
+    from .directory import DirectoryError, load
+
+    try:
+        report = load(path, dry_run=dry_run)
+    except DirectoryError as exc:
+        for line in exc.errors:
+            click.echo(f"{path}: {line}", err=True)
+        raise OperatorError(f"{len(exc.errors)} error(s) in {path}; nothing was loaded") from None
+    click.echo(("would load: " if dry_run else "loaded: ") + report.summary())
+
+
+@main.group("keys")
+def keys_group():
+    """Key rotation (SECRET_KEY, SECRET_KEYS_OLD, NIK_KEY)."""
+
+
+@keys_group.command("rotate")
+@_connected
+def keys_rotate():
+    """Re-encrypt every stored NIK with the current key (after SECRET_KEY or NIK_KEY changed).
+
+    Afterwards the old key is no longer needed for NIK; keep it in SECRET_KEYS_OLD while access codes
+    and email reply addresses handed out under it should keep working."""
+    from cryptography.fernet import InvalidToken
+
+    from .models import Reporter
+    from .services import _fernet
+
+    f = _fernet()
+    done = failed = 0
+    for r in Reporter.select(Reporter.id, Reporter.nik_encrypted).where(Reporter.nik_encrypted.is_null(False)):
+        try:
+            new = f.rotate(r.nik_encrypted.encode()).decode()
+        except InvalidToken:
+            failed += 1
+            continue
+        with database.atomic():
+            Reporter.update(nik_encrypted=new).where(Reporter.id == r.id).execute()
+        done += 1
+    click.echo(f"re-encrypted {done} NIK number(s) with the current key")
+    if failed:
+        raise OperatorError(f"{failed} NIK number(s) could not be decrypted with any key in use "
+                            "(add the key they were made with to SECRET_KEYS_OLD or NIK_KEYS_OLD)")
 
 
 @main.command("plugins")
@@ -272,6 +555,7 @@ def config_cmd(as_json):
     """Every configuration key with its value (secrets masked) and description."""
     from .config import CoreConfig, describe
 
+    print_startup_warnings(current_app)
     rows = describe(CoreConfig(), current_app.config)
     for prefix, schema in current_app.extensions["aduan"].config_schemas.items():
         rows += describe(schema(), current_app.config, prefix + "_")

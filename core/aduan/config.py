@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from marshmallow import Schema, ValidationError, fields, validate
+
+from .keys import DEV_SECRET_KEY
 
 #: Keys whose values are never printed, logged or exported. Plugins mark theirs with
 #: ``metadata={"secret": True}``.
@@ -41,26 +45,123 @@ def describe_key(text: str, **extra) -> dict:
 _d = describe_key
 
 
+def _fail(message: str):
+    raise ValidationError(message)
+
+
+def _timezone(value: str) -> None:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        _fail(f"unknown time zone {value!r} (an IANA name such as Asia/Makassar, Asia/Jakarta or Asia/Jayapura)")
+
+
+def _dates(values: list[str]) -> None:
+    import datetime as dt
+
+    for v in values:
+        try:
+            dt.date.fromisoformat(v)
+        except ValueError:
+            _fail(f"{v!r} is not a date YYYY-MM-DD")
+
+
+def _holiday_categories(values: list[str]) -> None:
+    import holidays
+
+    allowed = set(holidays.country_holidays("ID").supported_categories)
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        _fail(f"unknown holiday categories {', '.join(map(repr, bad))}; known: {', '.join(sorted(allowed))}")
+
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)s?\s*$")
+
+
+def _rate(value: str) -> None:
+    m = _RATE.match(value or "")
+    if not m or int(m.group(1)) < 1:
+        _fail(f"{value!r} is not a rate such as 20/hour (N/second, N/minute, N/hour or N/day, N ≥ 1)")
+
+
+def _http_url(value: str) -> None:
+    p = urlsplit(value or "")
+    if p.scheme not in ("http", "https") or not p.netloc:
+        _fail("must be an http:// or https:// URL")
+
+
+def _database_url(value: str | None) -> None:
+    if value is None:
+        return
+    scheme = urlsplit(value).scheme
+    if scheme not in ("sqlite", "postgres", "postgresql", "postgresext", "postgresqlext"):
+        _fail("must start with sqlite:/// or postgresql:// (only SQLite and PostgreSQL are supported)")
+
+
+def _fernet_key(value: str | None) -> None:
+    if value is None:
+        return
+    from cryptography.fernet import Fernet
+
+    try:
+        Fernet(value)
+    except (ValueError, TypeError):
+        _fail("must be a Fernet key: 32 url-safe base64-encoded bytes (python -c 'from cryptography.fernet "
+              "import Fernet; print(Fernet.generate_key().decode())')")
+
+
+_REGION = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
+_MIME = re.compile(r"^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$")
+
+
+def _region_prefixes(values: list[str]) -> None:
+    bad = [v for v in values if not _REGION.match(v)]
+    if bad:
+        _fail(f"not Kemendagri region codes: {', '.join(map(repr, bad))} (e.g. 52, 52.71, 52.71.01)")
+
+
+def _mime_types(values: list[str]) -> None:
+    bad = [v for v in values if not _MIME.match(v)]
+    if bad:
+        _fail(f"not MIME types: {', '.join(map(repr, bad))} (e.g. image/jpeg, application/pdf)")
+
+
+def _fernet_keys(values: list[str]) -> None:
+    for v in values:
+        _fernet_key(v)
+
+
 class CoreConfig(Schema):
-    SECRET_KEY = fields.String(load_default="dev-insecure-change-me", metadata=_d(
-        "Key for signing and for deriving the NIK encryption key. Set a long random value in production.", secret=True))
-    NIK_KEY = fields.String(load_default=None, allow_none=True, metadata=_d(
+    SECRET_KEY = fields.String(load_default=DEV_SECRET_KEY, validate=validate.Length(min=1), metadata=_d(
+        "The one secret every key is derived from (NIK encryption, access codes, reply tokens, rate-limit "
+        "hashes). Set a long random value in production: serve and worker refuse the built-in one.",
+        secret=True))
+    SECRET_KEYS_OLD = StrList(load_default=list, metadata=_d(
+        "Previous SECRET_KEY values, newest first: what they encrypted or signed still decrypts and "
+        "verifies (key rotation).", secret=True))
+    DEVELOPMENT = fields.Boolean(load_default=False, metadata=_d(
+        "Development mode: allows serve and worker to start with the built-in SECRET_KEY (make run sets it)."))
+    NIK_KEY = fields.String(load_default=None, allow_none=True, validate=_fernet_key, metadata=_d(
         "Fernet key for encrypting NIK numbers at rest; derived from SECRET_KEY when unset.", secret=True))
-    DATABASE_URL = fields.String(load_default=None, allow_none=True, metadata=_d(
+    NIK_KEYS_OLD = StrList(load_default=list, validate=_fernet_keys, metadata=_d(
+        "Previous NIK_KEY values that still decrypt.", secret=True))
+    DATABASE_URL = fields.String(load_default=None, allow_none=True, validate=_database_url, metadata=_d(
         "peewee db_url, e.g. postgresql://user@host/db. Default: SQLite file aduan.db in the instance folder."))
     DATABASE_POOL_SIZE = fields.Integer(load_default=10, validate=validate.Range(min=1), metadata=_d(
         "Maximum pooled connections per process (PostgreSQL)."))
     PLUGINS = StrList(load_default=list, metadata=_d(
         "Names of the plugins to enable (entry points in group aduan.plugins), e.g. lapor,sms,email."))
-    TIMEZONE = fields.String(load_default="Asia/Makassar", metadata=_d(
+    TIMEZONE = fields.String(load_default="Asia/Makassar", validate=_timezone, metadata=_d(
         "Deployment time zone used for display and working days (NTB: Asia/Makassar, WITA)."))
     LANGUAGE = fields.String(load_default="id", validate=validate.OneOf(["id", "en"]), metadata=_d(
         "Default language of citizen-facing text: id (Indonesian) or en."))
-    BASE_URL = fields.String(load_default="http://127.0.0.1:5000", metadata=_d(
+    BASE_URL = fields.String(load_default="http://127.0.0.1:5000", validate=_http_url, metadata=_d(
         "Public URL of this deployment, used in links sent to citizens."))
     INSTITUTION_NAME = fields.String(load_default="Pemerintah Provinsi Nusa Tenggara Barat", metadata=_d(
         "Name of the government running this deployment, shown to citizens."))
-    REGION_PREFIXES = StrList(load_default=list, metadata=_d(
+    REGION_PREFIXES = StrList(load_default=list, validate=_region_prefixes, metadata=_d(
         "Region code prefixes loaded into the region table (e.g. 52 for NTB). Empty: all of Indonesia."))
     # SLA clocks
     STATS_MIN_CELL_SIZE = fields.Integer(load_default=5, validate=validate.Range(min=2), metadata=_d(
@@ -78,31 +179,31 @@ class CoreConfig(Schema):
                                     values=fields.Float(validate=validate.Range(min=0)),
                                     load_default=lambda: {"mendesak": 1, "penting": 24, "biasa": 48},
                                     metadata=_d("Hours to a first public answer per urgency tier (NTB Care)."))
-    HOLIDAY_CATEGORIES = StrList(load_default=lambda: ["public", "government"], metadata=_d(
+    HOLIDAY_CATEGORIES = StrList(load_default=lambda: ["public", "government"], validate=_holiday_categories, metadata=_d(
         "Categories of the holidays package counted as non-working days (government = cuti bersama)."))
-    HOLIDAYS_EXTRA = StrList(load_default=list, metadata=_d(
+    HOLIDAYS_EXTRA = StrList(load_default=list, validate=_dates, metadata=_d(
         "Extra non-working dates (YYYY-MM-DD), e.g. a regional holiday or a new cuti bersama."))
-    HOLIDAYS_REMOVED = StrList(load_default=list, metadata=_d(
+    HOLIDAYS_REMOVED = StrList(load_default=list, validate=_dates, metadata=_d(
         "Dates the holidays package lists that this deployment works on."))
     SLA_SWEEP_SECONDS = fields.Float(load_default=300, validate=validate.Range(min=1), metadata=_d(
         "How often the worker checks deadlines."))
     # HTTP
-    MAX_CONTENT_LENGTH = fields.Integer(load_default=12 * 1024 * 1024, metadata=_d(
+    MAX_CONTENT_LENGTH = fields.Integer(load_default=12 * 1024 * 1024, validate=validate.Range(min=1024), metadata=_d(
         "Largest request body accepted, in bytes."))
-    ATTACHMENT_MAX_BYTES = fields.Integer(load_default=10 * 1024 * 1024, metadata=_d(
+    ATTACHMENT_MAX_BYTES = fields.Integer(load_default=10 * 1024 * 1024, validate=validate.Range(min=1), metadata=_d(
         "Largest attachment accepted, in bytes."))
     ATTACHMENT_MAX_FILES = fields.Integer(load_default=10, validate=validate.Range(min=1), metadata=_d(
         "Most attachments one complaint may hold (every channel and uploader counted together)."))
     ATTACHMENT_MAX_TOTAL_BYTES = fields.Integer(load_default=50 * 1024 * 1024, validate=validate.Range(min=1),
                                                 metadata=_d("Most bytes the attachments of one complaint may total."))
-    ATTACHMENT_TYPES = StrList(load_default=lambda: [
+    ATTACHMENT_TYPES = StrList(validate=_mime_types, load_default=lambda: [
         "image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf", "audio/mpeg",
         "audio/ogg", "video/mp4"], metadata=_d("MIME types accepted for attachments, sniffed from the bytes."))
     ATTACHMENT_DIR = fields.String(load_default=None, allow_none=True, metadata=_d(
         "Where attachments are stored (content-addressed). Default: attachments/ in the instance folder."))
-    RATE_LIMIT_FILE = fields.String(load_default="20/hour", metadata=_d(
+    RATE_LIMIT_FILE = fields.String(load_default="20/hour", validate=_rate, metadata=_d(
         "Public filing limit per client address, as N/second|minute|hour|day."))
-    RATE_LIMIT_TRACK = fields.String(load_default="300/hour", metadata=_d(
+    RATE_LIMIT_TRACK = fields.String(load_default="300/hour", validate=_rate, metadata=_d(
         "Limit per client address on access-code checks and lookups of unknown tracking ids."))
     TRUSTED_PROXIES = fields.Integer(load_default=0, validate=validate.Range(min=0), metadata=_d(
         "Number of reverse proxies in front of the app whose X-Forwarded-For may be trusted."))
@@ -162,15 +263,57 @@ def validate_section(schema: Schema, raw: Mapping[str, Any], prefix: str = "") -
     return {prefix + k: v for k, v in loaded.items()}
 
 
+#: Key names that hold credentials even when a schema forgot ``secret=True`` (safe by default).
+SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|PASSKEY|SECRET|TOKEN|_KEY|KEYS_OLD|CREDENTIALS?|_HEADERS|_BODY|"
+                         r"_AUTH|APIKEY|API_KEY|SIGNATURE)$")
+#: Query parameters and JSON/form fields whose value is a credential.
+_SECRET_PARAM = r"(?:pass(?:word|wd|key)?|pwd|secret|token|access_token|api[-_]?key|apikey|key|auth|sig|signature|" \
+                r"credentials?|client_secret)"
+_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]*)@")
+_QUERY_SECRET = re.compile(r"(?P<name>[?&;]" + _SECRET_PARAM + r"=)(?P<value>[^&#\s]*)", re.I)
+MASK = "********"
+
+
+def mask_text(text: str) -> str:
+    """Hide passwords embedded in URLs (``postgresql://u:PW@host``) and credential query parameters
+    (``?apikey=...``) inside any text; the rest stays readable."""
+    text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+    return _QUERY_SECRET.sub(lambda m: m["name"] + MASK, text)
+
+
+def mask_value(value: Any) -> Any:
+    """:func:`mask_text` applied through strings, lists and mappings (a header mapping's values are
+    masked whole when their name looks like a credential)."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, (list, tuple)):
+        return [mask_value(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: MASK if re.search(_SECRET_PARAM + "$", str(k), re.I) and v else mask_value(v)
+                for k, v in value.items()}
+    return value
+
+
+def is_secret(key: str, field: fields.Field | None = None) -> bool:
+    """A key whose whole value is never shown: marked ``secret=True`` or named like a credential."""
+    return bool((field is not None and field.metadata.get(SECRET_MARK)) or SECRET_NAME.search(key))
+
+
 def describe(schema: Schema, values: Mapping[str, Any], prefix: str = "") -> list[dict[str, Any]]:
-    """Rows for ``aduan config``: key, value (secrets masked), description."""
+    """Rows for ``aduan config``: key, value (credentials masked), description.
+
+    A secret key shows ``********`` when set (``None``/empty when not, so an operator still sees
+    what is missing); every other value has the passwords of embedded URLs and credential query
+    parameters masked (:func:`mask_value`)."""
     rows = []
     for name, f in schema.fields.items():
         key = prefix + name
-        secret = f.metadata.get(SECRET_MARK)
+        secret = is_secret(key, f)
         val = values.get(key)
-        if secret and val:
-            val = "********"
+        if secret:
+            val = MASK if val else val
+        else:
+            val = mask_value(val)
         rows.append({"key": key, "env": "ADUAN_" + key, "value": val,
-                     "description": f.metadata.get("description", ""), "secret": bool(secret)})
+                     "description": f.metadata.get("description", ""), "secret": secret})
     return rows

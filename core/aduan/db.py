@@ -19,6 +19,8 @@ from playhouse import db_url
 from playhouse.migrations import Runner
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
+from .files import private_dir, private_file
+
 database = peewee.DatabaseProxy()
 
 CORE_MIGRATIONS = Path(__file__).parent / "migrations"
@@ -41,6 +43,9 @@ def make_database(url: str, *, pool_size: int = 10) -> peewee.Database:
     if scheme.startswith("sqlite"):
         path = url.split("://", 1)[1].split("?", 1)[0]
         path = path[1:] if path.startswith("/") else path  # sqlite:///rel, sqlite:////abs
+        if path and path != ":memory:" and not path.startswith("file:"):
+            # Owner-only before SQLite opens it: SQLite gives -wal and -shm the database file's mode.
+            private_file(path)
         # Pooled: a request "closes" its connection back to the pool. Really closing the last
         # connection to a WAL database checkpoints the WAL and deletes it (with fsyncs) on every
         # request, which made a filing several times slower (bench/run.py). Pragmas also run
@@ -62,7 +67,7 @@ def is_postgres(db=None) -> bool:
 
 
 def sqlite_url(instance_path: str) -> str:
-    os.makedirs(instance_path, exist_ok=True)
+    private_dir(instance_path)
     return "sqlite:///" + os.path.join(instance_path, "aduan.db")
 
 
@@ -94,6 +99,7 @@ def migration_lock(db=None):
         except ImportError:  # pragma: no cover - Windows: one process at a time, please
             yield
             return
+        private_file(path + ".migrate-lock")
         with open(path + ".migrate-lock", "a+") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:

@@ -85,8 +85,14 @@ TEXTS = {
 }
 
 
+def database_is_empty() -> bool:
+    """No complaint and no staff account: nothing a demo could mix itself into."""
+    return not Complaint.select().exists() and not User.select().exists()
+
+
 def seed() -> list[tuple[str, str, str]]:
-    """Create the demo deployment; returns (role, username, token) for every staff account."""
+    """Create the demo deployment; returns (role, username, token) for each staff account it created
+    (an account that already existed keeps its tokens and gets none)."""
     from .services import file_complaint, perform
     from .auth import Actor
 
@@ -116,8 +122,9 @@ def seed() -> list[tuple[str, str, str]]:
             u, created = User.get_or_create(username=username, defaults={
                 "name": name, "role": role, "agency": agencies.get(agency)})
             users[username] = u
-            _, raw = create_token(u, "demo", scopes=LEGACY_SCOPES if role == "integration" else None)
-            tokens.append((role, username, raw))
+            if created:  # never a new token for an account that existed before (a real admin)
+                _, raw = create_token(u, "demo", scopes=LEGACY_SCOPES if role == "integration" else None)
+                tokens.append((role, username, raw))
     coord = Actor(role="coordinator", user_id=users["koordinator"].id, agency_id=agencies["DISKOMINFOTIK"].id,
                   username="koordinator")
     now = utcnow()

@@ -26,7 +26,6 @@ limit), and calls :func:`receive`. Everything else is decided here, the same way
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import io
@@ -470,7 +469,6 @@ def contact_language(contact: Contact | None, reporter: Reporter | None = None) 
 def receive(ch: Channel, msg: Inbound, *, inline: bool) -> Outcome:
     """Process one incoming message exactly once. ``inline``: the reply goes back in the HTTP answer
     (its log row is marked sent); otherwise the channel queues a send job."""
-    cfg = current_app.config
     raw = clean_text(msg.sender, multiline=False)[:64] or None
     address = ch.normalise(raw)
     body = clean_text(msg.text)[:MAX_STORED]  # the core refuses more than 10,000 characters anyway
@@ -793,10 +791,14 @@ def attach_media(complaint_id: int, data: bytes, filename: str, *, source: str) 
 
 
 def _fernet(purpose: str):
-    from cryptography.fernet import Fernet
+    """Encrypts with the key derived for ``<purpose>-text`` (:mod:`aduan.keys`, rotation included);
+    texts queued by release 0.1 (``sha256(purpose + "|" + SECRET_KEY)``) still decrypt."""
+    from . import keys
 
-    key = hashlib.sha256((purpose + "|" + current_app.config["SECRET_KEY"]).encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
+    def legacy(secret: str) -> bytes:
+        return hashlib.sha256((purpose + "|" + secret).encode()).digest()
+
+    return keys.fernet(f"{purpose}-text", legacy=legacy)
 
 
 def seal(text: str, purpose: str) -> str:

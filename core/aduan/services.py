@@ -8,7 +8,6 @@ apply to every one of them.
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import re
@@ -17,10 +16,10 @@ from typing import Any, BinaryIO, Mapping
 
 import peewee as pw
 import phonenumbers
-from cryptography.fernet import Fernet
+from cryptography.fernet import MultiFernet
 from flask import current_app
 
-from . import workflow
+from . import keys, workflow
 from .auth import Actor, hash_access_code, normalise_code, random_code
 from .db import database, is_postgres, utcnow
 from .events import DomainEvent
@@ -105,12 +104,17 @@ def normalise_tracking_id(value: str) -> str:
     return normalise_code(value)
 
 
-def _fernet() -> Fernet:
+def _legacy_nik_key(secret: str) -> bytes:
+    """How releases up to 0.1 derived the NIK key (kept so their ciphertexts still decrypt)."""
+    return hashlib.sha256(("nik|" + secret).encode()).digest()
+
+
+def _fernet() -> MultiFernet:
+    """NIK_KEY (then NIK_KEYS_OLD) when set, else the key derived from SECRET_KEY; every older key
+    in use still decrypts (:mod:`aduan.keys`)."""
     cfg = current_app.config
-    key = cfg.get("NIK_KEY")
-    if not key:
-        key = base64.urlsafe_b64encode(hashlib.sha256(("nik|" + cfg["SECRET_KEY"]).encode()).digest()).decode()
-    return Fernet(key)
+    return keys.fernet("nik", cfg, primary=[cfg.get("NIK_KEY"), *(cfg.get("NIK_KEYS_OLD") or [])],
+                       legacy=_legacy_nik_key)
 
 
 def encrypt_nik(nik: str) -> tuple[str, str]:

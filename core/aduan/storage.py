@@ -11,6 +11,7 @@ from typing import BinaryIO
 
 import filetype
 
+from .files import private_dir
 from .i18n import gettext as _
 
 
@@ -34,7 +35,7 @@ class FileStorage:
 
     def put(self, stream: BinaryIO) -> tuple[str, int, str]:
         """Store a stream; returns (sha256, size, sniffed content type). Rejects before storing."""
-        os.makedirs(self.root, exist_ok=True)
+        private_dir(self.root)
         h = hashlib.sha256()
         size = 0
         head = b""
@@ -60,7 +61,7 @@ class FileStorage:
                                            type=ctype or "?", accepted=", ".join(sorted(self.allowed))))
             sha = h.hexdigest()
             dest = self._path(sha)
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            private_dir(os.path.dirname(dest))
             os.replace(tmp, dest)
             tmp = None
             return sha, size, ctype

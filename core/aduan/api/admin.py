@@ -12,7 +12,7 @@ from .. import __version__, jobs
 from ..auth import ScopeError, create_token
 from ..db import database, utcnow
 from ..i18n import gettext as _, isoformat
-from ..models import Agency, Complaint, Job, Token, User
+from ..models import Agency, Job, Token, User
 from ..services import InvalidInput
 from . import require
 from .schemas import (JobOut, JobQuery, PluginOut, StatsOut, StatsQuery, TokenIn, TokenOut, UserIn, UserOut,

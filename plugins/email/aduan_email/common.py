@@ -1,23 +1,19 @@
 """Shared helpers: reply tokens, our own addresses, keyed address hashes, failing-address state."""
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken, MultiFernet
 from flask import current_app
 
+from aduan import keys
 from aduan.db import utcnow
 
 from .models import EmailAddress
 
 SUBJECT_TAG = re.compile(r"\[ADUAN-([A-Za-z0-9]{4,16})\]")
-
-
-def _secret() -> bytes:
-    return current_app.config["SECRET_KEY"].encode()
 
 
 def cfg(key: str):
@@ -44,8 +40,19 @@ def reply_token(tracking_id: str) -> str:
     """``<tracking id>-<HMAC>``: unguessable without SECRET_KEY, so nobody can write into another
     person's complaint by guessing an address. Lower case: some servers fold the local part."""
     tid = tracking_id.upper()
-    mac = hmac.new(_secret(), b"aduan-email-reply|" + tid.encode(), hashlib.sha256).hexdigest()[:20]
+    mac = keys.hmac_hex("email-reply", tid.encode())[:20]
     return f"{tid.lower()}-{mac}"
+
+
+def _legacy_mac(secret: str, message: bytes) -> str:
+    # Releases up to 0.1 keyed these HMACs with SECRET_KEY itself and a text prefix.
+    return hmac.new(secret.encode(), b"aduan-email-reply|" + message, hashlib.sha256).hexdigest()
+
+
+def _reply_token_valid(tid: str, tok: str) -> bool:
+    """Addresses handed out under an old key (SECRET_KEYS_OLD) or an older release still work."""
+    mac = tok.split("-", 1)[1] if "-" in tok else ""
+    return len(mac) == 20 and keys.hmac_matches("email-reply", tid.encode(), mac, length=20, legacy=_legacy_mac)
 
 
 def reply_address(tracking_id: str) -> str:
@@ -64,20 +71,30 @@ def tracking_id_from_recipients(recipients: list[str]) -> str | None:
         if base != base_local or "-" not in tok:
             continue
         tid = tok.split("-", 1)[0].upper()
-        if hmac.compare_digest(reply_token(tid), tok):
+        if tok.split("-", 1)[0] == tid.lower() and _reply_token_valid(tid, tok):
             return tid
     return None
 
 
 def address_hash(address: str) -> str:
-    return hmac.new(_secret(), b"aduan-email-address|" + address.strip().lower().encode(),
-                    hashlib.sha256).hexdigest()
+    return keys.hmac_hex("email-address", address.strip().lower().encode())
+
+
+def _legacy_address_hash(secret: str, message: bytes) -> str:
+    return hmac.new(secret.encode(), b"aduan-email-address|" + message, hashlib.sha256).hexdigest()
+
+
+def address_hashes(address: str) -> list[str]:
+    """The hash under every key in use and the one of releases up to 0.1 (rows written then)."""
+    return keys.hmac_candidates("email-address", address.strip().lower().encode(), legacy=_legacy_address_hash)
 
 
 def is_failing(address: str | None) -> bool:
     if not address:
         return False
-    row = EmailAddress.get_or_none(EmailAddress.address_hash == address_hash(address))
+    hashes = address_hashes(address)
+    rows = {r.address_hash: r for r in EmailAddress.select().where(EmailAddress.address_hash.in_(hashes))}
+    row = next((rows[h] for h in hashes if h in rows), None)
     return bool(row and row.failing)
 
 
@@ -92,9 +109,12 @@ def set_failing(address: str, failing: bool, reason: str = "") -> None:
      .execute())
 
 
-def _fernet() -> Fernet:
-    key = base64.urlsafe_b64encode(hashlib.sha256(b"aduan-email-code|" + _secret()).digest())
-    return Fernet(key)
+def _legacy_code_key(secret: str) -> bytes:
+    return hashlib.sha256(b"aduan-email-code|" + secret.encode()).digest()
+
+
+def _fernet() -> MultiFernet:
+    return keys.fernet("email-code", legacy=_legacy_code_key)
 
 
 def seal(value: str) -> str:

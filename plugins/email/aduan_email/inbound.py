@@ -178,7 +178,7 @@ def _reply(mail: InboundMail, c: Complaint, how: str) -> Result:
 
 def _over_limit(mail: InboundMail) -> bool:
     since = utcnow() - dt.timedelta(hours=24)
-    n = (EmailMessage.select().where((EmailMessage.sender_hash == common.address_hash(mail.from_addr)) &
+    n = (EmailMessage.select().where((EmailMessage.sender_hash.in_(common.address_hashes(mail.from_addr))) &
                                      (EmailMessage.outcome == "filed") & (EmailMessage.created_at > since)).count())
     return n >= common.cfg("MAX_NEW_PER_SENDER")
 

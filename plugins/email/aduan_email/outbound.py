@@ -7,7 +7,6 @@ with the complaint's reply token.
 """
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 import smtplib
@@ -18,7 +17,7 @@ from email.utils import formataddr, formatdate
 
 from flask import current_app
 
-from aduan import i18n, privacy
+from aduan import i18n, keys, privacy
 from aduan.i18n import gettext as _
 from aduan.db import utcnow
 from aduan.jobs import PermanentFailure, RetryLater
@@ -33,7 +32,7 @@ from .models import EmailMessage, EmailSent
 # --- building ---------------------------------------------------------------------------------------
 
 def _message_id(job_key: str) -> str:
-    digest = hashlib.sha256(current_app.config["SECRET_KEY"].encode() + b"|msgid|" + job_key.encode()).hexdigest()
+    digest = keys.hmac_hex("email-message-id", job_key.encode())
     return f"aduan.{digest[:32]}@{common.domain()}"
 
 
