@@ -14,6 +14,6 @@ __version__ = "0.1.0"
 #: Marker for plugin hook implementations: ``@hookimpl def track_event(app, event): ...``
 hookimpl = pluggy.HookimplMarker("aduan")
 
-from .events import DomainEvent, JobRequest, Schedule  # noqa: E402
+from .events import DomainEvent, JobRequest, Metric, Schedule  # noqa: E402
 
-__all__ = ["__version__", "hookimpl", "DomainEvent", "JobRequest", "Schedule"]
+__all__ = ["__version__", "hookimpl", "DomainEvent", "JobRequest", "Metric", "Schedule"]

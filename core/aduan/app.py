@@ -15,7 +15,7 @@ from .config import CoreConfig, load_file, parse_env, validate_section
 from .db import database, make_database, sqlite_url
 from .plugins import Hooks, build_manager
 from .sla import Calendar, calendar_from_config
-from .storage import FileStorage
+from .storage import Storage, make_storage
 
 log = logging.getLogger("aduan")
 
@@ -27,7 +27,7 @@ class AduanState:
     pm: Any
     hooks: Hooks
     calendar: Calendar
-    storage: FileStorage
+    storage: Storage
     config_schemas: dict[str, Any]
     job_handlers: dict[str, Any] = field(default_factory=dict)
     schedules: list = field(default_factory=list)
@@ -75,8 +75,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, plugins: Iterable[Any
         app.config.update(validate_section(schema(), raw, prefix + "_"))
 
     database.initialize(make_database(app.config["DATABASE_URL"], pool_size=app.config["DATABASE_POOL_SIZE"]))
-    storage = FileStorage(app.config["ATTACHMENT_DIR"] or os.path.join(app.instance_path, "attachments"),
-                          max_bytes=app.config["ATTACHMENT_MAX_BYTES"], allowed=app.config["ATTACHMENT_TYPES"])
+    storage = make_storage(app.config, app.instance_path)
     st = AduanState(pm=pm, hooks=hooks, calendar=calendar_from_config(app.config), storage=storage,
                     config_schemas=schemas)
     app.extensions["aduan"] = st
@@ -116,6 +115,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, plugins: Iterable[Any
         app.cli.add_command(cmd)
     # SQL debug logs would carry query parameters (names, phone numbers): keep peewee quiet.
     logging.getLogger("peewee").setLevel(logging.WARNING)
+    from . import health
+
+    health.init_app(app)  # request ids, access log, metrics, /health /ready /metrics, 503 on a down database
     _install_request_hooks(app)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -139,9 +141,13 @@ def _install_request_hooks(app: Flask) -> None:
 
     from .i18n import negotiate
 
+    from .health import NO_DB_ENDPOINTS
+
     @app.before_request
     def _connect():
         g.aduan_language = negotiate(request, app.config["LANGUAGE"])
+        if request.endpoint in NO_DB_ENDPOINTS:
+            return None
         g.aduan_opened_db = database.connect(reuse_if_open=True)
         g.actor = PUBLIC
         header = request.headers.get("Authorization", "")

@@ -14,6 +14,8 @@ from typing import Any, Mapping
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from .opsconfig import OpsConfig
+
 #: Keys whose values are never printed, logged or exported. Plugins mark theirs with
 #: ``metadata={"secret": True}``.
 SECRET_MARK = "secret"
@@ -41,7 +43,7 @@ def describe_key(text: str, **extra) -> dict:
 _d = describe_key
 
 
-class CoreConfig(Schema):
+class CoreConfig(OpsConfig):
     SECRET_KEY = fields.String(load_default="dev-insecure-change-me", metadata=_d(
         "Key for signing and for deriving the NIK encryption key. Set a long random value in production.", secret=True))
     NIK_KEY = fields.String(load_default=None, allow_none=True, metadata=_d(

@@ -20,6 +20,7 @@ import random
 import signal
 import socket
 import threading
+import time
 import traceback
 import uuid
 from datetime import timedelta
@@ -28,6 +29,7 @@ from typing import Any, Callable
 import peewee as pw
 from flask import current_app, has_app_context
 
+from . import health
 from .db import database, is_postgres, utcnow
 from .events import JobRequest
 from .models import Job, ScheduleState
@@ -236,15 +238,34 @@ class Worker:
             signal.signal(signal.SIGTERM, _stop)
             signal.signal(signal.SIGINT, _stop)
         log.info("worker %s started: %d job kinds, %d schedules", self.id, len(self.handlers), len(self.schedules))
+        started, last_beat = utcnow(), 0.0
+        beat_every = self.app.config.get("WORKER_HEARTBEAT_SECONDS", 15)
         while not self.stopping.is_set():
             try:
+                if time.monotonic() - last_beat >= beat_every:
+                    with database.connection_context():
+                        health.beat(self.id, started)
+                    last_beat = time.monotonic()
                 counts = self.run_once()
             except (pw.OperationalError, pw.InterfaceError) as exc:  # database restarting: wait and carry on
-                log.warning("worker %s: database error %s", self.id, exc)
+                log.warning("worker %s: database error %s", self.id, type(exc).__name__)
+                _drop_connection()
                 counts = {}
             if not any(counts.get(k) for k in ("done", "retry", "dead")):
-                self.stopping.wait(self.poll)
+                self.stopping.wait(min(self.poll, beat_every))
+        try:
+            with database.connection_context():
+                health.forget_worker(self.id)
+        except (pw.OperationalError, pw.InterfaceError):
+            pass
         log.info("worker %s stopped (signal or stop request); the job in hand was finished", self.id)
+
+
+def _drop_connection() -> None:
+    """Close this thread's connection for good after a database error (never back into the pool)."""
+    from .health import _discard_broken_connection
+
+    _discard_broken_connection()
 
 
 def retry(job_id: int) -> bool:
