@@ -151,17 +151,24 @@ def serve_cmd(host, port, threads, with_worker):
     """Serve the API with waitress (a production WSGI server)."""
     import threading
 
-    from waitress import serve
+    from .logs import configure_from_app
+    from .serving import serve
 
     app = current_app._get_current_object()
+    configure_from_app(app)
+    w = None
     if with_worker:
         from .jobs import Worker
 
         w = Worker(app)
-        threading.Thread(target=w.run_forever, name="aduan-worker", daemon=True).start()
+        t = threading.Thread(target=w.run_forever, name="aduan-worker", daemon=True)
+        t.start()
         click.echo("worker running in-process")
     click.echo(f"aduan serving on http://{host}:{port}/api/v1/ (docs: /api/v1/docs)")
-    serve(app, host=host, port=port, threads=threads, ident="aduan")
+    serve(app, host=host, port=port, threads=threads)  # returns after SIGTERM, once requests in flight are done
+    if w is not None:
+        w.stopping.set()
+        t.join(app.config["SHUTDOWN_GRACE_SECONDS"])
 
 
 @main.command("worker")
@@ -169,11 +176,10 @@ def serve_cmd(host, port, threads, with_worker):
 @with_appcontext
 def worker_cmd(once):
     """Run outbox jobs and schedules until SIGTERM (several workers may share PostgreSQL)."""
-    import logging
-
     from .jobs import Worker
+    from .logs import configure_from_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_from_app(current_app)
     w = Worker(current_app._get_current_object())
     if once:
         click.echo(json.dumps(w.run_once()))

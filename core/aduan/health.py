@@ -126,16 +126,9 @@ def _discard_broken_connection() -> None:
     (a pooled connection to a restarted server would fail the next request too)."""
     try:
         if not database.is_closed():
-            conn = database.connection()
-            if hasattr(database.obj, "manual_close"):
-                database.obj.manual_close()
-            else:  # pragma: no cover - unpooled
-                database.close()
-            try:
-                conn.close()
-            except Exception:  # noqa: BLE001
-                pass
-    except Exception:  # noqa: BLE001 - best effort
+            closer = getattr(database.obj, "manual_close", None)
+            (closer or database.close)()
+    except Exception:  # noqa: BLE001 - best effort: the connection is broken anyway
         pass
 
 
