@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+import peewee as pw
 import pytest
 
 from aduan import hookimpl
@@ -78,7 +79,8 @@ def test_worker_loop_records_and_removes_its_heartbeat(make_app):
 def test_ready_reports_pending_migrations(make_app):
     app = make_app({"READY_WORKER_MAX_AGE": 0})
     with app.app_context(), database.connection_context():
-        database.execute_sql("DELETE FROM schema_migration WHERE name LIKE '0006%'")
+        history = pw.Table("schema_migration", ["name"]).bind(database)
+        history.delete().where(history.name.startswith("0006")).execute()
     r = app.test_client().get("/ready?lang=en")
     assert r.status_code == 503
     assert "core:0006_ops" in r.json["checks"]["migrations"] and "aduan db upgrade" in r.json["checks"]["migrations"]
