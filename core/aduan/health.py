@@ -117,7 +117,7 @@ def metrics():
                        message=_("metrics need Authorization: Bearer <METRICS_TOKEN> or an address in METRICS_ALLOW"))
         resp.status_code = 403
         return resp
-    body, ctype = m.render(app)
+    body, ctype = m.render(app, request.headers.get("Accept"))
     return _no_store(Response(body, content_type=ctype))
 
 

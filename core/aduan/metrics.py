@@ -21,8 +21,9 @@ import logging
 import datetime as dt
 import os
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.exposition import choose_encoder
 
 log = logging.getLogger("aduan.metrics")
 
@@ -141,17 +142,24 @@ def allowed(app, request) -> bool:
     return False
 
 
-def render(app) -> tuple[bytes, str]:
-    """The exposition text: request metrics (all processes' in multiprocess mode) + state."""
+class _Default:
+    """This process's own registry (request metrics, process and GC figures) as one collector."""
+
+    def collect(self):
+        yield from REGISTRY.collect()
+
+
+def render(app, accept: str | None = None) -> tuple[bytes, str]:
+    """The exposition (format chosen from ``Accept``: Prometheus text or OpenMetrics): request metrics
+    (every process's in multiprocess mode) and the deployment's state."""
+    reg = CollectorRegistry(auto_describe=False)
     mp = multiprocess_dir()
     if mp:
         from prometheus_client import multiprocess
 
-        reg = CollectorRegistry()
         multiprocess.MultiProcessCollector(reg, path=mp)
-        body = generate_latest(reg)
     else:
-        body = generate_latest(REGISTRY)
-    state = CollectorRegistry(auto_describe=False)
-    state.register(StateCollector(app))
-    return body + generate_latest(state), CONTENT_TYPE_LATEST
+        reg.register(_Default())
+    reg.register(StateCollector(app))
+    encoder, content_type = choose_encoder(accept)
+    return encoder(reg), content_type
