@@ -223,6 +223,15 @@ class Worker:
                 counts[self.run_job(job)] += 1
         return counts
 
+    def _beat(self, started) -> None:
+        """Record this worker's heartbeat; a database still being upgraded (no table yet) is no reason to stop."""
+        try:
+            with database.connection_context():
+                health.beat(self.id, started)
+        except (pw.DatabaseError, pw.InterfaceError) as exc:  # down, or the table not created yet
+            log.warning("worker %s: heartbeat not recorded (%s)", self.id, type(exc).__name__)
+            _drop_connection()
+
     def run_forever(self) -> None:
         def _stop(signum, frame):
             # Not self.stopping.set() here: Event.set() takes the lock that Event.wait() holds
@@ -243,9 +252,8 @@ class Worker:
         while not self.stopping.is_set():
             try:
                 if time.monotonic() - last_beat >= beat_every:
-                    with database.connection_context():
-                        health.beat(self.id, started)
                     last_beat = time.monotonic()
+                    self._beat(started)
                 counts = self.run_once()
             except (pw.OperationalError, pw.InterfaceError) as exc:  # database restarting: wait and carry on
                 log.warning("worker %s: database error %s", self.id, type(exc).__name__)

@@ -5,7 +5,7 @@ On SIGTERM (or SIGINT) a web process:
 1. accepts the connections already waiting in the kernel's queue, then closes its listening socket
    (new connections are refused at once, so a load balancer or ``nginx`` ``proxy_next_upstream``
    sends them to another process);
-2. closes idle keep-alive connections, and every connection once its response is sent;
+2. closes idle keep-alive connections, and answers the requests it holds with ``Connection: close``;
 3. keeps answering the requests it has already received until they are done, at most
    ``SHUTDOWN_GRACE_SECONDS`` (30), then exits with status 0.
 
@@ -30,8 +30,15 @@ def _listeners(server) -> list:
     return [s for s in server.map.values() if isinstance(s, BaseWSGIServer)]
 
 
+#: A connection accepted but silent for this long during a stop is closed (its client never sent a request).
+FRESH_WAIT = 2.0
+
+
 def _busy(channel) -> bool:
-    return bool(channel.requests or channel.request is not None or channel.total_outbufs_len)
+    if channel.requests or channel.request is not None or channel.total_outbufs_len:
+        return True
+    # Accepted, nothing read yet: its request is on the way (the client already sent it, or will).
+    return channel.last_activity == channel.creation_time and time.time() - channel.creation_time < FRESH_WAIT
 
 
 class GracefulServer:
@@ -86,10 +93,13 @@ class GracefulServer:
             channels = self._channels()
             for c in channels:
                 if not _busy(c):
-                    c.handle_close()  # idle keep-alive connection
-                elif c.request is None or c.requests:
-                    c.close_when_flushed = True  # answer, then close (no further request on it)
-                # else: a request is still arriving; it is read, answered, then closed
+                    c.handle_close()  # idle keep-alive connection (or one whose answer is sent)
+                    continue
+                # Answer with "Connection: close" so the client opens its next request elsewhere
+                # (a request whose headers are still arriving gets it on a later pass).
+                for req in [*c.requests, c.request]:
+                    if req is not None and req.headers_finished:
+                        req.headers["CONNECTION"] = "close"
             if not any(_busy(c) for c in self._channels()):
                 break
             if time.monotonic() >= deadline:
