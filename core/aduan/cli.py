@@ -357,3 +357,8 @@ def openapi_cmd():
 def openapi_json(app) -> str:
     spec = app.extensions["aduan_api"].spec.to_dict()
     return json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+from .opscli import register as _register_ops_commands  # noqa: E402 - backup, restore, storage
+
+_register_ops_commands(main)

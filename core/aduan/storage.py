@@ -16,6 +16,7 @@ Keys: an attachment's key is its SHA-256 in hex (``Attachment.sha256``); other f
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -181,6 +182,18 @@ class LocalStorage(Storage):
 FileStorage = LocalStorage
 
 
+@contextlib.contextmanager
+def _connected():
+    """Use the caller's connection when it has one (a request's, a transaction's); else open one."""
+    from .db import database
+
+    if database.is_closed():
+        with database.connection_context():
+            yield
+    else:
+        yield
+
+
 class DatabaseStorage(Storage):
     """Files in the ``stored_file`` table of the deployment's database (bytea on PostgreSQL)."""
 
@@ -193,42 +206,38 @@ class DatabaseStorage(Storage):
         data = stream.read()
         row = {"key": key, "data": data, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
                "created_at": utcnow()}
-        with database.connection_context(), database.atomic():
+        with _connected(), database.atomic():
             StoredFile.insert(**row).on_conflict(
                 conflict_target=[StoredFile.key],
                 update={StoredFile.data: data, StoredFile.size: len(data), StoredFile.sha256: row["sha256"]},
             ).execute()
 
     def open(self, key: str) -> BinaryIO:
-        from .db import database
         from .models import StoredFile
 
-        with database.connection_context():
+        with _connected():
             row = StoredFile.select(StoredFile.data).where(StoredFile.key == key).first()
         if row is None:
             raise FileNotFoundError(key)
         return io.BytesIO(bytes(row.data))
 
     def exists(self, key: str) -> bool:
-        from .db import database
         from .models import StoredFile
 
-        with database.connection_context():
+        with _connected():
             return StoredFile.select().where(StoredFile.key == key).exists()
 
     def keys(self) -> Iterator[str]:
-        from .db import database
         from .models import StoredFile
 
-        with database.connection_context():
+        with _connected():
             names = [r.key for r in StoredFile.select(StoredFile.key).order_by(StoredFile.key)]
         yield from names
 
     def delete(self, key: str) -> None:
-        from .db import database
         from .models import StoredFile
 
-        with database.connection_context():
+        with _connected():
             StoredFile.delete().where(StoredFile.key == key).execute()
 
 
