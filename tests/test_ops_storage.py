@@ -140,3 +140,31 @@ def test_storage_migrate_moves_every_file_without_loss(make_app, s3_config):
     assert '"files": 3' in res.output and "s3:aduan-files/ntb/" in res.output
     bad = runner.invoke(main, ["storage", "migrate", "--from", "s3", "--to", "s3"], obj=obj)
     assert bad.exit_code != 0
+
+
+def test_open_data_release_served_by_a_host_without_the_files(make_app, seed, tmp_path):
+    """Published on one host, downloaded from another (no OPENDATA_SNAPSHOT_DIR on its disk)."""
+    import shutil
+
+    from aduan_opendata import publish as pub
+
+    app = make_app({"PLUGINS": ["opendata"], "STORAGE_BACKEND": "database",
+                    "OPENDATA_SNAPSHOT_DIR": str(tmp_path / "host-a")})
+    client = app.test_client()
+    client.post("/api/v1/complaints", json={"body": "Jalan berlubang", "category": "jalan"})
+    with app.app_context():
+        snap = pub.publish(app)
+    files = {f["name"] for f in snap.files}
+    assert "complaints.csv" in files
+    on_disk = (tmp_path / "host-a" / snap.version / "complaints.csv").read_bytes()
+    shutil.rmtree(tmp_path / "host-a")  # host B never had it
+    for url in ("/api/v1/plugins/opendata/complaints.csv",
+                f"/api/v1/plugins/opendata/snapshots/{snap.version}/complaints.csv",
+                "/api/v1/plugins/opendata/datapackage.json"):
+        r = client.get(url)
+        assert r.status_code == 200, (url, r.get_data(as_text=True))
+        if url.endswith("complaints.csv"):
+            assert r.data == on_disk and r.headers["ETag"]
+    with app.app_context():
+        keys = set(app.extensions["aduan"].storage.keys())
+    assert f"opendata/{snap.version}/complaints.csv" in keys

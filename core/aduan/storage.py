@@ -304,6 +304,33 @@ class S3Storage(Storage):
         return f"s3:{self.bucket}/{self.prefix}"
 
 
+def shared(storage: Storage) -> bool:
+    """Whether files written here are seen by every host (database, s3), not one host's disk."""
+    return not isinstance(storage, LocalStorage)
+
+
+def store_tree(storage: Storage, prefix: str, directory: str) -> list[str]:
+    """Copy every file under ``directory`` to ``<prefix>/<relative path>``; returns the keys."""
+    keys = []
+    for dirpath, _dirs, files in os.walk(directory):
+        for name in sorted(files):
+            rel = os.path.relpath(os.path.join(dirpath, name), directory).replace(os.sep, "/")
+            key = f"{prefix.strip('/')}/{rel}"
+            with open(os.path.join(dirpath, name), "rb") as fh:
+                storage.write(key, fh)
+            keys.append(key)
+    return keys
+
+
+def delete_prefix(storage: Storage, prefix: str) -> int:
+    """Delete every key under ``<prefix>/``; returns how many."""
+    start = prefix.strip("/") + "/"
+    doomed = [k for k in storage.keys() if k.startswith(start)]
+    for k in doomed:
+        storage.delete(k)
+    return len(doomed)
+
+
 BACKENDS = ("local", "database", "s3")
 
 
