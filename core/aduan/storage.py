@@ -27,7 +27,6 @@ from typing import BinaryIO, Iterator
 
 import filetype
 
-from .i18n import _
 
 CHUNK = 64 * 1024
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -76,17 +75,17 @@ class Storage:
                     break
                 size += len(chunk)
                 if size > self.max_bytes:
-                    raise AttachmentRejected(_("file is larger than %(n)s bytes", n=self.max_bytes))
+                    raise AttachmentRejected(f"file is larger than {self.max_bytes} bytes")
                 if len(head) < 8192:
                     head += chunk[: 8192 - len(head)]
                 h.update(chunk)
                 spool.write(chunk)
             if size == 0:
-                raise AttachmentRejected(_("file is empty"))
+                raise AttachmentRejected("file is empty")
             ctype = sniff(head)
             if ctype not in self.allowed:
-                raise AttachmentRejected(_("file type %(type)s is not accepted; accepted: %(accepted)s",
-                                           type=ctype or _("unknown"), accepted=", ".join(sorted(self.allowed))))
+                raise AttachmentRejected(f"file type {ctype or 'unknown'} is not accepted; "
+                                         f"accepted: {', '.join(sorted(self.allowed))}")
             sha = h.hexdigest()
             if not self.exists(sha):
                 spool.seek(0)
