@@ -109,7 +109,8 @@ def test_plugin_readiness_checks(make_app):
     assert r.status_code == 503 and r.json["checks"]["unready.upstream"] == "no credentials configured"
     plugin.fail = "raise"
     r = client.get("/ready")
-    assert r.status_code == 503 and r.json["checks"]["unready.check"] == "check failed (RuntimeError)"
+    assert r.status_code == 503 and r.json["checks"]["unready.check"] == "pemeriksaan gagal (RuntimeError)"
+    assert client.get("/ready?lang=en").json["checks"]["unready.check"] == "check failed (RuntimeError)"
     assert "secret detail" not in r.get_data(as_text=True)
 
 

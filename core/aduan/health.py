@@ -91,7 +91,7 @@ def readiness(app: Flask) -> tuple[bool, dict[str, str]]:
                     checks[name] = "ok" if not reason else str(reason)
     except (pw.OperationalError, pw.InterfaceError) as exc:
         log.warning("ready: database unavailable (%s)", type(exc).__name__)
-        _discard_broken_connection()
+        discard_broken_connection()
         checks["database"] = _("database unavailable")
     ready = all(v == "ok" for v in checks.values())
     return ready, checks
@@ -121,7 +121,7 @@ def metrics():
     return _no_store(Response(body, content_type=ctype))
 
 
-def _discard_broken_connection() -> None:
+def discard_broken_connection() -> None:
     """After a connection error, drop this thread's connection instead of returning it to the pool
     (a pooled connection to a restarted server would fail the next request too)."""
     try:
@@ -135,7 +135,7 @@ def _discard_broken_connection() -> None:
 def database_unavailable(exc: Exception):
     """503 for a database that cannot be reached (down, restarting, refusing connections, locked)."""
     log.warning("database unavailable on %s %s: %s", request.method, _route(), type(exc).__name__)
-    _discard_broken_connection()
+    discard_broken_connection()
     resp = jsonify(code=503, status="Service Unavailable", message=str(_("database unavailable")))
     resp.status_code = 503
     resp.headers["Retry-After"] = "5"

@@ -230,7 +230,7 @@ class Worker:
                 health.beat(self.id, started)
         except (pw.DatabaseError, pw.InterfaceError) as exc:  # down, or the table not created yet
             log.warning("worker %s: heartbeat not recorded (%s)", self.id, type(exc).__name__)
-            _drop_connection()
+            health.discard_broken_connection()
 
     def run_forever(self) -> None:
         def _stop(signum, frame):
@@ -257,23 +257,16 @@ class Worker:
                 counts = self.run_once()
             except (pw.OperationalError, pw.InterfaceError) as exc:  # database restarting: wait and carry on
                 log.warning("worker %s: database error %s", self.id, type(exc).__name__)
-                _drop_connection()
+                health.discard_broken_connection()
                 counts = {}
             if not any(counts.get(k) for k in ("done", "retry", "dead")):
                 self.stopping.wait(min(self.poll, beat_every))
         try:
             with database.connection_context():
                 health.forget_worker(self.id)
-        except (pw.OperationalError, pw.InterfaceError):
-            pass
+        except (pw.DatabaseError, pw.InterfaceError):
+            pass  # the row ages out; /ready only looks at recent heartbeats
         log.info("worker %s stopped (signal or stop request); the job in hand was finished", self.id)
-
-
-def _drop_connection() -> None:
-    """Close this thread's connection for good after a database error (never back into the pool)."""
-    from .health import _discard_broken_connection
-
-    _discard_broken_connection()
 
 
 def retry(job_id: int) -> bool:

@@ -145,7 +145,9 @@ class Hooks:
                 result = impl.function(app=app) or {}
             except Exception as exc:  # noqa: BLE001 - a broken check means not ready, never a 500
                 log.warning("check_readiness of plugin %s failed: %s", impl.plugin_name, type(exc).__name__)
-                result = {"check": f"check failed ({type(exc).__name__})"}
+                from .i18n import _
+
+                result = {"check": _("check failed (%(error)s)", error=type(exc).__name__)}
             for name, reason in result.items():
                 out[f"{impl.plugin_name}.{name}"] = reason
         return out
