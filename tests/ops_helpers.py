@@ -82,6 +82,16 @@ class ThrowawayPostgres:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+@pytest.fixture
+def throwaway_pg():
+    """A started :class:`ThrowawayPostgres`, destroyed after the test (``throwaway_pg = ops.throwaway_pg``
+    in a test module makes it a fixture there)."""
+    pg = ThrowawayPostgres()
+    pg.start()
+    yield pg
+    pg.destroy()
+
+
 def wait_http(url: str, timeout: float = 30.0, status: int | None = 200) -> requests.Response:
     """GET ``url`` until it answers (with ``status`` when given)."""
     deadline = time.monotonic() + timeout

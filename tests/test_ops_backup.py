@@ -7,7 +7,6 @@ import importlib.util
 import tarfile
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
@@ -119,12 +118,7 @@ def test_restore_checks_the_archive(make_app, seed, tmp_path):
     assert state(app) == before
 
 
-@pytest.fixture
-def throwaway_pg():
-    pg = ops.ThrowawayPostgres()
-    pg.start()
-    yield pg
-    pg.destroy()
+throwaway_pg = ops.throwaway_pg
 
 
 def test_sqlite_backup_restores_into_postgresql(tmp_path, throwaway_pg, monkeypatch):

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import peewee as pw
-import pytest
 
 from aduan import hookimpl
 from aduan.db import database
@@ -114,12 +113,7 @@ def test_plugin_readiness_checks(make_app):
     assert "secret detail" not in r.get_data(as_text=True)
 
 
-@pytest.fixture
-def throwaway_pg():
-    pg = ops.ThrowawayPostgres()
-    pg.start()
-    yield pg
-    pg.destroy()
+throwaway_pg = ops.throwaway_pg
 
 
 def test_stopped_postgres_gives_503_everywhere_and_recovers(throwaway_pg, tmp_path):
