@@ -104,8 +104,7 @@ def test_metrics_are_protected(make_app):
 
 def test_multiprocess_metrics_sum_two_web_processes(tmp_path):
     """Two ``aduan serve`` processes sharing PROMETHEUS_MULTIPROC_DIR: either one reports both's requests."""
-    mp = tmp_path / "prom"
-    mp.mkdir()
+    mp = tmp_path / "prom"  # not created beforehand: the processes create it
     db = f"sqlite:///{tmp_path / 'aduan.db'}"
     env = ops.aduan_env(db, str(tmp_path / "inst"), PROMETHEUS_MULTIPROC_DIR=str(mp), ADUAN_READY_WORKER_MAX_AGE=0)
     assert ops.aduan("init", "--no-regions", env=env).returncode == 0

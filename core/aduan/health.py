@@ -29,10 +29,10 @@ from .logs import new_request_id, request_id_var
 log = logging.getLogger("aduan")
 access_log = logging.getLogger("aduan.access")
 
-bp = Blueprint("ops", __name__)
+bp = Blueprint("core_ops", __name__)
 
 #: Endpoints that must not open a database connection before the view runs.
-NO_DB_ENDPOINTS = {"ops.health", "ops.ready", "ops.metrics", "admin.Health"}
+NO_DB_ENDPOINTS = {"core_ops.health", "core_ops.ready", "core_ops.metrics", "admin.Health"}
 
 
 def _no_store(resp: Response) -> Response:

@@ -27,6 +27,13 @@ from prometheus_client.exposition import choose_encoder
 
 log = logging.getLogger("aduan.metrics")
 
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
+
+
+if multiprocess_dir():  # prometheus-client writes each process's figures there: the folder must exist
+    os.makedirs(multiprocess_dir(), exist_ok=True)
+
 REQUESTS = Counter("aduan_http_requests_total", "HTTP requests answered, by method, route pattern and status.",
                    ["method", "route", "status"])
 LATENCY = Histogram("aduan_http_request_duration_seconds", "Time to answer a request, by method and route pattern.",
@@ -37,10 +44,6 @@ LATENCY = Histogram("aduan_http_request_duration_seconds", "Time to answer a req
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     REQUESTS.labels(method, route, str(status)).inc()
     LATENCY.labels(method, route).observe(seconds)
-
-
-def multiprocess_dir() -> str | None:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
 
 
 class StateCollector:
