@@ -126,3 +126,23 @@ def test_database_error_messages_are_withheld_from_tracebacks():
         rec = logging.LogRecord("aduan", logging.ERROR, __file__, 1, "unhandled error", None, sys.exc_info())
     out = json.loads(JsonFormatter().format(rec))
     assert "IntegrityError" in out["exc"] and PHONE not in out["exc"]
+
+
+def test_messages_from_outside_systems_are_scrubbed():
+    """A mail server's refusal or a gateway's error quoting an address or a number (texts aduan does
+    not write itself) reach the log masked, in both formats."""
+    from aduan.logs import configure_logging
+
+    for fmt in ("json", "text"):
+        buf = io.StringIO()
+        configure_logging("INFO", fmt, stream=buf)
+        try:
+            raise RuntimeError(f"550 5.1.1 <{EMAIL}>: user unknown")
+        except RuntimeError:
+            logging.getLogger("aduan.jobs").exception("job 12 (email.notify) attempt 3 failed: SMS to %s refused (%s)",
+                                                      PHONE_E164, NIK, extra={"detail": f"to {PHONE}"})
+        text = buf.getvalue()
+        assert "job 12 (email.notify) attempt 3 failed" in text and "<email>" in text and "<number>" in text
+        for marker in (EMAIL, PHONE, PHONE_E164, PHONE_E164[1:], NIK):
+            assert marker not in text, (fmt, marker, text)
+    logging.getLogger().handlers[:] = [h for h in logging.getLogger().handlers if not getattr(h, "_aduan_handler", 0)]

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -109,10 +110,15 @@ def test_alert_rules_and_dashboard_use_exported_metrics(make_app):
 @pytest.mark.slow
 @pytest.mark.skipif(bool(os.environ.get(TEST_DB_ENV)), reason="engine-independent: runs in the SQLite pass only")
 def test_install_script_builds_a_working_installation(tmp_path):
+    # like the Dockerfile's COPY . /src (less what .dockerignore leaves out), then its RUN step
+    src = tmp_path / "src"
+    ignored = [ln.strip().split("/")[-1] for ln in (ROOT / ".dockerignore").read_text().splitlines() if ln.strip()]
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(*ignored))
+    assert (src / "deploy" / "install.sh").exists() and not (src / ".venv").exists()
     prefix = tmp_path / "venv"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADUAN_") and k != "VIRTUAL_ENV"}
     env["ADUAN_INSTALL_PLUGINS"] = "lapor"
-    res = subprocess.run(["sh", str(ROOT / "deploy" / "install.sh"), str(prefix), str(ROOT)], env=env,
+    res = subprocess.run(["sh", str(src / "deploy" / "install.sh"), str(prefix), str(src)], env=env,
                          capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     aduan = prefix / "bin" / "aduan"

@@ -10,7 +10,8 @@ line written while a request is handled, and an access log.
 * The access log (logger ``aduan.access``, ``ACCESS_LOG``) writes one line per request with the
   method, the route *pattern* (``/api/v1/complaints/<tracking_id>``, never the query string or the
   raw path), status, duration and the actor's role. No names, phone numbers, addresses, tokens or
-  access codes: a test files complaints full of such markers and scans every line.
+  access codes: a test files complaints full of such markers and scans every line. As a last line of
+  defence every message is passed through :func:`scrub` (e-mail addresses, long digit runs).
 """
 from __future__ import annotations
 
@@ -46,6 +47,17 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+#: Last line of defence for messages the code does not control (a mail server's refusal quoting an
+#: address, a gateway's error quoting a number): e-mail addresses and runs of 9-16 digits (phone
+#: numbers, NIK) are masked in every message and traceback.
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_DIGITS = re.compile(r"(?<![\w.])\+?\d{9,16}(?![\w.])")
+
+
+def scrub(text: str) -> str:
+    return _DIGITS.sub("<number>", _EMAIL.sub("<email>", text))
+
+
 def _exception_text(exc_info) -> str:
     """The traceback, without the exception's own message when it is a database error: drivers put
     the offending values (a name, a phone number) in those messages."""
@@ -59,7 +71,7 @@ def _exception_text(exc_info) -> str:
         redact = False
     message = f"{etype.__name__}: (message withheld: may contain data)" if redact else \
         "".join(traceback.format_exception_only(etype, value)).strip()
-    return "Traceback (most recent call last):\n" + "".join(lines) + message
+    return scrub("Traceback (most recent call last):\n" + "".join(lines) + message)
 
 
 class JsonFormatter(logging.Formatter):
@@ -72,14 +84,14 @@ class JsonFormatter(logging.Formatter):
             .replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": scrub(record.getMessage()),
         }
         rid = getattr(record, "request_id", None)
         if rid:
             out["request_id"] = rid
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
-                out[key] = value
+                out[key] = scrub(value) if isinstance(value, str) else value
         if record.exc_info:
             out["exc"] = _exception_text(record.exc_info)
         return json.dumps(out, ensure_ascii=False, default=str)
@@ -94,7 +106,7 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         rid = getattr(record, "request_id", None)
         record.rid = f" [{rid[:12]}]" if rid else ""
-        text = super().format(record)
+        text = scrub(super().format(record))
         del record.rid
         return text
 
