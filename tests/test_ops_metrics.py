@@ -62,7 +62,8 @@ def test_metrics_count_requests_state_and_plugin_figures(make_app, seed):
     assert m[("aduan_http_requests_total", (("method", "POST"), ("route", "/api/v1/complaints"), ("status", "201")))] >= 3
     assert m[("aduan_http_requests_total", (("method", "GET"), ("route", "/api/v1/complaints/<tracking_id>"),
                                             ("status", "404")))] >= 1
-    assert m[("aduan_http_request_duration_seconds_count", (("method", "POST"), ("route", "/api/v1/complaints")))] >= 3
+    assert m[("aduan_http_request_duration_seconds_count", (("method", "POST"), ("route", "/api/v1/complaints"),
+                                                            ("status", "201")))] >= 3
     assert not any("NOSUCH99" in str(k) for k in m)
     # the deployment's state
     assert m[("aduan_database_up", ())] == 1

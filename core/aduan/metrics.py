@@ -3,7 +3,7 @@
 Two kinds:
 
 * **per request**, counted by every web process: ``aduan_http_requests_total{method,route,status}``
-  and ``aduan_http_request_duration_seconds{method,route}`` (route is the URL *pattern*). With
+  and ``aduan_http_request_duration_seconds{method,route,status}`` (route is the URL *pattern*). With
   several processes set ``PROMETHEUS_MULTIPROC_DIR`` to an empty folder shared by the processes of
   one host (prometheus-client's multiprocess mode); every process then answers with the sum of all.
 * **state of the deployment**, read from the database when Prometheus scrapes (so any web process
@@ -36,14 +36,14 @@ if multiprocess_dir():  # prometheus-client writes each process's figures there:
 
 REQUESTS = Counter("aduan_http_requests_total", "HTTP requests answered, by method, route pattern and status.",
                    ["method", "route", "status"])
-LATENCY = Histogram("aduan_http_request_duration_seconds", "Time to answer a request, by method and route pattern.",
-                    ["method", "route"],
+LATENCY = Histogram("aduan_http_request_duration_seconds",
+                    "Time to answer a request, by method, route pattern and status.", ["method", "route", "status"],
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route).observe(seconds)
+    LATENCY.labels(method, route, str(status)).observe(seconds)
 
 
 class StateCollector:
