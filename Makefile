@@ -47,7 +47,7 @@ openapi: install
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k gettext_in:2 -k pgettext:1c,2 -k lazy_pgettext:1c,2 \
 	  --no-location --sort-output -o core/aduan/i18n/aduan.pot core plugins
-	$(BIN)/pybabel update -D aduan -i core/aduan/i18n/aduan.pot -d core/aduan/i18n/locales --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel update -D aduan -i core/aduan/i18n/aduan.pot -d core/aduan/i18n/locales --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
 
 bench: install
 	$(BIN)/python bench/run.py

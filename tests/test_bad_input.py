@@ -118,7 +118,7 @@ def test_uploads_checked_by_size_and_sniffed_type(make_app):
     r = up(b"MZ\x90\x00" + b"\x00" * 200, "foto.png")  # a Windows executable named .png
     assert r.status_code == 422 and "file" in r.json["errors"]
     r = up(PNG + b"\x00" * 2000, "besar.png")
-    assert r.status_code == 422 and "larger" in r.json["errors"]["file"][0]
+    assert r.status_code == 422 and "lebih besar" in r.json["errors"]["file"][0]
     r = up(b"", "kosong.png")
     assert r.status_code == 422
     r = client.post(f"/api/v1/complaints/{tid}/attachments", headers=h, data={}, content_type="multipart/form-data")

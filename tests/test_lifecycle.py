@@ -90,7 +90,7 @@ def test_reopen_after_window_is_refused(app, seed):
         c = Complaint.get_by_id(c.id)
     client = app.test_client()
     r = act(client, c.tracking_id, "reopen", code=code, text="Masih mati")
-    assert r.status_code == 409 and "window" in r.json["message"]
+    assert r.status_code == 409 and "Batas waktu tanggapan sudah lewat" in r.json["message"]
 
 
 def test_auto_close_after_ten_working_days_across_holidays(app, seed):

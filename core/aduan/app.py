@@ -139,12 +139,13 @@ _API_DESCRIPTION = (
 def _install_request_hooks(app: Flask) -> None:
     from .auth import PUBLIC, actor_for_token
 
-    from .i18n import negotiate
+    from .i18n import gettext as _, http_message, negotiate, requested_language
 
     from .health import NO_DB_ENDPOINTS
 
     @app.before_request
     def _connect():
+        g.aduan_language_requested = requested_language(request)
         g.aduan_language = negotiate(request, app.config["LANGUAGE"])
         if request.endpoint in NO_DB_ENDPOINTS:
             return None
@@ -154,7 +155,7 @@ def _install_request_hooks(app: Flask) -> None:
         if header[:7].lower() == "bearer ":
             actor = actor_for_token(header[7:].strip())
             if actor is None:
-                return jsonify(code=401, status="Unauthorized", message="invalid or revoked token"), 401
+                return jsonify(code=401, status="Unauthorized", message=_("Invalid or revoked token.")), 401
             g.actor = actor
         else:
             actor = app.extensions["aduan"].hooks.actor_from_request(request)
@@ -177,13 +178,13 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        body = {"code": exc.code, "status": exc.name, "message": exc.description}
+        body = {"code": exc.code, "status": exc.name, "message": http_message(exc)}
         data = getattr(exc, "data", None) or {}
         if "messages" in data:
             # flask-smorest/webargs: {"json": {"field": ["msg"]}} -> errors keyed by field
             msgs = data["messages"]
             body["errors"] = msgs.get("json") or msgs.get("form") or msgs.get("files") or msgs.get("query") or msgs
-            body["message"] = "invalid input"
+            body["message"] = _("Invalid input.")
         elif "errors" in data:
             body["errors"] = data["errors"]
         if "allowed" in data:
@@ -198,4 +199,4 @@ def _install_request_hooks(app: Flask) -> None:
     def _unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         return jsonify(code=500, status="Internal Server Error",
-                       message="internal error; it has been logged"), 500
+                       message=_("Internal error; it has been logged.")), 500

@@ -146,6 +146,7 @@ class Complaint(BaseModel):
     breached = pw.CharField(max_length=128, default="")  # comma list of SLA stages already recorded
     rating = pw.SmallIntegerField(null=True)
     rating_comment = pw.TextField(null=True)
+    language = pw.CharField(max_length=8, null=True)  # the reporter's language at filing (id, en)
 
 
 class Event(BaseModel):

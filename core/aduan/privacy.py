@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from .auth import Actor
+from .i18n import event_text, isoformat
 from .models import Attachment, Complaint, Event, Reporter
 
 STAFF_AUDIENCES = ("officer", "coordinator", "admin")
@@ -66,7 +67,7 @@ def reporter_view(reporter: Reporter | None, complaint: Complaint, audience: str
 
 
 def _iso(v):
-    return v.isoformat() + "Z" if v is not None else None
+    return isoformat(v)  # the deployment's offset: 2026-12-07T01:58:00+08:00
 
 
 def complaint_view(complaint: Complaint, audience: str, *, hooks=None) -> dict[str, Any]:
@@ -126,7 +127,7 @@ def event_visible(event: Event, audience: str) -> bool:
 
 def event_view(event: Event, complaint: Complaint, audience: str) -> dict[str, Any]:
     staff = audience in STAFF_AUDIENCES
-    text = event.text
+    text = event_text(event)  # a system note in the reader's language
     if not shows_content(complaint, audience) and event.type in ("file", "reply"):
         text = ""
     out = {

@@ -24,6 +24,7 @@ from . import workflow
 from .auth import Actor, hash_access_code, normalise_code, random_code
 from .db import database, is_postgres, utcnow
 from .events import DomainEvent
+from .i18n import N_, gettext as _, configured_language, isoformat, normalize, note, render_note, requested_language
 from .jobs import enqueue
 from .models import (KINDS, OPEN_STATUSES, URGENCIES, Agency, Attachment, Category, Complaint, Event, Region,
                      Reporter)
@@ -127,7 +128,7 @@ def find_complaint(tracking_id: str) -> Complaint:
     tid = normalise_tracking_id(tracking_id)
     c = Complaint.get_or_none(Complaint.tracking_id == tid)
     if c is None:
-        raise NotFound(f"no complaint with tracking id {tracking_id!r}")
+        raise NotFound(_("No complaint with tracking id %(tid)s.", tid=tracking_id))
     return c
 
 
@@ -158,13 +159,50 @@ def _record(complaint: Complaint, etype: str, actor: Actor, *, from_status=None,
 
 # --- filing -----------------------------------------------------------------------------------
 
+_UNKNOWN = {
+    "category_id": lambda v: _("Unknown category: %(value)s", value=v),
+    "category": lambda v: _("Unknown category: %(value)s", value=v),
+    "region_code": lambda v: _("Unknown region: %(value)s", value=v),
+    "agency_id": lambda v: _("Unknown agency: %(value)s", value=v),
+}
+
+
 def _lookup(model, value, field_name, errors, *, by="id"):
     if value in (None, ""):
         return None
     q = model.get_or_none(getattr(model, by) == value)
     if q is None or (hasattr(q, "active") and not q.active):
-        errors[field_name] = [f"unknown {field_name.replace('_id', '').replace('_', ' ')}: {value}"]
+        errors[field_name] = [_UNKNOWN[field_name](value)]
     return q
+
+
+def _one_of(choices) -> str:
+    return _("Must be one of: %(choices)s.", choices=", ".join(choices))
+
+
+def _at_most(n: int) -> str:
+    return _("At most %(num)d characters.", num=n)
+
+
+def filing_language(data: Mapping[str, Any], *, reporter: Reporter | None = None, actor: Actor | None = None,
+                    channel: str = "web") -> str:
+    """The reporter's language recorded at filing, in order: the one given (``reporter.language``,
+    or ``language`` when there is no reporter); the language of a contact a channel matched; the
+    language the citizen's own request asked for (``?lang=``, ``Accept-Language``: web filings by the
+    reporter only, never a provider's webhook or a staff member's browser); the deployment's."""
+    chosen = normalize((data.get("reporter") or {}).get("language")) or normalize(data.get("language"))
+    if chosen:
+        return chosen
+    if reporter is not None and normalize(reporter.language):
+        return normalize(reporter.language)
+    if channel == "web" and (actor is None or actor.role in ("reporter", "public")):
+        from flask import has_request_context, request
+
+        if has_request_context():
+            asked = requested_language(request)
+            if asked:
+                return asked
+    return configured_language()
 
 
 def file_complaint(data: Mapping[str, Any], *, actor: Actor, channel: str = "web", reporter: Reporter | None = None,
@@ -175,47 +213,49 @@ def file_complaint(data: Mapping[str, Any], *, actor: Actor, channel: str = "web
     ``data`` keys: ``kind``, ``title``, ``body`` (required), ``category_id`` or ``category``
     (code), ``urgency``, ``anonymous``, ``secret``, ``share_identity``, ``reporter`` (``name``,
     ``phone``, ``email``, ``nik``, ``language``), ``lat``, ``lng``, ``address``, ``region_code``,
-    ``incident_date``. Channels pass an existing ``reporter`` they matched themselves.
+    ``incident_date``, ``language`` (the reporter's language when there is no ``reporter``; see
+    :func:`filing_language`). Channels pass an existing ``reporter`` they matched themselves.
     """
     errors: dict[str, list[str]] = {}
     now = now or utcnow()
     body = clean_text(data.get("body"))
     title = clean_text(data.get("title"), multiline=False)
     if not body:
-        errors["body"] = ["the complaint text is required"]
+        errors["body"] = [_("The complaint text is required.")]
     elif len(body) > MAX_BODY:
-        errors["body"] = [f"at most {MAX_BODY} characters"]
+        errors["body"] = [_at_most(MAX_BODY)]
     if not title and body:
         title = " ".join(body.split())[:80]
     if len(title) > 255:
-        errors["title"] = ["at most 255 characters"]
+        errors["title"] = [_at_most(255)]
     kind = data.get("kind") or "pengaduan"
     if kind not in KINDS:
-        errors["kind"] = [f"must be one of {', '.join(KINDS)}"]
+        errors["kind"] = [_one_of(KINDS)]
     category = _lookup(Category, data.get("category_id"), "category_id", errors)
     if category is None and data.get("category"):
         category = _lookup(Category, data.get("category"), "category", errors, by="code")
     urgency = data.get("urgency") or (category.default_urgency if category else "biasa")
     if urgency not in URGENCIES:
-        errors["urgency"] = [f"must be one of {', '.join(URGENCIES)}"]
+        errors["urgency"] = [_one_of(URGENCIES)]
     region = _lookup(Region, data.get("region_code"), "region_code", errors, by="code")
     lat, lng = data.get("lat"), data.get("lng")
     if (lat is None) != (lng is None):
-        errors["lat" if lat is None else "lng"] = ["lat and lng go together"]
+        errors["lat" if lat is None else "lng"] = [_("Latitude and longitude go together.")]
     for k, v, lim in (("lat", lat, 90), ("lng", lng, 180)):
         if v is not None and not (-lim <= float(v) <= lim):
-            errors[k] = [f"must be between -{lim} and {lim}"]
+            errors[k] = [_("Must be between %(min)s and %(max)s.", min=-lim, max=lim)]
     rep_data = dict(data.get("reporter") or {})
     nik = clean_text(rep_data.get("nik")) if rep_data.get("nik") else None
     if nik and not re.fullmatch(r"\d{16}", nik):
-        errors["reporter"] = {"nik": ["NIK must be 16 digits"]}
+        errors["reporter"] = {"nik": [_("NIK must be 16 digits.")]}
     phone_raw = clean_text(rep_data.get("phone"), multiline=False) or None
     phone = normalise_phone(phone_raw) if phone_raw else None
     if phone_raw and phone is None and channel == "web":
-        errors["reporter"] = {**(errors.get("reporter") or {}), "phone": ["not a valid phone number"]}
+        errors["reporter"] = {**(errors.get("reporter") or {}), "phone": [_("Not a valid phone number.")]}
     anonymous = bool(data.get("anonymous"))
     if errors:
         raise InvalidInput(errors)
+    language = filing_language(data, reporter=reporter, actor=actor, channel=channel)
 
     st = _state()
     deadlines = Deadlines(current_app.config, st.calendar).on_file(now, urgency)
@@ -226,8 +266,8 @@ def file_complaint(data: Mapping[str, Any], *, actor: Actor, channel: str = "web
             reporter = Reporter.create(
                 name=clean_text(rep_data.get("name"), multiline=False) or None, phone=phone, phone_raw=phone_raw,
                 email=(clean_text(rep_data.get("email"), multiline=False).lower() or None),
-                nik_encrypted=enc, nik_masked=masked, language=rep_data.get("language") or "id", created_at=now)
-        for _ in range(8):
+                nik_encrypted=enc, nik_masked=masked, language=language, created_at=now)
+        for _attempt in range(8):
             tid = random_code(TRACKING_LEN)
             try:
                 with database.atomic():
@@ -238,7 +278,7 @@ def file_complaint(data: Mapping[str, Any], *, actor: Actor, channel: str = "web
                         reporter=reporter, lat=lat, lng=lng,
                         address=clean_text(data.get("address"), multiline=False)[:500] or None,
                         region=region, channel=channel, status="received", incident_date=data.get("incident_date"),
-                        created_at=now, updated_at=now, **deadlines)
+                        language=language, created_at=now, updated_at=now, **deadlines)
                 break
             except pw.IntegrityError:
                 continue
@@ -253,9 +293,9 @@ def file_complaint(data: Mapping[str, Any], *, actor: Actor, channel: str = "web
 
 def _authorise(complaint: Complaint, actor: Actor) -> None:
     if actor.role in ("officer", "reporter") and not can_see(actor, complaint):
-        raise NotFound(f"no complaint with tracking id {complaint.tracking_id!r}")
+        raise NotFound(_("No complaint with tracking id %(tid)s.", tid=complaint.tracking_id))
     if actor.role == "public":
-        raise NotFound(f"no complaint with tracking id {complaint.tracking_id!r}")
+        raise NotFound(_("No complaint with tracking id %(tid)s.", tid=complaint.tracking_id))
 
 
 def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str = "", agency_id: int | None = None,
@@ -289,12 +329,12 @@ def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str 
             raise Conflict(str(exc), exc.allowed) from None
         errors: dict[str, list[str]] = {}
         if act.needs_text and not text:
-            errors["text"] = ["required for this action"]
+            errors["text"] = [_("Required for this action.")]
         if len(text) > MAX_BODY:
-            errors["text"] = [f"at most {MAX_BODY} characters"]
+            errors["text"] = [_at_most(MAX_BODY)]
         vis = visibility or act.default_visibility
         if vis not in ("public", "internal"):
-            errors["visibility"] = ["must be public or internal"]
+            errors["visibility"] = [_("Must be public or internal.")]
         if actor.role == "reporter":
             vis = "public"
         new_agency = c.agency_id
@@ -302,30 +342,30 @@ def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str 
         if act.needs_agency:
             target = agency_id or (c.category.default_agency_id if c.category_id and action == "verify" else None)
             if not target:
-                errors["agency_id"] = ["the agency to dispose the complaint to is required"]
+                errors["agency_id"] = [_("The agency to dispose the complaint to is required.")]
             else:
                 ag = Agency.get_or_none(Agency.id == target)
                 if ag is None or not ag.active:
-                    errors["agency_id"] = [f"unknown agency: {target}"]
+                    errors["agency_id"] = [_UNKNOWN["agency_id"](target)]
                 elif action == "transfer" and ag.id == c.agency_id:
-                    errors["agency_id"] = ["the complaint is already with this agency"]
+                    errors["agency_id"] = [_("The complaint is already with this agency.")]
                 new_agency = target
         if category_id is not None:
             if action != "verify":
-                errors["category_id"] = ["only set when verifying"]
+                errors["category_id"] = [_("Only set when verifying.")]
             else:
                 category = Category.get_or_none(Category.id == category_id)
                 if category is None:
-                    errors["category_id"] = [f"unknown category: {category_id}"]
+                    errors["category_id"] = [_UNKNOWN["category_id"](category_id)]
         if urgency is not None and (action != "verify" or urgency not in URGENCIES):
-            errors["urgency"] = [f"must be one of {', '.join(URGENCIES)}, when verifying"]
+            errors["urgency"] = [_("Must be one of: %(choices)s, when verifying.", choices=", ".join(URGENCIES))]
         if action == "rate":
             if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
-                errors["rating"] = ["a whole number from 1 to 5"]
+                errors["rating"] = [_("A whole number from 1 to 5.")]
         if errors:
             raise InvalidInput(errors)
         if action == "reopen" and actor.role == "reporter" and c.due_close and now > c.due_close:
-            raise Conflict("the reply window has closed; file a new complaint", [])
+            raise Conflict(_("The reply window has closed; file a new complaint."), [])
 
         deadlines = Deadlines(current_app.config, _state().calendar)
         upd: dict[str, Any] = {"updated_at": now}
@@ -380,11 +420,11 @@ def add_attachment(complaint: Complaint | str, actor: Actor, stream: BinaryIO, f
         complaint = find_complaint(complaint)
     _authorise(complaint, actor)
     if complaint.status == "archived":
-        raise Conflict("the complaint is archived", [])
+        raise Conflict(_("The complaint is archived."), [])
     if actor.role == "reporter":
         visibility = "public"
     if visibility not in ("public", "internal"):
-        raise InvalidInput({"visibility": ["must be public or internal"]})
+        raise InvalidInput({"visibility": [_("Must be public or internal.")]})
     from .storage import AttachmentRejected
 
     try:
@@ -403,6 +443,20 @@ def add_attachment(complaint: Complaint | str, actor: Actor, stream: BinaryIO, f
 
 
 # --- SLA sweep ----------------------------------------------------------------------------------
+
+_SLA_NOTES = {
+    "first_response": N_("Deadline for the first answer missed (due %(due)s)."),
+    "verify": N_("Deadline for verification missed (due %(due)s)."),
+    "followup": N_("Deadline for the follow-up missed (due %(due)s)."),
+    "resolution": N_("Deadline for resolution missed (due %(due)s)."),
+}
+
+
+def _deployment_text(n) -> str:
+    """A system note in the deployment's language: what the event's ``text`` keeps for other
+    systems; readers of the timeline get it in their own language (:func:`aduan.i18n.event_text`)."""
+    return render_note(n, configured_language())
+
 
 def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
     """Record each newly missed deadline as an internal ``sla_breach`` event (once per stage) and
@@ -428,16 +482,17 @@ def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
             Complaint.update(breached=",".join(sorted(done | set(new)))).where(Complaint.id == c.id).execute()
             for stage in new:
                 due = getattr(c, f"due_{stage}")
+                n = note(_SLA_NOTES[stage], due={"utc": due.isoformat()})
                 _record(c, "sla_breach", actor, from_status=c.status, to_status=c.status, visibility="internal",
-                        text=f"batas waktu {stage} terlewati", data={"stage": stage, "due": due.isoformat() + "Z"},
+                        text=_deployment_text(n), data={"stage": stage, "due": isoformat(due), "note": n},
                         now=now)
                 counts["breaches"] += 1
     to_close = Complaint.select(Complaint.id).where((Complaint.status == "resolved") & (Complaint.due_close <= now))
     for (cid,) in to_close.tuples().iterator():
         try:
-            perform(Complaint.get_by_id(cid), "close", actor, now=now,
-                    text="Ditutup otomatis: tidak ada tanggapan pelapor dalam batas waktu.",
-                    data={"auto": True})
+            n = note(N_("Closed automatically: the reporter did not answer within the reply window."))
+            perform(Complaint.get_by_id(cid), "close", actor, now=now, text=_deployment_text(n),
+                    data={"auto": True, "note": n})
             counts["closed"] += 1
         except Conflict:
             continue  # another worker or the reporter got there first

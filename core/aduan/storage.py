@@ -27,6 +27,8 @@ from typing import BinaryIO, Iterator
 
 import filetype
 
+from .i18n import gettext as _
+
 
 CHUNK = 64 * 1024
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -75,17 +77,17 @@ class Storage:
                     break
                 size += len(chunk)
                 if size > self.max_bytes:
-                    raise AttachmentRejected(f"file is larger than {self.max_bytes} bytes")
+                    raise AttachmentRejected(_("The file is larger than %(max)d bytes.", max=self.max_bytes))
                 if len(head) < 8192:
                     head += chunk[: 8192 - len(head)]
                 h.update(chunk)
                 spool.write(chunk)
             if size == 0:
-                raise AttachmentRejected("file is empty")
+                raise AttachmentRejected(_("The file is empty."))
             ctype = sniff(head)
             if ctype not in self.allowed:
-                raise AttachmentRejected(f"file type {ctype or 'unknown'} is not accepted; "
-                                         f"accepted: {', '.join(sorted(self.allowed))}")
+                raise AttachmentRejected(_("File type %(type)s is not accepted; accepted: %(accepted)s.",
+                                           type=ctype or "?", accepted=", ".join(sorted(self.allowed))))
             sha = h.hexdigest()
             if not self.exists(sha):
                 spool.seek(0)

@@ -6,7 +6,11 @@ from functools import wraps
 from flask import abort, current_app, g, jsonify, request
 
 from ..auth import Actor
+from ..i18n import gettext as _
 from ..services import Conflict, InvalidInput, ServiceError
+from .parser import install as _install_parser
+
+_install_parser()  # field messages of every flask-smorest route in the reader's language
 
 
 def actor() -> Actor:
@@ -21,9 +25,9 @@ def require(*roles: str):
         def wrapper(*args, **kwargs):
             a = g.actor
             if a.role in ("public", "reporter"):
-                abort(401, "authentication required: Authorization: Bearer <token>")
+                abort(401, _("Authentication required: Authorization: Bearer <token>"))
             if roles and a.role not in roles:
-                abort(403, f"this needs one of the roles: {', '.join(roles)}")
+                abort(403, _("This needs one of the roles: %(roles)s", roles=", ".join(roles)))
             return fn(*args, **kwargs)
 
         wrapper._aduan_roles = roles  # for the OpenAPI security note
@@ -43,7 +47,7 @@ def rate_limit(name: str, config_key: str) -> None:
     spec = current_app.config[config_key]
     allowed, reset = ratelimit.hit(name, client_address(), spec, current_app.config["SECRET_KEY"])
     if not allowed:
-        resp = jsonify(code=429, status="Too Many Requests", message=f"rate limit {spec} exceeded; try again later")
+        resp = jsonify(code=429, status="Too Many Requests", message=_("Rate limit %(limit)s exceeded; try again later.", limit=spec))
         resp.status_code = 429
         resp.headers["Retry-After"] = str(reset)
         abort(resp)
@@ -74,7 +78,7 @@ def register(app, api) -> None:
         body = {"code": exc.status, "status": {404: "Not Found", 409: "Conflict", 422: "Unprocessable Entity"}.get(
             exc.status, "Bad Request"), "message": str(exc)}
         if isinstance(exc, InvalidInput):
-            body["message"] = "invalid input"
+            body["message"] = _("Invalid input.")
             body["errors"] = exc.errors
         if isinstance(exc, Conflict):
             body["allowed_actions"] = exc.allowed

@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from .. import __version__, jobs
 from ..auth import create_token
 from ..db import database, utcnow
+from ..i18n import gettext as _, isoformat
 from ..models import Agency, Complaint, Job, Token, User
 from ..services import InvalidInput
 from . import filter_created, require
@@ -22,7 +23,7 @@ blp = Blueprint("admin", __name__, url_prefix="/api/v1", description="Accounts, 
 
 
 def _iso(v):
-    return v.isoformat() + "Z" if v else None
+    return isoformat(v)
 
 
 def _user_out(u: User) -> dict:
@@ -40,7 +41,7 @@ def _token_out(t: Token, raw: str | None = None) -> dict:
 
 def _check_agency(agency_id):
     if agency_id is not None and Agency.get_or_none(Agency.id == agency_id) is None:
-        raise InvalidInput({"agency_id": [f"unknown agency: {agency_id}"]})
+        raise InvalidInput({"agency_id": [_("Unknown agency: %(value)s", value=agency_id)]})
 
 
 @blp.route("/health")
@@ -58,7 +59,7 @@ class Me(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def get(self):
         """The account behind the token."""
-        u = User.get_or_none(User.id == g.actor.user_id) or abort(404, "no account")
+        u = User.get_or_none(User.id == g.actor.user_id) or abort(404, _("No account."))
         return _user_out(u)
 
 
@@ -83,7 +84,7 @@ class Users(MethodView):
                 u = User.create(username=data["username"], name=data["name"], email=data.get("email"),
                                 role=data["role"], agency=data.get("agency_id"))
         except pw.IntegrityError:
-            raise InvalidInput({"username": ["already in use"]}) from None
+            raise InvalidInput({"username": [_("Already in use.")]}) from None
         return _user_out(u)
 
 
@@ -95,12 +96,12 @@ class UserDetail(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def patch(self, data, user_id):
         """Change or deactivate an account."""
-        u = User.get_or_none(User.id == user_id) or abort(404, "no such user")
+        u = User.get_or_none(User.id == user_id) or abort(404, _("No such user."))
         _check_agency(data.get("agency_id"))
         role = data.get("role", u.role)
         agency = data.get("agency_id", u.agency_id)
         if role == "officer" and not agency:
-            raise InvalidInput({"agency_id": ["an officer belongs to an agency"]})
+            raise InvalidInput({"agency_id": [_("An officer belongs to an agency.")]})
         fields = {("agency" if k == "agency_id" else k): v for k, v in data.items()}
         if fields:
             User.update(**fields).where(User.id == user_id).execute()
@@ -122,7 +123,7 @@ class UserTokens(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, data, user_id):
         """Issue a token. The secret is in this response only."""
-        u = User.get_or_none(User.id == user_id) or abort(404, "no such user")
+        u = User.get_or_none(User.id == user_id) or abort(404, _("No such user."))
         exp = utcnow() + dt.timedelta(days=data["expires_days"]) if data.get("expires_days") else None
         with database.atomic():
             t, raw = create_token(u, data["name"], exp)
@@ -137,7 +138,7 @@ class TokenDetail(MethodView):
     def delete(self, token_id):
         """Revoke a token."""
         if not Token.update(revoked=True).where(Token.id == token_id).execute():
-            abort(404, "no such token")
+            abort(404, _("No such token."))
 
 
 def _job_out(j: Job) -> dict:
@@ -171,9 +172,9 @@ class JobRetry(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, job_id):
         """Run a dead job again, with a fresh attempt budget."""
-        Job.get_or_none(Job.id == job_id) or abort(404, "no such job")
+        Job.get_or_none(Job.id == job_id) or abort(404, _("No such job."))
         if not jobs.retry(job_id):
-            abort(409, "only dead or pending jobs can be retried")
+            abort(409, _("Only dead or pending jobs can be retried."))
         return _job_out(Job.get_by_id(job_id))
 
 

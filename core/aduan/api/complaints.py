@@ -11,7 +11,7 @@ from flask_smorest.fields import Upload
 from .. import privacy, services
 from ..auth import Actor, check_access_code
 from ..db import is_postgres, utcnow
-from ..i18n import status_label
+from ..i18n import complaint_language, current_language, gettext as _, status_label
 from peewee import JOIN, SQL, NodeList
 
 from ..models import Agency, Attachment, Category, Complaint, Region, Reporter
@@ -47,13 +47,16 @@ def resolve_actor(complaint: Complaint) -> Actor:
     a = g.actor
     if a.role not in ("public", "reporter"):
         if not privacy.can_see(a, complaint):
-            abort(404, f"no complaint with tracking id {complaint.tracking_id!r}")
+            abort(404, _("No complaint with tracking id %(tid)s.", tid=complaint.tracking_id))
         return a
     code = request.headers.get("X-Access-Code")
     if code:
         rate_limit("access", "RATE_LIMIT_TRACK")
         if not check_access_code(complaint, code):
-            abort(403, "wrong access code")
+            abort(403, _("Wrong access code."))
+        if not g.get("aduan_language_requested"):
+            # the reporter's own view speaks their language unless the request asks for another
+            g.aduan_language = complaint_language(complaint)
         return Actor(role="reporter", complaint_id=complaint.id)
     return a
 
@@ -61,12 +64,14 @@ def resolve_actor(complaint: Complaint) -> Actor:
 def full_view(c: Complaint, actor: Actor, *, timeline: bool = True) -> dict:
     audience = privacy.audience_for(actor, c)
     view = privacy.complaint_view(c, audience, hooks=_hooks())
-    lang = request.args.get("lang") or current_app.config["LANGUAGE"]
-    view["status_label"] = status_label(c.status, lang)
+    view["status_label"] = status_label(c.status)
+    if view.get("category") and c.category_id and c.category.name_en and current_language() == "en":
+        view["category"]["name"] = c.category.name_en
     role = actor.role if actor.role != "public" else None
     view["allowed_actions"] = allowed_actions(c.status, role) if role else []
     if audience in privacy.STAFF_AUDIENCES or audience == "reporter":
         view["overdue"] = overdue_stages(c, utcnow())
+        view["language"] = complaint_language(c)
     if timeline:
         view["timeline"] = privacy.timeline(c, audience)
         view["attachments"] = [privacy.attachment_view(a) for a in c.attachments.order_by(Attachment.id)
@@ -82,7 +87,7 @@ def _decode_cursor(cursor: str) -> int:
     try:
         return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except (ValueError, UnicodeDecodeError):
-        abort(422, "invalid cursor")
+        abort(422, _("Invalid cursor."))
 
 
 @blp.route("")
@@ -101,7 +106,7 @@ class Complaints(MethodView):
         if a.role in ("public", "reporter"):
             rate_limit("file", "RATE_LIMIT_FILE")
             if data.get("channel"):
-                abort(422, "channel is set by staff and integrations only")
+                abort(422, _("The channel is set by staff and integrations only."))
             actor = Actor(role="reporter")
         else:
             channel = data.get("channel") or ("integration" if a.role == "integration" else "staff")
@@ -195,7 +200,7 @@ class ComplaintAction(MethodView):
         c = find(tracking_id)
         a = resolve_actor(c)
         if a.role == "public":
-            abort(401, "a token or the complaint's access code is required")
+            abort(401, _("A token or the complaint's access code is required."))
         services.perform(c, action, a, text=data.get("text", ""), agency_id=data.get("agency_id"),
                          category_id=data.get("category_id"), urgency=data.get("urgency"),
                          visibility=data.get("visibility"), rating=data.get("rating"))
@@ -225,7 +230,7 @@ class ComplaintAttachments(MethodView):
         c = find(tracking_id)
         a = resolve_actor(c)
         if a.role == "public":
-            abort(401, "a token or the complaint's access code is required")
+            abort(401, _("A token or the complaint's access code is required."))
         f = files["file"]
         att = services.add_attachment(c, a, f.stream, f.filename or "lampiran", visibility=form["visibility"])
         return privacy.attachment_view(att)
@@ -241,7 +246,7 @@ class ComplaintAttachment(MethodView):
         a = resolve_actor(c)
         att = Attachment.get_or_none((Attachment.id == attachment_id) & (Attachment.complaint == c))
         if att is None or not privacy.attachment_visible(att, c, privacy.audience_for(a, c)):
-            abort(404, "no such attachment")
+            abort(404, _("No such attachment."))
         storage = current_app.extensions["aduan"].storage
         resp = send_file(storage.open(att.sha256), mimetype=att.content_type, as_attachment=True,
                          download_name=att.filename)

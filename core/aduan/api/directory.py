@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..db import database
+from ..i18n import gettext as _
 from ..models import Agency, Category, Region
 from ..services import InvalidInput
 from . import require
@@ -27,11 +28,17 @@ def _category_out(c: Category) -> dict:
             "default_urgency": c.default_urgency, "sla_followup_days": c.sla_followup_days, "active": c.active}
 
 
+_UNKNOWN = {
+    "parent_id": lambda v: _("Unknown parent: %(value)s", value=v),
+    "default_agency_id": lambda v: _("Unknown agency: %(value)s", value=v),
+}
+
+
 def _check_refs(data: dict, refs: dict) -> None:
     errors = {}
     for key, model in refs.items():
         if data.get(key) is not None and model.get_or_none(model.id == data[key]) is None:
-            errors[key] = [f"unknown {key.replace('_id', '')}: {data[key]}"]
+            errors[key] = [_UNKNOWN.get(key, _UNKNOWN["parent_id"])(data[key])]
     if errors:
         raise InvalidInput(errors)
 
@@ -45,10 +52,10 @@ def _save(model, obj_id, data, refs):
                 return model.create(**fields)
             n = model.update(**fields).where(model.id == obj_id).execute() if fields else 1
             if not n:
-                abort(404, "not found")
+                abort(404, _("Not found."))
             return model.get_by_id(obj_id)
     except pw.IntegrityError:
-        raise InvalidInput({"code": ["already in use"]}) from None
+        raise InvalidInput({"code": [_("Already in use.")]}) from None
 
 
 @blp.route("/agencies")
@@ -72,7 +79,7 @@ class AgencyDetail(MethodView):
     @blp.response(200, AgencyOut)
     def get(self, agency_id):
         """One agency."""
-        a = Agency.get_or_none(Agency.id == agency_id) or abort(404, "no such agency")
+        a = Agency.get_or_none(Agency.id == agency_id) or abort(404, _("No such agency."))
         return _agency_out(a)
 
     @require("admin", "coordinator")
@@ -81,7 +88,7 @@ class AgencyDetail(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def patch(self, data, agency_id):
         """Change an agency."""
-        Agency.get_or_none(Agency.id == agency_id) or abort(404, "no such agency")
+        Agency.get_or_none(Agency.id == agency_id) or abort(404, _("No such agency."))
         return _agency_out(_save(Agency, agency_id, data, {"parent_id": Agency}))
 
 
@@ -106,7 +113,7 @@ class CategoryDetail(MethodView):
     @blp.response(200, CategoryOut)
     def get(self, category_id):
         """One category."""
-        c = Category.get_or_none(Category.id == category_id) or abort(404, "no such category")
+        c = Category.get_or_none(Category.id == category_id) or abort(404, _("No such category."))
         return _category_out(c)
 
     @require("admin", "coordinator")
@@ -115,7 +122,7 @@ class CategoryDetail(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def patch(self, data, category_id):
         """Change a category."""
-        Category.get_or_none(Category.id == category_id) or abort(404, "no such category")
+        Category.get_or_none(Category.id == category_id) or abort(404, _("No such category."))
         return _category_out(_save(Category, category_id, data, {"parent_id": Category, "default_agency_id": Agency}))
 
 
@@ -141,5 +148,5 @@ class RegionDetail(MethodView):
     @blp.response(200, RegionOut)
     def get(self, code):
         """One region code."""
-        r = Region.get_or_none(Region.code == code) or abort(404, "no such region")
+        r = Region.get_or_none(Region.code == code) or abort(404, _("No such region."))
         return {"code": r.code, "name": r.name, "level": r.level, "parent_code": r.parent_code}

@@ -1,19 +1,66 @@
-"""Request and response schemas (marshmallow 4). Inputs reject unknown fields."""
+"""Request and response schemas (marshmallow 4). Inputs reject unknown fields.
+
+Every datetime goes through :class:`LocalDateTime` (served with the deployment's offset); field
+messages are translated centrally (:mod:`aduan.i18n.validation`), messages written here are lazy
+(``_l``).
+"""
 from __future__ import annotations
+
+import datetime as dt
+import re
 
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
+from ..i18n import _l, deployment_zone, gettext as _, isoformat
 from ..models import KINDS, ROLES, STATUSES, URGENCIES
 from ..workflow import ACTIONS
+
+
+_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
+
+
+class LocalDateTime(fields.DateTime):
+    """A datetime in the deployment's zone with its offset: ``2026-12-07T01:58:00+08:00``.
+
+    Serialises stored naive-UTC datetimes (or ISO strings, aware or naive UTC, as the privacy views
+    hand them) in the deployment's zone; loads an aware value as is and a naive one as the
+    deployment's local time, and returns naive UTC (how times are stored).
+    """
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            if _WITH_OFFSET.match(value):
+                return value  # already in the deployment's zone (aduan.i18n.isoformat, as privacy views give it)
+            try:
+                value = dt.datetime.fromisoformat(value)
+            except ValueError:
+                return value
+        return isoformat(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=deployment_zone())
+        return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _time(**kwargs) -> LocalDateTime:
+    kwargs.setdefault("metadata", {}).setdefault(
+        "description", "In the deployment's time zone, with its offset (e.g. +08:00 for WITA)")
+    return LocalDateTime(**kwargs)
 
 
 class ReporterIn(Schema):
     name = fields.String(validate=validate.Length(max=255), metadata={"description": "Reporter's name"})
     phone = fields.String(validate=validate.Length(max=64), metadata={"description": "Any Indonesian form: 0812…, +62812…"})
     email = fields.Email(validate=validate.Length(max=255))
-    nik = fields.String(validate=validate.Regexp(r"^\d{16}$", error="NIK must be 16 digits"),
+    nik = fields.String(validate=validate.Regexp(r"^\d{16}$", error=_l("NIK must be 16 digits.")),
                         metadata={"description": "National id number; stored encrypted, shown masked, never exported"})
-    language = fields.String(validate=validate.OneOf(["id", "en"]), load_default="id")
+    language = fields.String(validate=validate.OneOf(["id", "en"]), metadata={
+        "description": "The reporter's language for notifications and their own view (id, en); "
+                       "default: the request's (?lang=, Accept-Language), else the deployment's"})
 
 
 class ComplaintIn(Schema):
@@ -34,6 +81,8 @@ class ComplaintIn(Schema):
     incident_date = fields.Date(allow_none=True)
     channel = fields.String(validate=validate.Length(max=32),
                             metadata={"description": "Staff and integrations only: the channel it came through"})
+    language = fields.String(validate=validate.OneOf(["id", "en"]), metadata={
+        "description": "The reporter's language when no reporter contact is given (see reporter.language)"})
 
 
 class NamedRef(Schema):
@@ -55,11 +104,11 @@ class ReporterOut(Schema):
 
 
 class Due(Schema):
-    first_response = fields.String(allow_none=True)
-    verify = fields.String(allow_none=True)
-    followup = fields.String(allow_none=True)
-    resolution = fields.String(allow_none=True)
-    close = fields.String(allow_none=True)
+    first_response = _time(allow_none=True)
+    verify = _time(allow_none=True)
+    followup = _time(allow_none=True)
+    resolution = _time(allow_none=True)
+    close = _time(allow_none=True)
 
 
 class EventOut(Schema):
@@ -74,7 +123,7 @@ class EventOut(Schema):
     visibility = fields.String()
     source = fields.String()
     data = fields.Dict(allow_none=True)
-    created_at = fields.String()
+    created_at = _time()
 
 
 class AttachmentOut(Schema):
@@ -84,7 +133,7 @@ class AttachmentOut(Schema):
     size = fields.Integer()
     sha256 = fields.String()
     visibility = fields.String()
-    created_at = fields.String()
+    created_at = _time()
 
 
 class ComplaintOut(Schema):
@@ -106,17 +155,19 @@ class ComplaintOut(Schema):
     lat = fields.Float(allow_none=True)
     lng = fields.Float(allow_none=True)
     incident_date = fields.String(allow_none=True)
-    created_at = fields.String()
-    updated_at = fields.String()
-    verified_at = fields.String(allow_none=True)
-    first_response_at = fields.String(allow_none=True)
-    resolved_at = fields.String(allow_none=True)
-    closed_at = fields.String(allow_none=True)
+    created_at = _time()
+    updated_at = _time()
+    verified_at = _time(allow_none=True)
+    first_response_at = _time(allow_none=True)
+    resolved_at = _time(allow_none=True)
+    closed_at = _time(allow_none=True)
     due = fields.Nested(Due)
     breached = fields.List(fields.String())
     overdue = fields.List(fields.String())
     rating = fields.Integer(allow_none=True)
     rating_comment = fields.String(allow_none=True)
+    language = fields.String(metadata={"description": "Staff and reporter views: the reporter's language (id, en), "
+                                                      "in which notifications are written; answer in it"})
     reporter = fields.Nested(ReporterOut, allow_none=True)
     allowed_actions = fields.List(fields.String())
     timeline = fields.List(fields.Nested(EventOut))
@@ -252,7 +303,7 @@ class UserIn(Schema):
     @validates_schema
     def _officer_agency(self, data, **kwargs):
         if data.get("role") == "officer" and not data.get("agency_id"):
-            raise ValidationError("an officer belongs to an agency", "agency_id")
+            raise ValidationError(_("An officer belongs to an agency."), "agency_id")
 
 
 class UserPatch(Schema):
@@ -282,9 +333,9 @@ class TokenOut(Schema):
     id = fields.Integer()
     name = fields.String()
     prefix = fields.String()
-    created_at = fields.String()
-    last_used_at = fields.String(allow_none=True)
-    expires_at = fields.String(allow_none=True)
+    created_at = _time()
+    last_used_at = _time(allow_none=True)
+    expires_at = _time(allow_none=True)
     revoked = fields.Boolean()
     token = fields.String(metadata={"description": "The secret, present only in the creation response"})
 
@@ -296,11 +347,11 @@ class JobOut(Schema):
     status = fields.String()
     attempts = fields.Integer()
     max_attempts = fields.Integer()
-    run_at = fields.String()
+    run_at = _time()
     last_error = fields.String(allow_none=True)
     tracking_id = fields.String(allow_none=True)
-    created_at = fields.String()
-    finished_at = fields.String(allow_none=True)
+    created_at = _time()
+    finished_at = _time(allow_none=True)
 
 
 class JobQuery(Schema):

@@ -17,11 +17,25 @@ Use in code::
 
 The current language is, in order: the one set by :func:`use_language`; the request's (``?lang=``,
 then ``Accept-Language``, chosen in ``before_request`` by :func:`negotiate`); the configured
-``LANGUAGE``; Indonesian.
+``LANGUAGE``; Indonesian. The reporter's language is recorded on the complaint at filing
+(:func:`complaint_language`): notifications are written in it, and so is the reporter's own view
+(with the access code) when the request does not ask for a language itself.
+
+**Field messages.** marshmallow's and webargs' English defaults are translated centrally on their
+way out (:mod:`aduan.i18n.validation`, called by the request parser of every flask-smorest route);
+messages the code writes are ``_()`` at request time or ``_l()`` in schemas. An error handler turns
+any lazy string into ``str`` before it builds a JSON body.
+
+**System notes.** A text the system writes on a timeline (auto-close, missed deadline, a channel's
+note) is kept as a :func:`note` (its msgid and variables) in the event's data, next to its text in
+the deployment's language for other systems; :func:`event_text` renders it for each reader.
+
+After adding or changing texts, run ``make messages`` and fill every ``msgstr`` of the Indonesian
+catalogue; the tests fail on a missing translation or a stale catalogue.
 
 **Times.** Stored naive UTC. :func:`isoformat` serves them with the deployment's offset
 (``2026-12-07T01:58:00+08:00``); :func:`format_datetime` writes them for people in the
-deployment's zone with its name (``Senin, 7 Desember 2026 01.58 WITA``).
+deployment's zone with its name (``Senin, 7 Desember 2026 01.58 WITA``; English ``01:58``).
 """
 from __future__ import annotations
 
@@ -130,13 +144,35 @@ def use_language(lang: str | None) -> Iterator[str]:
         _current.reset(token)
 
 
-def negotiate(request, default: str | None = None) -> str:
-    """The language a request asks for: ``?lang=``, then ``Accept-Language``, then ``default``."""
+def requested_language(request) -> str | None:
+    """The language a request states itself (``?lang=``, then ``Accept-Language``), or ``None``."""
     asked = normalize(request.args.get("lang"))
     if asked:
         return asked
+    if not any(value != "*" and quality > 0 for value, quality in request.accept_languages):
+        return None  # no header, or "*": no preference of its own
     best = request.accept_languages.best_match(["id", "id-ID", "in", "en", "en-US", "en-GB"])
-    return normalize(best) or normalize(default) or DEFAULT_LANGUAGE
+    return normalize(best)
+
+
+def negotiate(request, default: str | None = None) -> str:
+    """The language a request asks for: ``?lang=``, then ``Accept-Language``, then ``default``."""
+    return requested_language(request) or normalize(default) or DEFAULT_LANGUAGE
+
+
+def configured_language() -> str:
+    """The deployment's language (``LANGUAGE``), whatever the request asked."""
+    return _configured_default()
+
+
+def complaint_language(complaint) -> str:
+    """The reporter's language for a complaint: recorded at filing (``Complaint.language``), else
+    the reporter's (``Reporter.language``), else the deployment's. Used for notifications and for
+    the reporter's own view when the request does not ask for a language itself."""
+    lang = normalize(getattr(complaint, "language", None))
+    if not lang and getattr(complaint, "reporter_id", None):
+        lang = normalize(complaint.reporter.language)
+    return lang or _configured_default()
 
 
 def gettext(message: str, /, **variables: Any) -> str:
@@ -171,10 +207,94 @@ _ = gettext
 _l = lazy_gettext
 
 
+def N_(message: str) -> str:
+    """Marks a text for extraction (``make messages``) without translating it (e.g. a :func:`note`)."""
+    return message
+
+
 def gettext_in(lang: str | None, message: str, /, **variables: Any) -> str:
     """:func:`gettext` in a given language (e.g. the reporter's), whatever the current one."""
     with use_language(lang):
         return gettext(message, **variables)
+
+
+# --- texts the system writes on a timeline -------------------------------------------------------
+
+def note(message: str, /, **variables: Any) -> dict[str, Any]:
+    """A system-written timeline text kept as its ``msgid`` (mark it with ``N_`` or ``_l`` so
+    ``make messages`` extracts it) and its variables, so each reader gets it in their own language.
+
+    Put the result under ``data["note"]`` of the event and the text in the deployment's language in
+    ``text`` (what other systems read). A variable given as ``{"utc": "<naive UTC ISO>"}`` is
+    written as a local time with the zone's name (:func:`format_datetime`); a variable given as
+    ``{"label": "status"|"action"|"kind"|"urgency", "value": ...}`` as that label.
+    """
+    return {"msgid": str(message), "vars": variables}
+
+
+def render_note(n: dict[str, Any], lang: str | None = None) -> str:
+    """The text of a :func:`note` in ``lang`` (default: the current language)."""
+    with use_language(lang):
+        values = {}
+        for k, v in (n.get("vars") or {}).items():
+            if isinstance(v, dict) and "utc" in v:
+                try:
+                    v = format_datetime(dt.datetime.fromisoformat(v["utc"]))
+                except (TypeError, ValueError):
+                    v = str(v["utc"])
+            elif isinstance(v, dict) and "label" in v:
+                table = {"status": STATUS_LABELS, "action": ACTION_LABELS, "kind": KIND_LABELS,
+                         "urgency": URGENCY_LABELS}.get(v["label"], {})
+                v = _label(table, str(v.get("value")), None)
+            values[k] = v
+        try:
+            return gettext(n["msgid"], **values)
+        except (KeyError, TypeError, ValueError):
+            return gettext(n["msgid"])
+
+
+def event_text(event, lang: str | None = None) -> str:
+    """An event's text for a reader: a system note in the reader's language, else the text as written."""
+    n = (event.data or {}).get("note") if isinstance(event.data, dict) else None
+    if isinstance(n, dict) and n.get("msgid"):
+        return render_note(n, lang)
+    return event.text or ""
+
+
+# --- HTTP errors -------------------------------------------------------------------------------
+
+_HTTP_DEFAULTS = {
+    400: lazy_gettext("The request could not be understood."),
+    401: lazy_gettext("Authentication is required."),
+    403: lazy_gettext("You are not allowed to do this."),
+    404: lazy_gettext("Not found. Check the address."),
+    405: lazy_gettext("This method is not allowed here."),
+    406: lazy_gettext("No acceptable representation of this resource."),
+    409: lazy_gettext("The request conflicts with the current state."),
+    410: lazy_gettext("This resource is gone."),
+    411: lazy_gettext("The request needs a Content-Length header."),
+    413: lazy_gettext("The request is too large."),
+    414: lazy_gettext("The address is too long."),
+    415: lazy_gettext("This content type is not supported."),
+    422: lazy_gettext("The input is not valid."),
+    429: lazy_gettext("Too many requests; try again later."),
+    431: lazy_gettext("The request headers are too large."),
+    500: lazy_gettext("Internal error; it has been logged."),
+    501: lazy_gettext("Not implemented."),
+    503: lazy_gettext("The service is unavailable; try again later."),
+}
+
+
+def http_message(exc) -> str:
+    """The message of an HTTP error for people: the text the code gave (already translated), or,
+    for werkzeug's English defaults (unknown route, wrong method...), a translated one."""
+    description = getattr(exc, "description", None)
+    default = getattr(type(exc), "description", None)
+    if description is None or description == default:
+        text = _HTTP_DEFAULTS.get(getattr(exc, "code", None) or 500)
+        if text is not None:
+            return str(text)
+    return str(description or "")
 
 
 # --- time -------------------------------------------------------------------------------------
@@ -212,14 +332,15 @@ def zone_name(value: dt.datetime | None = None, tz: ZoneInfo | None = None) -> s
 
 def format_datetime(value: dt.datetime | None, lang: str | None = None, *, tz: ZoneInfo | None = None,
                     weekday: bool = True) -> str:
-    """A time for people: ``Senin, 7 Desember 2026 01.58 WITA`` / ``Monday, 7 December 2026 01.58 WITA``."""
+    """A time for people, with the zone's name: ``Senin, 7 Desember 2026 01.58 WITA`` (Indonesian
+    writes hours and minutes with a dot) / ``Monday, 7 December 2026 01:58 WITA``."""
     from babel.dates import format_datetime as babel_format
 
     local = to_local(value, tz)
     if local is None:
         return ""
     lang = normalize(lang) or current_language()
-    pattern = ("EEEE, " if weekday else "") + "d MMMM y HH.mm"
+    pattern = ("EEEE, " if weekday else "") + ("d MMMM y HH.mm" if lang == "id" else "d MMMM y HH:mm")
     return f"{babel_format(local, pattern, locale=lang)} {local.tzname() or local.strftime('%z')}"
 
 

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from aduan.api import require
+from aduan.api.schemas import LocalDateTime
 
 from . import common
 from .models import EmailAddress, EmailImapState, EmailMessage, EmailSent
@@ -19,7 +20,7 @@ class ImapStateOut(Schema):
     mailbox = fields.String()
     uidvalidity = fields.Integer()
     last_uid = fields.Integer()
-    updated_at = fields.String(allow_none=True)
+    updated_at = LocalDateTime(allow_none=True)
 
 
 class StatusOut(Schema):
@@ -50,7 +51,7 @@ class Status(MethodView):
         inbound = {o: n for o, n in EmailMessage.select(EmailMessage.outcome, pw.fn.COUNT(EmailMessage.id))
                    .group_by(EmailMessage.outcome).tuples()}
         imap = [{"mailbox": s.mailbox, "uidvalidity": s.uidvalidity, "last_uid": s.last_uid,
-                 "updated_at": s.updated_at.isoformat() + "Z" if s.updated_at else None}
+                 "updated_at": s.updated_at}
                 for s in EmailImapState.select().order_by(EmailImapState.mailbox)]
         return {"imap": imap, "inbound": inbound, "sent": EmailSent.select().count(),
                 "failing_addresses": EmailAddress.select().where(EmailAddress.failing == True).count()}  # noqa: E712

@@ -19,6 +19,7 @@ from flask import current_app
 from aduan import JobRequest
 from aduan.auth import Actor, system
 from aduan.db import database, utcnow
+from aduan.i18n import N_, configured_language, gettext_in, note, render_note
 from aduan.jobs import enqueue
 from aduan.models import Complaint
 from aduan.services import MAX_BODY, Conflict, InvalidInput, NotFound, clean_text, file_complaint, perform
@@ -163,8 +164,9 @@ def _reply(mail: InboundMail, c: Complaint, how: str) -> Result:
         return Result("ignored", c.tracking_id, reason="empty-reply")
     actor = Actor(role="reporter", complaint_id=c.id)
     try:
-        ev = perform(c, "reply", actor, text=text or "(lampiran / attachment)", source="email",
-                     external_id=mail.key)
+        n = None if text else note(N_("(attachments only)"))
+        ev = perform(c, "reply", actor, text=text or render_note(n, configured_language()), source="email",
+                     external_id=mail.key, data={"note": n} if n else None)
     except Conflict:
         # closed, rejected or archived: the reporter's words still reach us, as a new complaint
         return _file(mail, follows=c)
@@ -187,9 +189,10 @@ def _file(mail: InboundMail, follows: Complaint | None = None) -> Result:
     body = _clip(strip_signature(mail.text) if follows is None else strip_reply(mail.text))
     title = _title(mail.subject)
     if follows is not None:
-        body = _clip(f"Lanjutan laporan {follows.tracking_id}:\n\n{body}")
+        body = _clip(gettext_in(configured_language(), "Follow-up to report %(tid)s:", tid=follows.tracking_id)
+                     + f"\n\n{body}")
     if not body:
-        body = title or "(tanpa isi / no text)"
+        body = title or gettext_in(configured_language(), "(no text)")
     lang = "en" if mail.language == "en" else current_app.config["LANGUAGE"]
     data = {"title": title or None, "body": body,
             "reporter": {"name": clean_text(mail.from_name, multiline=False)[:255] or None, "email": mail.from_addr,
@@ -220,10 +223,11 @@ def _attach(mail: InboundMail, c: Complaint, actor: Actor) -> list[dict]:
                                for m in (ms if isinstance(ms, list) else [ms]))
             skipped.append({"filename": clean_text(part.filename, multiline=False)[:120], "reason": reason[:200]})
     if skipped:
-        note = "Lampiran email tidak disimpan / attachments not stored:\n" + "\n".join(
-            f"- {s['filename']}: {s['reason']}" for s in skipped)
+        n = note(N_("Email attachments not stored:\n%(files)s"),
+                 files="\n".join(f"- {s['filename']}: {s['reason']}" for s in skipped))
         try:
-            perform(c, "comment", system("email"), text=note, visibility="internal", source="email")
+            perform(c, "comment", system("email"), text=render_note(n, configured_language()), visibility="internal",
+                    source="email", data={"note": n})
         except (Conflict, InvalidInput):
             pass
     return skipped
@@ -243,9 +247,9 @@ def _bounce(mail: InboundMail) -> Result:
         common.set_failing(addr, True, "bounce")
     if complaint is not None and failed:
         try:
+            n = note(N_("Email bounced: the address is marked failing and gets no more mail."))
             perform(complaint, "comment", system("email"), visibility="internal", source="email",
-                    text="Email tidak terkirim (bounce): alamat ditandai gagal, tidak ada email lagi ke alamat ini. / "
-                         "Email bounced: the address is marked failing.")
+                    text=render_note(n, configured_language()), data={"note": n})
         except (Conflict, InvalidInput):
             pass
     return Result("bounce", complaint.tracking_id if complaint else None, reason=f"{len(failed)} failing")

@@ -19,6 +19,7 @@ from email.utils import formataddr, formatdate
 from flask import current_app
 
 from aduan import i18n, privacy
+from aduan.i18n import gettext as _
 from aduan.db import utcnow
 from aduan.jobs import PermanentFailure, RetryLater
 from aduan.models import Agency, Complaint, Event
@@ -26,61 +27,8 @@ from aduan.models import Agency, Complaint, Event
 from . import common
 from .models import EmailMessage, EmailSent
 
-T = {
-    "id": {
-        "greeting": "Yth. {name},",
-        "greeting_anon": "Yth. Pelapor,",
-        "ack_subject": "Laporan Anda telah diterima",
-        "ack_intro": "Terima kasih. Laporan Anda telah kami terima dengan nomor pelacakan {tid}.",
-        "ack_code": "Kode akses: {code}\nSimpan kode ini: kode ini hanya dikirim sekali dan diperlukan untuk melihat "
-                    "laporan Anda secara lengkap.",
-        "follow": "Pantau laporan Anda: {url}",
-        "title": "Judul",
-        "status": "Status",
-        "reply_hint": "Balas email ini untuk menambahkan keterangan atau foto pada laporan Anda.",
-        "update_subject": "{action}",
-        "update_intro": "Ada perkembangan pada laporan Anda {tid}: {action}.",
-        "agency": "Instansi",
-        "closing": "Hormat kami,",
-        "auto": "Email ini dikirim otomatis.",
-        "agency_subject": "Laporan baru untuk {agency}",
-        "agency_intro": "Laporan {tid} didisposisikan kepada {agency}. Mohon ditindaklanjuti.",
-        "body": "Isi laporan",
-        "reporter": "Pelapor",
-        "anonymous": "Anonim (identitas dirahasiakan)",
-        "secret": "Laporan rahasia",
-        "category": "Kategori",
-        "urgency": "Urgensi",
-        "no_reply": "Jangan membalas email ini; tanggapi laporan melalui aplikasi: {url}",
-    },
-    "en": {
-        "greeting": "Dear {name},",
-        "greeting_anon": "Dear reporter,",
-        "ack_subject": "Your report has been received",
-        "ack_intro": "Thank you. We have received your report with tracking id {tid}.",
-        "ack_code": "Access code: {code}\nKeep this code: it is sent only once and you need it to see your report "
-                    "in full.",
-        "follow": "Follow your report: {url}",
-        "title": "Title",
-        "status": "Status",
-        "reply_hint": "Reply to this email to add information or photos to your report.",
-        "update_subject": "{action}",
-        "update_intro": "There is news about your report {tid}: {action}.",
-        "agency": "Agency",
-        "closing": "Kind regards,",
-        "auto": "This email was sent automatically.",
-        "agency_subject": "New report for {agency}",
-        "agency_intro": "Report {tid} has been assigned to {agency}. Please follow it up.",
-        "body": "Report",
-        "reporter": "Reporter",
-        "anonymous": "Anonymous (identity withheld)",
-        "secret": "Confidential report",
-        "category": "Category",
-        "urgency": "Urgency",
-        "no_reply": "Do not reply to this email; answer the report in the application: {url}",
-    },
-}
-
+# Texts go through the core's catalogue (``aduan.i18n``): Indonesian by default, English for
+# reporters who asked for it; times are written in the deployment's zone with its name (WITA).
 
 # --- building ---------------------------------------------------------------------------------------
 
@@ -141,37 +89,46 @@ def compose(*, to: str, to_name: str | None, subject: str, blocks: list[str], me
     return msg
 
 
-def _footer(t: dict) -> list[str]:
-    return [t["closing"] + "\n" + current_app.config["INSTITUTION_NAME"], t["auto"]]
+def _footer() -> list[str]:
+    return [_("Kind regards,") + "\n" + current_app.config["INSTITUTION_NAME"], _("This email was sent automatically.")]
 
 
 def reporter_message(c: Complaint, kind: str, *, event: Event | None, code: str | None, job_key: str,
                      in_reply_to: str | None) -> Msg:
+    """The reporter's acknowledgement or update, in the reporter's language (recorded at filing)."""
     rep = c.reporter
-    lang = rep.language if rep.language in T else current_app.config["LANGUAGE"]
-    t = T[lang]
-    view = privacy.complaint_view(c, "reporter")
-    tid = c.tracking_id
-    blocks = [t["greeting"].format(name=rep.name) if rep.name else t["greeting_anon"]]
-    if kind == "ack":
-        subject = t["ack_subject"]
-        blocks.append(t["ack_intro"].format(tid=tid))
-        if code:
-            blocks.append(t["ack_code"].format(code=code))
-    else:
-        action = i18n.action_label(event.type, lang) if event else i18n.status_label(c.status, lang)
-        subject = t["update_subject"].format(action=action)
-        blocks.append(t["update_intro"].format(tid=tid, action=action))
-        ev = privacy.event_view(event, c, "reporter") if event is not None else None
-        if ev and ev.get("agency"):
-            blocks.append(f"{t['agency']}: {ev['agency']}")
-        if ev and ev.get("text"):
-            blocks.append(ev["text"])
-    status = i18n.status_label(view["status"], lang)
-    blocks.append(f"{t['title']}: {view['title'] or '-'}\n{t['status']}: {status}")
-    blocks.append(t["follow"].format(url=common.track_url(tid)))
-    blocks.append(t["reply_hint"])
-    blocks += _footer(t)
+    with i18n.use_language(i18n.complaint_language(c)) as lang:
+        view = privacy.complaint_view(c, "reporter")
+        tid = c.tracking_id
+        blocks = [_("Dear %(name)s,", name=rep.name) if rep.name else _("Dear reporter,")]
+        if kind == "ack":
+            subject = _("Your report has been received")
+            blocks.append(_("Thank you. We have received your report with tracking id %(tid)s on %(when)s.",
+                            tid=tid, when=i18n.format_datetime(c.created_at)))
+            if code:
+                blocks.append(_("Access code: %(code)s", code=code) + "\n" +
+                              _("Keep this code: it is sent only once and you need it to see your report in full."))
+            if c.due_verify and c.status == "received":
+                blocks.append(_("We will verify it by %(when)s.", when=i18n.format_datetime(c.due_verify)))
+        else:
+            action = i18n.action_label(event.type) if event else i18n.status_label(c.status)
+            subject = action
+            blocks.append(_("There is news about your report %(tid)s: %(action)s.", tid=tid, action=action))
+            ev = privacy.event_view(event, c, "reporter") if event is not None else None
+            if event is not None:
+                blocks.append(_("Time: %(when)s", when=i18n.format_datetime(event.created_at)))
+            if ev and ev.get("agency"):
+                blocks.append(_("Agency: %(name)s", name=ev["agency"]))
+            if ev and ev.get("text"):
+                blocks.append(ev["text"])
+            if c.status == "resolved" and c.due_close:
+                blocks.append(_("If the answer does not settle your report, reply or reopen it by %(when)s.",
+                                when=i18n.format_datetime(c.due_close)))
+        status = i18n.status_label(view["status"])
+        blocks.append(_("Title: %(title)s", title=view["title"] or "-") + "\n" + _("Status: %(status)s", status=status))
+        blocks.append(_("Follow your report: %(url)s", url=common.track_url(tid)))
+        blocks.append(_("Reply to this email to add information or photos to your report."))
+        blocks += _footer()
     mid = _message_id(job_key)
     refs = thread_ids(c, exclude=mid)
     if in_reply_to and in_reply_to not in refs:
@@ -182,32 +139,37 @@ def reporter_message(c: Complaint, kind: str, *, event: Event | None, code: str 
 
 def agency_message(c: Complaint, agency: Agency, job_key: str) -> Msg:
     """What an agency's inbox receives: the officer audience's view (no identity of anonymous
-    reporters, through :func:`aduan.privacy.complaint_view`)."""
-    lang = current_app.config["LANGUAGE"]
-    t = T[lang]
-    view = privacy.complaint_view(c, "officer")
-    tid = c.tracking_id
-    blocks = [t["agency_intro"].format(tid=tid, agency=agency.name)]
-    secret = bool(view.get("secret"))  # rahasia: content stays in the application, not in a shared inbox
-    lines = [f"{t['title']}: {t['secret'] if secret else view['title'] or '-'}"]
-    if view.get("category"):
-        lines.append(f"{t['category']}: {view['category']['name']}")
-    lines.append(f"{t['urgency']}: {i18n.urgency_label(view['urgency'], lang)}")
-    lines.append(f"{t['status']}: {i18n.status_label(view['status'], lang)}")
-    rep = view.get("reporter")
-    if rep:
-        who = " ".join(x for x in (rep.get("name"), f"<{rep['email']}>" if rep.get("email") else None,
-                                   rep.get("phone")) if x)
-        lines.append(f"{t['reporter']}: {who or '-'}")
-    else:
-        lines.append(f"{t['reporter']}: {t['anonymous']}")
-    blocks.append("\n".join(lines))
-    if view.get("body") and not secret:
-        blocks.append(f"{t['body']}:\n{view['body']}")
-    blocks.append(t["no_reply"].format(url=common.track_url(tid)))
-    blocks += _footer(t)
+    reporters, through :func:`aduan.privacy.complaint_view`), in the deployment's language."""
+    with i18n.use_language(i18n.configured_language()) as lang:
+        view = privacy.complaint_view(c, "officer")
+        tid = c.tracking_id
+        blocks = [_("Report %(tid)s has been assigned to %(agency)s. Please follow it up.", tid=tid,
+                    agency=agency.name)]
+        secret = bool(view.get("secret"))  # rahasia: content stays in the application, not in a shared inbox
+        lines = [_("Title: %(title)s", title=_("Confidential report") if secret else view["title"] or "-")]
+        if view.get("category"):
+            lines.append(_("Category: %(name)s", name=view["category"]["name"]))
+        lines.append(_("Urgency: %(urgency)s", urgency=i18n.urgency_label(view["urgency"])))
+        lines.append(_("Status: %(status)s", status=i18n.status_label(view["status"])))
+        lines.append(_("Filed: %(when)s", when=i18n.format_datetime(c.created_at)))
+        if c.due_followup:
+            lines.append(_("Follow up by: %(when)s", when=i18n.format_datetime(c.due_followup)))
+        rep = view.get("reporter")
+        if rep:
+            who = " ".join(x for x in (rep.get("name"), f"<{rep['email']}>" if rep.get("email") else None,
+                                       rep.get("phone")) if x)
+            lines.append(_("Reporter: %(who)s", who=who or "-"))
+        else:
+            lines.append(_("Reporter: %(who)s", who=_("Anonymous (identity withheld)")))
+        blocks.append("\n".join(lines))
+        if view.get("body") and not secret:
+            blocks.append(_("Report:") + "\n" + view["body"])
+        blocks.append(_("Do not reply to this email; answer the report in the application: %(url)s",
+                        url=common.track_url(tid)))
+        blocks += _footer()
+        subject = _("New report for %(agency)s", agency=agency.name)
     to = [a.strip() for a in agency.email.replace(";", ",").split(",") if a.strip()]
-    msg = compose(to=to[0], to_name=agency.name, subject=t["agency_subject"].format(agency=agency.name),
+    msg = compose(to=to[0], to_name=agency.name, subject=subject,
                   blocks=blocks, message_id=_message_id(job_key), refs=[], lang=lang, tracking_id=tid, reply_to=None)
     if len(to) > 1:
         del msg["To"]

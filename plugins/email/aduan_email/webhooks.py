@@ -19,6 +19,7 @@ import peewee as pw
 from flask import Blueprint, abort, jsonify, request
 
 from aduan.db import database, utcnow
+from aduan.i18n import gettext as _
 
 from . import common
 from .inbound import handle_raw
@@ -38,9 +39,9 @@ def _fresh(timestamp: str) -> None:
     try:
         ts = int(float(timestamp))
     except (TypeError, ValueError):
-        abort(403, "bad or missing timestamp")
+        abort(403, _("Bad or missing timestamp."))
     if abs(time.time() - ts) > common.cfg("WEBHOOK_MAX_AGE"):
-        abort(403, "stale request (timestamp outside the accepted window)")
+        abort(403, _("Stale request (timestamp outside the accepted window)."))
 
 
 def _once(provider: str, token: str) -> None:
@@ -61,12 +62,12 @@ def _process(provider: str, nonce: str | None, raw: bytes, **envelope):
                 _once(provider, nonce)
             result = handle_raw(raw, provider, **envelope)
     except _Replay:
-        abort(403, "replayed request")
+        abort(403, _("Replayed request."))
     except pw.PeeweeException:
         raise  # the database is away: a 5xx, so the provider retries later
     except Exception as exc:  # noqa: BLE001 - a message we cannot read is the sender's problem, not a 500
         log.error("email webhook %s: message could not be handled (%s)", provider, type(exc).__name__)
-        abort(422, "the message could not be read")
+        abort(422, _("The message could not be read."))
     with database.atomic():  # forget nonces older than the window: they fail the timestamp check anyway
         EmailNonce.delete().where(EmailNonce.seen_at < utcnow().replace(microsecond=0) -
                                   _window()).execute()
@@ -101,7 +102,7 @@ def _build(headers: list[tuple[str, str]], text: str | None, html: str | None, f
     try:
         return msg.as_bytes()
     except Exception:  # noqa: BLE001 - headers the library cannot serialise
-        abort(400, "the message fields could not be assembled into a message")
+        abort(400, _("The message fields could not be assembled into a message."))
 
 
 @bp.post("/mailgun")
@@ -110,12 +111,12 @@ def mailgun():
     of timestamp+token with the webhook signing key), then ``body-mime`` or the parsed fields."""
     key = common.cfg("MAILGUN_SIGNING_KEY")
     if not key:
-        abort(403, "the Mailgun webhook is not configured")
+        abort(403, _("The Mailgun webhook is not configured."))
     f = request.form
     ts, token, sig = f.get("timestamp", ""), f.get("token", ""), f.get("signature", "")
     expected = hmac.new(key.encode(), (ts + token).encode(), hashlib.sha256).hexdigest()
     if not (ts and token and sig) or not hmac.compare_digest(expected, sig.lower()):
-        abort(403, "bad signature")
+        abort(403, _("Bad signature."))
     _fresh(ts)
     envelope = {"envelope_to": [r.strip() for r in f.get("recipient", "").split(",") if r.strip()]}
     if f.get("sender") is not None:
@@ -126,9 +127,9 @@ def mailgun():
         try:
             headers = [(str(k), str(v)) for k, v in json.loads(f.get("message-headers") or "[]")]
         except (ValueError, TypeError):
-            abort(400, "message-headers must be a JSON list of [name, value] pairs")
+            abort(400, _("message-headers must be a JSON list of [name, value] pairs."))
         if not headers and not f.get("body-plain") and not f.get("body-html"):
-            abort(400, "no message in the request (body-mime or message-headers/body-plain expected)")
+            abort(400, _("No message in the request (body-mime or message-headers/body-plain expected)."))
         if not any(k.lower() == "from" for k, _ in headers) and f.get("from"):
             headers.append(("From", f["from"]))
         if not any(k.lower() == "subject" for k, _ in headers) and f.get("subject"):
@@ -153,7 +154,7 @@ def sendgrid():
     MIME message" is ticked) or ``headers``/``text``/``html``/``attachmentN``; authenticated by the
     shared secret in the Parse URL (basic-auth password or ``?key=``)."""
     if not _sendgrid_authorised():
-        abort(403, "bad or missing credentials")
+        abort(403, _("Bad or missing credentials."))
     f = request.form
     envelope = {}
     if f.get("envelope"):
@@ -161,7 +162,7 @@ def sendgrid():
             env = json.loads(f["envelope"])
             envelope["envelope_to"] = [str(x) for x in (env.get("to") or [])]
         except (ValueError, TypeError, AttributeError):
-            abort(400, "envelope must be JSON")
+            abort(400, _("envelope must be JSON."))
     if f.get("email"):
         raw = f["email"].encode("utf-8", "surrogateescape")
     elif f.get("headers") or f.get("text") or f.get("html"):
@@ -172,7 +173,7 @@ def sendgrid():
         files = [request.files[k] for k in sorted(request.files) if k.startswith("attachment")]
         raw = _build(headers, f.get("text"), f.get("html"), files)
     else:
-        abort(400, "no message in the request (email or headers/text expected)")
+        abort(400, _("No message in the request (email or headers/text expected)."))
     return _process("sendgrid", None, raw, **envelope)
 
 
@@ -183,14 +184,14 @@ def raw_mime():
     with EMAIL_RAW_SECRET (for an MTA pipe such as ``curl`` from Postfix, or a relay)."""
     secret = common.cfg("RAW_SECRET")
     if not secret:
-        abort(403, "the raw webhook is not configured")
+        abort(403, _("The raw webhook is not configured."))
     ts = request.headers.get("X-Aduan-Timestamp", "")
     sig = request.headers.get("X-Aduan-Signature", "").removeprefix("sha256=").lower()
     body = request.get_data(cache=False)
     expected = hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
     if not (ts and sig) or not hmac.compare_digest(expected, sig):
-        abort(403, "bad signature")
+        abort(403, _("Bad signature."))
     _fresh(ts)
     if not body.strip():
-        abort(400, "empty message")
+        abort(400, _("Empty message."))
     return _process("raw", sig, body)

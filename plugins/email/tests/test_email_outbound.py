@@ -229,3 +229,104 @@ def test_implicit_tls(make_app, h, tmp_path):
     finally:
         ctl.stop()
     assert [m["X-Aduan-Tracking-Id"] for m in inbox.to(REPORTER)] == [tid]
+
+
+# --- language and time (issue #9 items 14, 15) -------------------------------------------------------
+
+ID_MONTHS = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
+             "November", "Desember"]
+EN_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+             "November", "December"]
+
+
+ID_DAYS = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
+EN_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def _wita(utc: dt.datetime, months) -> str:
+    """The local time as a person reads it, computed here without the application's helpers."""
+    local = utc + dt.timedelta(hours=8)  # Asia/Makassar has no daylight saving time
+    days = ID_DAYS if months is ID_MONTHS else EN_DAYS
+    clock = f"{local:%H.%M}" if months is ID_MONTHS else f"{local:%H:%M}"  # 01.58 in Indonesian, 01:58 in English
+    return f"{days[local.weekday()]}, {local.day} {months[local.month - 1]} {local.year} {clock} WITA"
+
+
+def test_mail_speaks_the_reporters_recorded_language_with_wita_times(email_app, smtp_server, h, seed):
+    from aduan.models import Complaint
+
+    app = email_app()
+    client = app.test_client()
+    # no explicit choice: the phone's Accept-Language is recorded as the reporter's language
+    r = client.post("/api/v1/complaints", headers={"Accept-Language": "en-GB,en;q=0.8"},
+                    json={"title": "Lamp out", "body": "The street lamp has been out for a week.",
+                          "reporter": {"name": "Ani", "email": REPORTER}})
+    tid_en = r.get_json()["tracking_id"]
+    tid_id = file_on_web(client, reporter={"email": "budi@warga.example", "name": "Budi"})
+    # staff working in English do not change the language the reporters read
+    r = client.post(f"/api/v1/complaints/{tid_en}/actions/verify?lang=en", json={"agency_id": seed.agency_a.id},
+                    headers=auth(seed.coordinator))
+    assert r.status_code == 200
+    with app.app_context(), database.connection_context():
+        c_en = Complaint.get(Complaint.tracking_id == tid_en)
+        c_id = Complaint.get(Complaint.tracking_id == tid_id)
+        h.run_worker(app)
+    ack_en, verified_en = smtp_server.to(REPORTER)
+    [ack_id] = smtp_server.to("budi@warga.example")
+
+    text = ack_en.get_body(("plain",)).get_content()
+    assert ack_en["Content-Language"] == "en" and "Dear Ani," in text
+    assert f"on {_wita(c_en.created_at, EN_MONTHS)}" in text
+    assert "We will verify it" not in text  # verified before the acknowledgement went out
+    v = verified_en.get_body(("plain",)).get_content()
+    assert "Verified and dispatched" in v and "Agency: Dinas PUPR" in v and " WITA" in v
+    assert "Diverifikasi" not in v
+
+    text = ack_id.get_body(("plain",)).get_content()
+    assert ack_id["Content-Language"] == "id" and "Yth. Budi," in text
+    assert f"pada {_wita(c_id.created_at, ID_MONTHS)}" in text
+    assert f"Kami akan memverifikasinya sebelum {_wita(c_id.due_verify, ID_MONTHS)}" in text
+    assert "+00:00" not in text and "UTC" not in text
+
+
+def test_agency_mail_in_the_deployment_language_with_wita_deadline(email_app, smtp_server, h, seed):
+    from aduan.models import Agency, Complaint
+
+    app = email_app()
+    with app.app_context(), database.connection_context():
+        Agency.update(email="pupr@pemda.example.id").where(Agency.id == seed.agency_a.id).execute()
+    client = app.test_client()
+    tid = file_on_web(client, reporter={"language": "en"})
+    r = client.post(f"/api/v1/complaints/{tid}/actions/verify", json={"agency_id": seed.agency_a.id},
+                    headers={**auth(seed.coordinator), "Accept-Language": "en"})
+    assert r.status_code == 200
+    with app.app_context(), database.connection_context():
+        c = Complaint.get(Complaint.tracking_id == tid)
+        h.run_worker(app)
+    [m] = smtp_server.to("pupr@pemda.example.id")
+    text = m.get_body(("plain",)).get_content()
+    assert m["Content-Language"] == "id" and "Mohon ditindaklanjuti" in text
+    assert f"Diajukan: {_wita(c.created_at, ID_MONTHS)}" in text
+    assert f"Tindak lanjuti sebelum: {_wita(c.due_followup, ID_MONTHS)}" in text
+
+
+def test_system_notes_reach_each_reporter_in_their_language(email_app, smtp_server, h, seed):
+    """The auto-close note is stored once, yet each reporter reads it in their own language."""
+    from aduan.db import utcnow
+    from aduan.services import sla_sweep
+
+    app = email_app()
+    client = app.test_client()
+    tid_en = file_on_web(client, reporter={"language": "en"})
+    tid_id = file_on_web(client, reporter={"email": "budi@warga.example", "name": "Budi"})
+    for tid in (tid_en, tid_id):
+        act(client, seed.coordinator, tid, "verify", agency_id=seed.agency_a.id)
+        act(client, seed.officer_a, tid, "resolve", text="Lampu sudah diganti.")
+    with app.app_context(), database.connection_context():
+        assert sla_sweep(now=utcnow() + dt.timedelta(days=30))["closed"] == 2
+        h.run_worker(app)
+    closed_en = smtp_server.to(REPORTER)[-1].get_body(("plain",)).get_content()
+    closed_id = smtp_server.to("budi@warga.example")[-1].get_body(("plain",)).get_content()
+    assert "Closed automatically: the reporter did not answer within the reply window." in closed_en
+    assert "Ditutup otomatis" not in closed_en and "Time: " in closed_en and " WITA" in closed_en
+    assert "Ditutup otomatis: tidak ada tanggapan pelapor dalam batas waktu." in closed_id
+    assert "Waktu: " in closed_id and " WITA" in closed_id

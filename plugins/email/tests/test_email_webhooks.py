@@ -144,7 +144,10 @@ def test_raw_mime_signed(email_app, h):
     r = client.post("/hooks/email/raw", data=body, headers=signed)
     assert r.status_code == 200 and r.get_json()["outcome"] == "filed"
     after = state(app)
-    assert client.post("/hooks/email/raw", data=body, headers=signed).status_code == 403  # replayed
+    r = client.post("/hooks/email/raw", data=body, headers=signed)
+    assert r.status_code == 403 and r.get_json()["message"] == "Permintaan ulangan (sudah pernah diterima)."  # replayed
+    r = client.post("/hooks/email/raw?lang=en", data=body, headers=signed)
+    assert r.get_json()["message"] == "Replayed request."
     assert state(app) == after
 
 

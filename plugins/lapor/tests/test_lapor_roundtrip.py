@@ -85,7 +85,7 @@ def test_push_forward_poll_reply_round_trip(lapor, sim):
     assert with_file["data"]["attachments"] == [{"file_name": "bukti3.jpg",
                                                  "url": "https://lapor.example/storage/3.jpg"}]
     (early_ev,) = [e for e in from_lapor if "lebih awal" in e["text"]]
-    assert early_ev["created_at"] == "2026-11-05T02:00:00Z"  # LAPOR!'s own time, not the import's
+    assert early_ev["created_at"] == "2026-11-05T10:00:00+08:00"  # LAPOR!'s own time (02:00Z), not the import's
     dispo = [e for e in from_lapor if "didisposisikan" in e["text"]]
     assert len(dispo) == 1 and dispo[0]["visibility"] == "internal"
     logs = [e["text"] for e in from_lapor if e["text"].startswith("SP4N-LAPOR!: Status")]
