@@ -301,6 +301,30 @@ def test_retry_later_delay_is_honoured(make_app):
         assert Worker(app).run_once()["retry"] == 0  # waits for its delay
 
 
+def test_a_job_told_to_wait_spends_no_attempt_and_runs_once_it_may(make_app):
+    state = {"ready": False, "ran": 0}
+
+    def waits(app, payload, job):
+        if not state["ready"]:
+            raise RetryLater("credentials not issued yet", delay=300, count=False)
+        state["ran"] += 1
+
+    app = make_app({"JOB_MAX_ATTEMPTS": 2}, plugins=[Recorder(handlers={"wtest.waits": waits})])
+    with app.app_context(), database.connection_context():
+        job = enqueue_now("wtest.waits", {}, key="w")
+        for _ in range(5):  # far more tries than its budget
+            make_due(job.id)
+            assert Worker(app).run_once()["retry"] == 1
+        job = Job.get_by_id(job.id)
+        assert job.status == "pending" and job.attempts == 0
+        assert job.run_at > utcnow() + dt.timedelta(seconds=250)
+        assert job.last_error == "RetryLater: credentials not issued yet"
+        state["ready"] = True
+        make_due(job.id)
+        assert Worker(app).run_once()["done"] == 1
+        assert state["ran"] == 1 and Job.get_by_id(job.id).status == "done"
+
+
 def test_stale_worker_cannot_overwrite_the_new_owner(make_app):
     """Worker A's lease runs out mid-job; B reclaims and finishes it; A's late failure is ignored."""
     def handler(app, payload, job):

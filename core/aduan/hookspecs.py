@@ -102,7 +102,8 @@ def register_jobs() -> Mapping[str, Any]:
 
     A handler is called as ``handler(app, payload, job)`` outside any transaction, with the
     database connected. It must be idempotent: a job may run again after a crash. Raise
-    :class:`aduan.jobs.RetryLater` to retry with back-off, :class:`aduan.jobs.PermanentFailure`
+    :class:`aduan.jobs.RetryLater` to retry with back-off (``count=False``: the job is told to wait
+    and the try does not use an attempt), :class:`aduan.jobs.PermanentFailure`
     to mark the job dead at once; any other exception retries with back-off until
     ``JOB_MAX_ATTEMPTS`` and then marks it dead.
 

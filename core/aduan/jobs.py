@@ -38,11 +38,18 @@ log = logging.getLogger("aduan.jobs")
 
 
 class RetryLater(Exception):
-    """Raise from a handler to retry with back-off (or after ``delay`` seconds)."""
+    """Raise from a handler to run the job again later.
 
-    def __init__(self, message: str = "", delay: float | None = None):
+    By default this is a failed try: it uses one of the job's ``max_attempts`` and waits ``delay``
+    seconds (or the exponential back-off). With ``count=False`` the job was *told to wait*
+    (credentials not issued yet, another job must finish first): it is deferred by ``delay``
+    seconds without spending an attempt, so waiting, however long, never kills it.
+    """
+
+    def __init__(self, message: str = "", delay: float | None = None, *, count: bool = True):
         super().__init__(message)
         self.delay = delay
+        self.count = count
 
 
 class PermanentFailure(Exception):
@@ -151,6 +158,12 @@ class Worker:
                 log.warning("job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempts, err)
                 if log.isEnabledFor(logging.DEBUG):
                     log.debug("%s", "".join(traceback.format_exception(exc)))
+            if isinstance(exc, RetryLater) and not exc.count:
+                # told to wait: deferred, and the attempt the claim took is given back
+                delay = exc.delay if exc.delay is not None else backoff(max(1, job.attempts), self.base, self.cap)
+                self._finish(job, status="pending", last_error=err, attempts=max(0, job.attempts - 1),
+                             run_at=utcnow() + timedelta(seconds=delay))
+                return "retry"
             if job.attempts >= job.max_attempts:
                 self._finish(job, status="dead", last_error=err, finished_at=utcnow())
                 return "dead"

@@ -15,8 +15,8 @@ __version__ = "0.1.0"
 
 log = logging.getLogger("aduan_lapor")
 
-#: our events that LAPOR! should hear about as a follow-up (E8)
-REPLY_EVENTS = ("respond", "resolve", "comment")
+#: public steps posted to LAPOR! even without a text of their own (the lead says what happened)
+TEXTLESS_STEPS = ("start", "resume")
 #: our events after which LAPOR! is worth polling again soon (polling may have stopped)
 WAKE_EVENTS = ("reopen", "reply")
 
@@ -96,15 +96,17 @@ def enqueue_jobs(event):
     push_on = cfg["LAPOR_PUSH_ON"]
     if event.type == push_on:
         return [JobRequest("lapor.push", {"complaint_id": cid}, key=f"lapor.push:{cid}")]
+    jobs = []
     if event.type in ("verify", "transfer"):
         # the complaint is (or will be) in LAPOR! already: the push job resumes at the forward step
-        return [JobRequest("lapor.push", {"complaint_id": cid, "event_id": event.event_id},
-                           key=f"lapor.push:{cid}:ev{event.event_id}")]
-    if event.type in REPLY_EVENTS and event.visibility == "public" and event.text:
-        return [JobRequest("lapor.reply", {"event_id": event.event_id}, key=f"lapor.reply:{event.event_id}")]
+        jobs.append(JobRequest("lapor.push", {"complaint_id": cid, "event_id": event.event_id},
+                               key=f"lapor.push:{cid}:ev{event.event_id}"))
+    if (event.type in (cfg["LAPOR_POST_STEPS"] or ()) and event.visibility == "public"
+            and (event.text or event.type in TEXTLESS_STEPS)):
+        jobs.append(JobRequest("lapor.reply", {"event_id": event.event_id}, key=f"lapor.reply:{event.event_id}"))
     if event.type in WAKE_EVENTS:
-        return [JobRequest("lapor.wake", {"complaint_id": cid}, key=f"lapor.wake:{event.event_id}")]
-    return None
+        jobs.append(JobRequest("lapor.wake", {"complaint_id": cid}, key=f"lapor.wake:{event.event_id}"))
+    return jobs or None
 
 
 @hookimpl

@@ -157,6 +157,7 @@ class Status(MethodView):
                 "institution_id": cfg["LAPOR_INSTITUTION_ID"], "push_on": cfg["LAPOR_PUSH_ON"],
                 "send_identity": cfg["LAPOR_SEND_IDENTITY"], "tickets": counts,
                 "stuck": {k: len(v) for k, v in stuck.items()},
+                "followup_template": {"code": cfg["LAPOR_FOLLOWUP_TEMPLATE_CODE"], "problem": sync.template_problem()},
                 "institutions": LaporInstitution.select().where(LaporInstitution.active == True).count(),  # noqa: E712
                 "institutions_synced_at": sync._iso(last.synced_at) if last else None}
 
@@ -316,13 +317,17 @@ def _mappings():
 
 
 def set_mapping(kind: str, local_id: int, lapor_id: int | None) -> None:
+    """Set (or remove, with ``None``) a mapping. Open complaints of a newly (re)mapped agency that are
+    already in LAPOR! are forwarded again, so LAPOR! catches up with transfers it could not mirror."""
     with database.atomic():
         if lapor_id is None:
             LaporMapping.delete().where((LaporMapping.kind == kind) & (LaporMapping.local_id == local_id)).execute()
-            return
-        (LaporMapping.insert(kind=kind, local_id=local_id, lapor_id=lapor_id)
-         .on_conflict(conflict_target=[LaporMapping.kind, LaporMapping.local_id],
-                      update={LaporMapping.lapor_id: lapor_id}).execute())
+        else:
+            (LaporMapping.insert(kind=kind, local_id=local_id, lapor_id=lapor_id)
+             .on_conflict(conflict_target=[LaporMapping.kind, LaporMapping.local_id],
+                          update={LaporMapping.lapor_id: lapor_id}).execute())
+        if kind == "agency":
+            sync.reforward_agency(local_id)
 
 
 @blp.route("/mappings")

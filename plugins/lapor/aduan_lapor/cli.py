@@ -190,6 +190,8 @@ def stuck_cmd():
     for t in s["tickets"]:
         click.echo(f"{t['tracking_id']:<10} {t['state']:<9} lapor={t['lapor_id'] or '-':<8} "
                    f"forward={t.get('forward_state', '-'):<8} {(t.get('last_error') or t.get('poll_error') or '')[:100]}")
+        if t.get("attention"):
+            click.echo(f"{'':<10} {t['attention']}")
     for r in s["replies"]:
         click.echo(f"{r['tracking_id']:<10} reply {r['id']} (event {r['event_id']}) {r['state']:<9} "
                    f"{(r['last_error'] or '')[:100]}")

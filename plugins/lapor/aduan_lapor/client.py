@@ -6,7 +6,8 @@ Every failure is classified, because LAPOR! has no idempotency key:
   handshake) or was refused before processing (429 :class:`RateLimited`): safe to send again;
 * :class:`Rejected` — a 4xx answer: LAPOR! refused it; sending it again will not help;
 * :class:`Uncertain` — sent, but the outcome is unknown (read timeout, connection dropped after
-  sending, 5xx): a create must not be resent blindly;
+  sending, a 5xx from LAPOR! itself): a create must not be resent blindly; a 5xx the gateway answers
+  without a LAPOR! body (``LAPOR_NOT_CREATED_STATUSES``, default 502/503/504) is :class:`NotSent`;
 * :class:`BadResponse` — a 2xx answer we cannot read (not JSON, unexpected shape): LAPOR! probably
   did it, we cannot tell what came of it.
 
@@ -152,6 +153,9 @@ class LaporClient:
         if 400 <= st < 500:
             raise Rejected(self.scrub(f"{where}: HTTP {st} refused: {self._summary(resp)}"), status=st)
         if st >= 500:
+            if self._not_processed(resp):
+                raise NotSent(f"{where}: HTTP {st} answered by the gateway without a LAPOR! body "
+                              f"(not processed: not created)", status=st)
             raise Uncertain(f"{where}: HTTP {st} server error (outcome unknown)", status=st)
         if not 200 <= st < 300:
             raise BadResponse(f"{where}: unexpected HTTP {st}", status=st)
@@ -162,6 +166,26 @@ class LaporClient:
                               f"(content-type {resp.headers.get('Content-Type', 'none')}, {len(resp.content)} bytes)",
                               status=st) from None
         return body
+
+    def _not_processed(self, resp: requests.Response) -> bool:
+        """A 5xx that says for certain the request was not processed (``LAPOR_NOT_CREATED_STATUSES``).
+
+        With ``LAPOR_NOT_CREATED_GATEWAY_ONLY`` (default) only when the body is not LAPOR!'s own: empty,
+        or not JSON (the gateway's HTML page). A JSON body means LAPOR! itself answered, possibly after
+        doing the work: that stays uncertain.
+        """
+        if resp.status_code not in set(self.cfg.get("LAPOR_NOT_CREATED_STATUSES") or ()):
+            return False
+        if not self.cfg.get("LAPOR_NOT_CREATED_GATEWAY_ONLY", True):
+            return True
+        content = resp.content.strip()
+        if not content:
+            return True
+        try:
+            resp.json()
+        except ValueError:
+            return True
+        return False
 
     @staticmethod
     def _summary(resp: requests.Response) -> str:
@@ -269,7 +293,8 @@ class LaporClient:
 
     def add_followup(self, fields: dict[str, Any], files: list[tuple[str, bytes, str]] = ()) -> Any:
         # multipart/form-data even without files (requests would send a urlencoded body otherwise)
-        parts = [(k, (None, "" if v is None else str(v))) for k, v in self.rename(fields).items()]
+        # an unset field is left out, never sent as an empty string
+        parts = [(k, (None, str(v))) for k, v in self.rename(fields).items() if v is not None]
         parts += [(f"attachment[{i}]", f) for i, f in enumerate(files)]
         resp = self.request("E8", "POST", self.path("followup_add"), files=parts)
         if isinstance(resp, dict) and (resp.get("success") is False or resp.get("status") is False):

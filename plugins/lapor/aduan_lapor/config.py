@@ -69,7 +69,30 @@ class LaporConfig(Schema):
     CATEGORY_ID = fields.Integer(load_default=None, allow_none=True, metadata=_d(
         "Default E4 'category_id' for categories without a mapping; omitted when unset."))
     LOCATION_ID = fields.Integer(load_default=None, allow_none=True, metadata=_d(
-        "E4 'location_id' code; omitted when unset."))
+        "Default E4 'location_id' for complaints whose region has no entry in the location table; omitted "
+        "when unset."))
+    LOCATION_TABLE = fields.String(load_default=None, allow_none=True, metadata=_d(
+        "CSV file mapping Kemendagri region codes to LAPOR! location ids (columns kode,nama,location_id; the "
+        "longest matching code prefix wins). Unset: the NTB example shipped with the plugin "
+        "(aduan_lapor/data/lapor_locations_ntb.csv)."))
+    LOCATION_MAP = fields.Dict(keys=fields.String(), values=fields.Integer(), load_default=dict, metadata=_d(
+        "Region code → LAPOR! location id, over the table, e.g. {\"52.71\": 5271}."))
+    FORWARD_FALLBACK = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1), metadata=_d(
+        "LAPOR! institution a complaint is forwarded to when its agency has no mapping (default: our own, "
+        "LAPOR_INSTITUTION_ID); a visible note asks for the mapping."))
+    NOT_CREATED_STATUSES = fields.List(fields.Integer(validate=validate.Range(min=500, max=599)),
+                                       load_default=lambda: [502, 503, 504], metadata=_d(
+        "HTTP 5xx answers that mean a request was certainly not processed (so a create is retried "
+        "automatically instead of waiting for an operator). Connection refused always counts; timeouts "
+        "after sending never do."))
+    NOT_CREATED_GATEWAY_ONLY = fields.Boolean(load_default=True, metadata=_d(
+        "Count a LAPOR_NOT_CREATED_STATUSES answer as not processed only when its body is not LAPOR!'s own "
+        "(empty, or not JSON: the gateway's page). A JSON error body from LAPOR! stays 'outcome unknown'."))
+    POST_STEPS = fields.List(fields.String(validate=validate.OneOf(
+        ["respond", "resolve", "comment", "start", "hold", "resume", "reject", "reply", "reopen"])),
+        load_default=lambda: ["respond", "resolve", "comment", "start", "hold", "resume", "reject", "reply", "reopen"],
+        metadata=_d("Our public timeline steps posted to LAPOR! as follow-ups (E8). Transfers go by E5 with "
+                    "their text; verify, close, rate and archive have no place there."))
     TAGS = fields.String(load_default="#aduan", metadata=_d("E4 'tags_raw'."))
     FOLLOWUP_TEMPLATE_CODE = fields.String(load_default="followup", metadata=_d(
         "E8 'template_code' for our follow-ups (the code table is unknown)."))
@@ -133,6 +156,25 @@ class LaporConfig(Schema):
     def _guid(self, value, **kwargs):
         if value and not GUID_RE.match(value.strip()):
             raise ValidationError("must be a GUID like {XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}")
+
+    @validates("LOCATION_TABLE")
+    def _location_table(self, value, **kwargs):
+        if not value:
+            return
+        import csv
+
+        try:
+            with open(value, newline="", encoding="utf-8") as fh:
+                reader = csv.DictReader(fh)
+                if not {"kode", "location_id"} <= set(reader.fieldnames or ()):
+                    raise ValidationError("a CSV with the columns kode,nama,location_id")
+                for n, row in enumerate(reader, start=2):
+                    if (row.get("location_id") or "").strip() and not row["location_id"].strip().isdigit():
+                        raise ValidationError(f"line {n}: location_id must be a whole number")
+        except OSError as exc:
+            raise ValidationError(f"cannot read the file ({exc.strerror or type(exc).__name__})") from None
+        except UnicodeDecodeError:
+            raise ValidationError("not UTF-8 text") from None
 
     @validates("REMOTE_TIMEZONE")
     def _tz(self, value, **kwargs):

@@ -66,6 +66,8 @@ class LaporTicket(BaseModel):
     disposition_id = pw.CharField(max_length=64, null=True)
     disposition_name = pw.CharField(max_length=500, null=True)
     raw = JSONField(null=True)  # the last E6 results.data
+    # the complaint's agency has no LAPOR! institution: LAPOR! shows the fallback institution instead
+    unmapped_agency_id = pw.IntegerField(null=True)
     created_at = pw.DateTimeField(default=utcnow)
     updated_at = pw.DateTimeField(default=utcnow)
 
@@ -90,4 +92,15 @@ class LaporReply(BaseModel):
         table_name = "lapor_reply"
 
 
-MODELS = [LaporInstitution, LaporMapping, LaporTicket, LaporReply]
+class LaporTemplate(BaseModel):
+    """LAPOR!'s follow-up templates (E2), reloaded with the directory: the codes E8 may name."""
+
+    code = pw.CharField(max_length=128, primary_key=True)
+    content = pw.TextField(null=True)
+    synced_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "lapor_template"
+
+
+MODELS = [LaporInstitution, LaporMapping, LaporTicket, LaporReply, LaporTemplate]

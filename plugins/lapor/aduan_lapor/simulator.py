@@ -50,9 +50,12 @@ DEFAULT_INSTITUTIONS = [
 ]
 
 FAULT_KINDS = ("error", "error_after", "lost", "reset", "timeout", "latency", "429", "malformed", "unexpected",
-               "echo", "hang")
+               "echo", "hang", "unavailable", "bad_gateway", "gateway_timeout", "gateway_timeout_after")
+#: faults the gateway (SPLP) answers itself, with no body from LAPOR!: the first three before LAPOR! saw
+#: the request, the last after LAPOR! did the work but answered too late for the gateway
+GATEWAY_FAULTS = {"unavailable": 503, "bad_gateway": 502, "gateway_timeout": 504, "gateway_timeout_after": 504}
 #: faults that do the work before failing (the client cannot tell whether it happened)
-AFTER_FAULTS = {"error_after", "lost", "timeout", "malformed", "unexpected", "hang"}
+AFTER_FAULTS = {"error_after", "lost", "timeout", "malformed", "unexpected", "hang", "gateway_timeout_after"}
 
 ROUTES = [
     ("E1", "GET", re.compile(r"^/masters/institutions/external$")),
@@ -118,6 +121,8 @@ class Simulator:
         self.id_placement = id_placement  # "top" (complaint_id), "nested" (results.complaint.id) or "alternate"
         self.per_page = per_page
         self.institutions = {i: n for i, n in institutions}
+        #: E2 template codes; E8 refuses any other template_code (as a Laravel ``in:`` rule would)
+        self.templates = {"disposition": "Laporan didisposisikan ke {{institution_to}}", "followup": "Tindak lanjut"}
         self.faults = Faults()
         self.received: list[Received] = []
         self.complaints: dict[str, dict] = {}
@@ -195,13 +200,16 @@ class Simulator:
             self._set_status(cid, status)
             return cid
 
-    def set_status(self, cid: str, name: str, code: int | None = None) -> None:
+    def set_status(self, cid: str, name: str, code: int | None = None, *, at: str | None = None) -> None:
+        """LAPOR! moves the complaint to status ``name`` (a log entry dated ``at``, ``d-m-Y H:i:s`` WIB,
+        default now)."""
         with self._lock:
-            self._set_status(str(cid), name, code)
+            self._set_status(str(cid), name, code, at=at)
 
     def add_followup(self, cid: str, content: str, *, institution_from: int | None = None,
                      template_code: str = "followup", attachments: list[dict] | None = None,
-                     with_id: bool = True) -> dict:
+                     with_id: bool = True, at: str | None = None) -> dict:
+        """An institution answers (a follow-up dated ``at``, ``d-m-Y H:i:s`` WIB, default now)."""
         with self._lock:
             c = self.complaints[str(cid)]
             src = institution_from or int(c["disposition_id"])
@@ -209,9 +217,20 @@ class Simulator:
                   "institution_to_name": "Pelapor", "template_code": template_code,
                   "template_content": "Tindak lanjut" if template_code != "disposition" else "Disposisi",
                   "content": content, "attachments": attachments or [], "rating": 0, "is_secret": c["is_secret"],
-                  "created_at": _now_str()}
+                  "created_at": at or _now_str()}
             if with_id:
                 fu["id"] = next(self._fu_ids)
+            c["followups"].append(fu)
+            return fu
+
+    def add_reporter_followup(self, cid: str, content: str, *, at: str | None = None) -> dict:
+        """The reporter writes in LAPOR! (answers a question): an entry from no institution."""
+        with self._lock:
+            c = self.complaints[str(cid)]
+            fu = {"id": next(self._fu_ids), "institution_from_name": None,
+                  "institution_to_name": self._inst_name(c["disposition_id"]), "template_code": "followup",
+                  "template_content": "Tanggapan pelapor", "content": content, "attachments": [], "rating": 0,
+                  "is_secret": c["is_secret"], "created_at": at or _now_str()}
             c["followups"].append(fu)
             return fu
 
@@ -225,7 +244,7 @@ class Simulator:
                 "is_secret": bool(body.get("is_secret")), "status_name": None, "status_code": None,
                 "logs": [], "followups": [], "body": body, "created_at": _now_str()}
 
-    def _set_status(self, cid: str, name: str, code: int | None = None) -> None:
+    def _set_status(self, cid: str, name: str, code: int | None = None, *, at: str | None = None) -> None:
         c = self.complaints[cid]
         old = c["status_name"]
         c["status_name"], c["status_code"] = name, code if code is not None else self.STATUS_CODES.get(name, 99)
@@ -236,7 +255,7 @@ class Simulator:
                           "institution_from_name": inst, "institution_to_name": inst,
                           "institution_to": {"id": c["disposition_id"], "name": inst},
                           "data": json.dumps({"status_old": {"name": old or "-"}, "status_new": {"name": name}}),
-                          "created_at": _now_str()})
+                          "created_at": at or _now_str()})
 
     def _inst_name(self, i) -> str:
         return self.institutions.get(int(i), f"Instansi {i}")
@@ -259,8 +278,10 @@ class Simulator:
         rec.fault = fault
         if fault == "reset":
             self._drop(environ)
-        if fault == "error":
+        if fault == "error":  # LAPOR! (Laravel) itself fails before doing anything
             return self._json({"message": "Server Error"}, 500, rec)(environ, start_response)
+        if fault in GATEWAY_FAULTS and fault not in AFTER_FAULTS:
+            return self._gateway(fault, rec)(environ, start_response)
         if fault == "echo":  # a careless gateway that repeats our credentials in its error
             return self._json({"message": f"Header tidak valid: {req.headers.get(self.auth_header)} "
                                           f"token={req.headers.get('token')}",
@@ -288,6 +309,8 @@ class Simulator:
                 resp = Response("<html><body>Gateway error: upstream returned garbage", 200, mimetype="text/html")
             if fault == "unexpected":
                 resp = self._json({"status": "ok", "results": "Berhasil"}, 200, rec)
+            if fault == "gateway_timeout_after":
+                resp = self._gateway(fault, rec)
         return resp(environ, start_response)
 
     def _record(self, req: Request, endpoint: str) -> Received:
@@ -320,6 +343,14 @@ class Simulator:
             if f.rate and (not f.endpoints or endpoint in f.endpoints) and self._rng.random() < f.rate:
                 return self._rng.choice(list(f.kinds))
         return None
+
+    @staticmethod
+    def _gateway(fault: str, rec: Received) -> Response:
+        """What an API gateway answers on its own: an empty body (503, 504) or its HTML page (502)."""
+        rec.status = GATEWAY_FAULTS[fault]
+        if fault == "bad_gateway":
+            return Response("<html><body><h1>502 Bad Gateway</h1></body></html>", 502, mimetype="text/html")
+        return Response(b"", GATEWAY_FAULTS[fault])
 
     @staticmethod
     def _drop(environ):
@@ -375,8 +406,7 @@ class Simulator:
 
     # E2
     def _e2(self, req, m, rec):
-        rows = [{"id": 1, "code": "disposition", "content": "Laporan didisposisikan ke {{institution_to}}"},
-                {"id": 2, "code": "followup", "content": "Tindak lanjut"}]
+        rows = [{"id": i, "code": code, "content": text} for i, (code, text) in enumerate(self.templates.items(), 1)]
         return self._json({"success": True, "results": self._page(req, rows, 1000)})
 
     # E3
@@ -414,6 +444,14 @@ class Simulator:
                 ids = None
             if not isinstance(ids, list) or any(int(i) not in self.files for i in ids):
                 errors["attachments"] = ["The attachments must be a JSON array (string) of uploaded file ids."]
+        for k in ("channel", "classification_id", "category_id", "location_id", "disposition_id", "user_id"):
+            if k in body and not (isinstance(body[k], int) and not isinstance(body[k], bool)):
+                errors[k] = [f"The {k.replace('_', ' ')} must be an integer."]
+        if "date_of_incident" in body:
+            try:
+                dt.date.fromisoformat(str(body["date_of_incident"]))
+            except ValueError:
+                errors["date_of_incident"] = ["The date of incident is not a valid date."]
         if body.get("is_new_user_slider") is True and not body.get("nameUser"):
             errors["nameUser"] = ["The name user field is required."]
         if body.get("is_new_user_slider") is False and not body.get("user_id"):
@@ -438,6 +476,10 @@ class Simulator:
         if err:
             return err
         body = req.get_json(silent=True) or {}
+        flags = {k: ["The " + k.replace("_", " ") + " must be 1."] for k in ("is_request", "not_authority")
+                 if str(body.get(k)) != "1"}
+        if flags:
+            return self._json({"message": "The given data was invalid.", "errors": flags}, 422)
         try:
             target = int(body.get("reason"))
         except (TypeError, ValueError):
@@ -482,6 +524,11 @@ class Simulator:
             return self._json({"message": "multipart/form-data expected"}, 415)
         f = req.form
         errors = {k: [f"The {k} field is required."] for k in ("complaint_id", "content") if not f.get(k)}
+        for k in ("user_id", "institution_from_id", "institution_to_id", "rating", "is_secret"):
+            if k in f and not f[k].isdigit():
+                errors[k] = [f"The {k.replace('_', ' ')} must be an integer."]
+        if f.get("template_code") and f["template_code"] not in self.templates:
+            errors["template_code"] = ["The selected template code is invalid."]
         if errors:
             return self._json({"message": "The given data was invalid.", "errors": errors}, 422)
         c, err = self._need(f["complaint_id"])

@@ -13,8 +13,10 @@ Rules kept here:
 from __future__ import annotations
 
 import datetime as dt
+import csv
 import hashlib
 import json
+import os
 import logging
 import re
 from typing import Any
@@ -27,13 +29,15 @@ from aduan import privacy, services
 from aduan.auth import system
 from aduan.db import database, utcnow
 from aduan.events import JobRequest
+from aduan.i18n import N_, _, configured_language, gettext_in, render_note
+from aduan.i18n import note as i18n_note
 from aduan.jobs import PermanentFailure, RetryLater, enqueue
-from aduan.models import Attachment, Complaint, Event, Job
+from aduan.models import Attachment, Complaint, Event, Job, Region
 
-from .client import (BadResponse, LaporClient, LaporError, NotConfigured, NotSent, Rejected,
+from .client import (BadResponse, LaporClient, LaporError, NotConfigured, NotSent, RateLimited, Rejected,
                      decode_json_string, dig)
 from .models import (CREATED, FAILED, FWD_DONE, FWD_FAILED, FWD_NONE, FWD_PENDING, FWD_SENDING, QUEUED, SENDING,
-                     UNCERTAIN, LaporInstitution, LaporMapping, LaporReply, LaporTicket)
+                     UNCERTAIN, LaporInstitution, LaporMapping, LaporReply, LaporTemplate, LaporTicket)
 
 log = logging.getLogger("aduan_lapor")
 ACTOR = system("lapor")
@@ -44,11 +48,34 @@ def cfg():
     return current_app.config
 
 
+#: how long a job waits for credentials before looking again (the poll schedule wakes it sooner)
+UNCONFIGURED_WAIT = 300
+
+
 def client() -> LaporClient:
     try:
         return LaporClient(cfg())
     except NotConfigured as exc:
-        raise RetryLater(str(exc), delay=300) from None
+        # credentials take weeks to be issued: waiting spends no attempt, the job never dies of it
+        raise RetryLater(str(exc), delay=UNCONFIGURED_WAIT, count=False) from None
+
+
+def _n(message: str, /, **variables) -> dict:
+    """A timeline note kept as its msgid and variables (:func:`aduan.i18n.note`): each reader gets it in
+    their own language; its ``text`` is written in the deployment's. Texts sent to SP4N-LAPOR! are
+    written in Indonesian instead (``gettext_in("id", ...)``)."""
+    return i18n_note(message, **variables)
+
+
+def _text(n: dict) -> str:
+    return render_note(n, configured_language())
+
+
+def _transient(exc: LaporError) -> RetryLater:
+    """A failed try worth repeating: LAPOR! asked us to wait (429: no attempt spent) or failed (an attempt)."""
+    if isinstance(exc, RateLimited):
+        return RetryLater(str(exc), delay=exc.retry_after if exc.retry_after is not None else 60, count=False)
+    return RetryLater(str(exc), delay=exc.retry_after)
 
 
 class ImportRefused(Exception):
@@ -87,12 +114,12 @@ def ticket_for(complaint: Complaint) -> LaporTicket:
         return LaporTicket.get(LaporTicket.complaint == complaint.id)
 
 
-def note(complaint_id: int, text: str, key: str, data: dict | None = None) -> None:
-    """An internal timeline entry about the sync (once per ``key``)."""
+def note(complaint_id: int, n: dict, key: str, data: dict | None = None) -> None:
+    """An internal timeline entry about the sync (once per ``key``); ``n`` is a :func:`_n` note."""
     try:
         # perform() locks and re-reads the row itself: a bare reference saves a query
-        services.perform(Complaint(id=complaint_id), "comment", ACTOR, text=text, visibility="internal",
-                         source="lapor", external_id=key[:128], data=data)
+        services.perform(Complaint(id=complaint_id), "comment", ACTOR, text=_text(n), visibility="internal",
+                         source="lapor", external_id=key[:128], data={**(data or {}), "note": n})
     except (services.ServiceError, Complaint.DoesNotExist) as exc:
         log.info("lapor: note on complaint %s not recorded: %s", complaint_id, type(exc).__name__)
 
@@ -137,28 +164,37 @@ def identity_sent(c: Complaint) -> bool:
 
 
 def create_body(c: Complaint, attachment_ids: list) -> dict[str, Any]:
-    """The E4 body. Built from the ``external`` view only: identity as consented, never NIK."""
+    """The E4 body. Built from the ``external`` view only: identity as consented, never NIK.
+
+    The reporter's details are written into ``content`` only when the report is not anonymous (the
+    spec: content is what the receiving institution reads). An anonymous reporter who consented to
+    share their identity with LAPOR! is identified only in the user fields (``nameUser``,
+    ``emailUser``, ``phoneUser``, when no ``LAPOR_USER_ID`` is set) and stays ``is_anonymous``.
+    """
     conf = cfg()
     view = privacy.external_payload(c)
     rep = view.get("reporter") if conf["LAPOR_SEND_IDENTITY"] else None
     parts = [view.get("body") or ""]
+    place = region_names(c.region_id)
+    if place:
+        parts.append(gettext_in("id", "Region: %(place)s", place=place))
     if view.get("address"):
-        parts.append(f"Lokasi: {view['address']}")
+        parts.append(gettext_in("id", "Location: %(address)s", address=view["address"]))
     if view.get("lat") is not None and view.get("lng") is not None:
-        parts.append(f"Koordinat: {view['lat']:.6f}, {view['lng']:.6f}")
-    if rep:
+        parts.append(gettext_in("id", "Coordinates: %(lat).6f, %(lng).6f", lat=view["lat"], lng=view["lng"]))
+    if rep and not c.anonymous:
         who = [v for v in (rep.get("name"), rep.get("phone"), rep.get("email")) if v]
         if who:
-            parts.append("Pelapor: " + " / ".join(who))
+            parts.append(gettext_in("id", "Reporter: %(who)s", who=" / ".join(who)))
     parts.append(f"Kode aduan {conf.get('INSTITUTION_NAME') or ''}: {c.tracking_id}".replace("  ", " "))
-    date = c.incident_date or (c.created_at.date() if c.created_at else None)
+    date = c.incident_date  # unknown stays unknown: never the filing date
     body: dict[str, Any] = {
         "title": (view.get("title") or "")[:255] or "Pengaduan",
         "content": "\n\n".join(p for p in parts if p),
         "channel": conf["LAPOR_CHANNEL"],
         "classification_id": conf["LAPOR_CLASSIFICATION_ID"],
         "category_id": mapped("category", c.category_id) or conf["LAPOR_CATEGORY_ID"],
-        "location_id": conf["LAPOR_LOCATION_ID"],
+        "location_id": location_id(c.region_id),
         "disposition_id": conf["LAPOR_INSTITUTION_ID"],
         "date_of_incident": date.isoformat() if date else None,
         "info_disposition": "",
@@ -177,6 +213,53 @@ def create_body(c: Complaint, attachment_ids: list) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
+# --- location (Kemendagri region code → LAPOR! location_id) ------------------------------------
+
+DEFAULT_LOCATION_TABLE = os.path.join(os.path.dirname(__file__), "data", "lapor_locations_ntb.csv")
+_location_tables: dict[str, dict[str, int]] = {}
+
+
+def location_table(path: str | None = None) -> dict[str, int]:
+    """The configured CSV (``kode,location_id``) as a mapping, read once per process and path."""
+    path = path or cfg().get("LAPOR_LOCATION_TABLE") or DEFAULT_LOCATION_TABLE
+    table = _location_tables.get(path)
+    if table is None:
+        table = {}
+        with open(path, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                code, lid = (row.get("kode") or "").strip(), (row.get("location_id") or "").strip()
+                if code and lid:
+                    table[code] = int(lid)
+        _location_tables[path] = table
+    return table
+
+
+def location_id(region_code: str | None) -> int | None:
+    """The LAPOR! location of the longest code prefixing ``region_code`` (``LAPOR_LOCATION_MAP`` first,
+    then the table), else ``LAPOR_LOCATION_ID``."""
+    conf = cfg()
+    overrides = conf.get("LAPOR_LOCATION_MAP") or {}
+    table = location_table()
+    code = (region_code or "").strip()
+    while code:
+        if code in overrides:
+            return int(overrides[code])
+        if code in table:
+            return table[code]
+        code = code.rsplit(".", 1)[0] if "." in code else ""
+    return conf["LAPOR_LOCATION_ID"]
+
+
+def region_names(region_code: str | None) -> str:
+    """``Cakranegara Barat, Cakranegara, Kota Mataram, Nusa Tenggara Barat`` for ``52.71.04.1001``."""
+    if not region_code:
+        return ""
+    parts = region_code.split(".")
+    codes = [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
+    names = {r.code: r.name for r in Region.select(Region.code, Region.name).where(Region.code.in_(codes))}
+    return ", ".join(names[c] for c in codes if c in names)
+
+
 def attachment_files(c: Complaint) -> list[tuple[str, bytes, str]]:
     storage = current_app.extensions["aduan"].storage
     out = []
@@ -187,12 +270,20 @@ def attachment_files(c: Complaint) -> list[tuple[str, bytes, str]]:
     return out
 
 
-def forward_target(c: Complaint) -> int | None:
-    """The institution the complaint belongs with, when it is not ours."""
+def desired_institution(c: Complaint) -> tuple[int, bool]:
+    """The LAPOR! institution the complaint should be disposed to, and whether its agency is mapped.
+
+    No agency, or an agency mapped to us: our own institution. An agency without a mapping: the
+    configured fallback (``LAPOR_FORWARD_FALLBACK``, default our own institution).
+    """
+    conf = cfg()
+    own = conf["LAPOR_INSTITUTION_ID"]
+    if c.agency_id is None:
+        return own, True
     inst = mapped("agency", c.agency_id)
-    if inst and inst != cfg()["LAPOR_INSTITUTION_ID"]:
-        return inst
-    return None
+    if inst:
+        return inst, True
+    return conf.get("LAPOR_FORWARD_FALLBACK") or own, False
 
 
 # --- push (E3, E4, E5) ------------------------------------------------------------------------
@@ -206,12 +297,13 @@ def push(app, payload: dict, job) -> None:
     if t.state == SENDING:
         lease = dt.timedelta(seconds=cfg()["JOB_LEASE_SECONDS"])
         if t.updated_at > utcnow() - lease:
-            raise RetryLater("another worker is sending this complaint", delay=cfg()["JOB_LEASE_SECONDS"])
+            raise RetryLater("another worker is sending this complaint", delay=cfg()["JOB_LEASE_SECONDS"],
+                             count=False)
         _claim(t.id, SENDING, UNCERTAIN)
         msg = ("an earlier create was interrupted while in flight: outcome unknown; not resent automatically "
                "(link it to the LAPOR! id or force a resend)")
         _err(t.id, Exception(msg))
-        note(c.id, "SP4N-LAPOR!: pengiriman terputus, hasil tidak diketahui; perlu diperiksa operator.",
+        note(c.id, _n(N_("SP4N-LAPOR!: sending was interrupted and its outcome is unknown; an operator must check it.")),
              f"uncertain:{t.id}:{t.attempts}")
         raise PermanentFailure(msg)
     if t.state in (UNCERTAIN, FAILED):
@@ -223,16 +315,19 @@ def push(app, payload: dict, job) -> None:
             created = _create(api, c, t)
             t = LaporTicket.get_by_id(t.id)
         if t.state == CREATED:
-            forwarded = _forward(api, c, t)
+            forwarded = _forward(api, c, t, payload.get("event_id"))
     finally:  # one timeline note for what this run achieved, even when a later step failed
-        parts = []
-        if created:
-            parts.append(f"Terkirim ke SP4N-LAPOR! dengan nomor {created}.")
-        if forwarded:
-            parts.append(f"Diteruskan di SP4N-LAPOR! ke {forwarded[1]} (bukan wewenang).")
-        if parts:
+        n = None
+        if created and forwarded:
+            n = _n(N_("Sent to SP4N-LAPOR! as number %(id)s. Forwarded in SP4N-LAPOR! to %(name)s (not our "
+                      "authority)."), id=created, name=forwarded[1])
+        elif created:
+            n = _n(N_("Sent to SP4N-LAPOR! as number %(id)s."), id=created)
+        elif forwarded:
+            n = _n(N_("Forwarded in SP4N-LAPOR! to %(name)s (not our authority)."), name=forwarded[1])
+        if n:
             key = f"created:{created}" if created else f"forwarded:{t.lapor_id}:{forwarded[0]}:{job.id}"
-            note(c.id, " ".join(parts), key, data={"lapor_id": created or t.lapor_id,
+            note(c.id, n, key, data={"lapor_id": created or t.lapor_id,
                                                    "forwarded_to": forwarded[0] if forwarded else None})
 
 
@@ -247,11 +342,12 @@ def _create(api: LaporClient, c: Complaint, t: LaporTicket) -> str | None:
                 ids = api.upload(files)
             except Rejected as exc:
                 _err(t.id, exc, state=FAILED)
-                note(c.id, f"SP4N-LAPOR! menolak lampiran: {exc}", f"failed:upload:{t.id}:{t.attempts}")
+                note(c.id, _n(N_("SP4N-LAPOR! refused the attachments: %(error)s"), error=str(exc)),
+                     f"failed:upload:{t.id}:{t.attempts}")
                 raise PermanentFailure(str(exc)) from None
             except LaporError as exc:  # an orphan upload is harmless: retry
                 _err(t.id, exc)
-                raise RetryLater(str(exc), delay=exc.retry_after) from None
+                raise _transient(exc) from None
             _update(t.id, attachment_ids=ids)  # uploaded once, even if the create is retried
     body = create_body(c, ids)
     if not _claim(t.id, QUEUED, SENDING, attempts=LaporTicket.attempts + 1, attachment_ids=ids):
@@ -260,11 +356,12 @@ def _create(api: LaporClient, c: Complaint, t: LaporTicket) -> str | None:
         lapor_id = api.create(body)
     except NotSent as exc:
         _claim(t.id, SENDING, QUEUED, last_error=str(exc), last_error_at=utcnow())
-        raise RetryLater(str(exc), delay=exc.retry_after) from None
+        raise _transient(exc) from None
     except Rejected as exc:
         with database.atomic():
             _claim(t.id, SENDING, FAILED, last_error=str(exc), last_error_at=utcnow())
-            note(c.id, f"SP4N-LAPOR! menolak pengaduan: {exc}", f"failed:create:{t.id}:{t.attempts + 1}")
+            note(c.id, _n(N_("SP4N-LAPOR! refused the complaint: %(error)s"), error=str(exc)),
+                 f"failed:create:{t.id}:{t.attempts + 1}")
         raise PermanentFailure(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - sent or maybe sent: never resend blindly
         msg = str(exc) if isinstance(exc, LaporError) else f"{type(exc).__name__} while creating (outcome unknown)"
@@ -273,7 +370,7 @@ def _create(api: LaporClient, c: Complaint, t: LaporTicket) -> str | None:
         msg += "; not resent automatically: link it to the LAPOR! id or force a resend"
         with database.atomic():
             _claim(t.id, SENDING, UNCERTAIN, last_error=msg, last_error_at=utcnow())
-            note(c.id, f"SP4N-LAPOR!: hasil pengiriman tidak diketahui ({msg}).",
+            note(c.id, _n(N_("SP4N-LAPOR!: the outcome of sending is unknown (%(error)s)."), error=msg),
                  f"uncertain:{t.id}:{t.attempts + 1}")
         raise PermanentFailure(msg) from None
     now = utcnow()
@@ -282,6 +379,11 @@ def _create(api: LaporClient, c: Complaint, t: LaporTicket) -> str | None:
             LaporTicket.update(state=CREATED, lapor_id=lapor_id, last_error=None, next_poll_at=now,
                                poll_interval=cfg()["LAPOR_POLL_MIN_INTERVAL"], updated_at=now).where(
                 LaporTicket.id == t.id).execute()
+            # replies that waited for the create go now (also one that died waiting under an older release)
+            waited = (Job.complaint == c.id) & (Job.kind == "lapor.reply")
+            Job.update(run_at=now, updated_at=now).where(waited & (Job.status == "pending") & (Job.run_at > now)).execute()
+            Job.update(status="pending", attempts=0, run_at=now, finished_at=None, updated_at=now).where(
+                waited & (Job.status == "dead") & Job.last_error.contains("not in LAPOR! yet")).execute()
     except pw.IntegrityError:
         # LAPOR! returned an id another ticket already holds: record it, do not lose the answer
         _claim(t.id, SENDING, UNCERTAIN)
@@ -290,11 +392,31 @@ def _create(api: LaporClient, c: Complaint, t: LaporTicket) -> str | None:
     return lapor_id
 
 
-def _forward(api: LaporClient, c: Complaint, t: LaporTicket) -> tuple[int, str] | None:
-    """E5 when the complaint's agency maps to another institution; returns (id, name) when forwarded now."""
-    target = forward_target(c)
+def _forward(api: LaporClient, c: Complaint, t: LaporTicket, event_id: int | None = None) -> tuple[int, str] | None:
+    """E5 when the complaint belongs with another institution than LAPOR! shows; returns (id, name) when
+    forwarded now.
+
+    An agency without a mapping is forwarded to the fallback (our own institution by default) and a
+    visible note says so, on the timeline and in the stuck list, until the agency is mapped (mapping
+    it forwards the complaint again). A complaint that comes back to us is forwarded back.
+    """
+    target, is_mapped = desired_institution(c)
     current = t.forwarded_to or cfg()["LAPOR_INSTITUTION_ID"]
-    if target is None or target == current:
+    ev = Event.get_or_none(Event.id == event_id) if event_id else None
+    transfer = ev is not None and ev.type == "transfer"
+    if not is_mapped and transfer:
+        # an agency without a LAPOR! institution is handled under the fallback there; a *transfer* to one
+        # is what LAPOR! cannot show: say so until the agency is mapped
+        if t.unmapped_agency_id != c.agency_id:
+            _update(t.id, unmapped_agency_id=c.agency_id)
+            note(c.id, _n(N_("SP4N-LAPOR!: agency %(agency)s has no LAPOR! institution, so LAPOR! cannot show this "
+                         "transfer; the complaint stays with %(name)s there. Map the agency "
+                         "(aduan lapor map agency) to forward it."),
+                         agency=c.agency.name, name=institution_name(target)),
+                 f"unmapped:{t.id}:{c.agency_id}:{event_id or 0}")
+    elif is_mapped and t.unmapped_agency_id is not None:
+        _update(t.id, unmapped_agency_id=None)
+    if target == current:
         return None
     lease = dt.timedelta(seconds=cfg()["JOB_LEASE_SECONDS"])
     with database.atomic():
@@ -302,20 +424,24 @@ def _forward(api: LaporClient, c: Complaint, t: LaporTicket) -> tuple[int, str] 
              .where((LaporTicket.id == t.id) & ((LaporTicket.forward_state != FWD_SENDING) |
                                                 (LaporTicket.updated_at < utcnow() - lease))).execute())
     if n != 1:
-        raise RetryLater("another worker is forwarding this complaint", delay=60)
+        raise RetryLater("another worker is forwarding this complaint", delay=60, count=False)
     agency = c.agency.name if c.agency_id else ""
-    text = (f"Bukan wewenang {current_app.config.get('INSTITUTION_NAME') or 'kami'}: diteruskan ke "
-            f"{institution_name(target)}" + (f" ({agency})" if agency else "") + f". Kode aduan {c.tracking_id}.")
+    text = gettext_in("id", "Not the authority of %(us)s: forwarded to %(target)s", us=current_app.config.get("INSTITUTION_NAME")
+             or institution_name(current), target=institution_name(target))
+    text += (f" ({agency})" if agency else "") + "."
+    if transfer and ev.visibility == "public" and ev.text:
+        text += " " + ev.text  # the officer's own reason, as the reporter reads it here
+    text += f" Kode aduan {c.tracking_id}."
     try:
         api.forward(t.lapor_id, target, text)
     except Rejected as exc:
         _err(t.id, exc, forward_state=FWD_FAILED)
-        note(c.id, f"SP4N-LAPOR! menolak penerusan ke {institution_name(target)}: {exc}",
-             f"forward-failed:{t.lapor_id}:{target}")
+        note(c.id, _n(N_("SP4N-LAPOR! refused the forward to %(name)s: %(error)s"), name=institution_name(target),
+                     error=str(exc)), f"forward-failed:{t.lapor_id}:{target}")
         raise PermanentFailure(str(exc)) from None
     except LaporError as exc:  # forwarding again is harmless: retried with back-off
         _err(t.id, exc, forward_state=FWD_PENDING)
-        raise RetryLater(str(exc), delay=exc.retry_after) from None
+        raise _transient(exc) from None
     _update(t.id, forward_state=FWD_DONE, forwarded_to=target, last_error=None)
     return target, institution_name(target)
 
@@ -383,7 +509,13 @@ def import_log(c: Complaint, t: LaporTicket, entry: dict) -> bool:
                           "remote_created_utc": _iso(when)}, occurred_at=when)
 
 
-def import_followup(c: Complaint, t: LaporTicket, entry: dict) -> bool:
+def from_reporter(entry: dict) -> bool:
+    """A follow-up written by the reporter in LAPOR! carries no institution it comes from."""
+    return not (entry.get("institution_from_name") or entry.get("institution_from_id")
+                or dig(entry, "institution_from.id"))
+
+
+def import_followup(c: Complaint, t: LaporTicket, entry: dict, problems: list | None = None) -> bool:
     key = _entry_key(f"fu:{t.lapor_id}", entry)
     if Event.select().where((Event.complaint == c.id) & (Event.source == "lapor") & (Event.external_id == key)).exists():
         return False
@@ -399,20 +531,34 @@ def import_followup(c: Complaint, t: LaporTicket, entry: dict) -> bool:
                 LaporReply.update(matched_key=key, state=CREATED, last_error=None, updated_at=utcnow()).where(
                     LaporReply.id == mine.id).execute()
             return False
+    c = Complaint.get_by_id(c.id)
+    if c.status == "archived":
+        # an archived complaint takes no timeline entry: say so where an operator looks
+        if problems is not None:
+            problems.append(f"E7 follow-up {key.split(':')[-1]} ({entry.get('created_at') or '?'}) arrived after "
+                            f"the complaint was archived here: not imported; read it in LAPOR!")
+        return False
     atts = [{"file_name": a.get("file_name"), "url": a.get("path")} for a in (entry.get("attachments") or [])
             if isinstance(a, dict)]
-    who = entry.get("institution_from_name") or "SP4N-LAPOR!"
+    reporter = from_reporter(entry)
+    who = entry.get("institution_from_name") or (gettext_in(configured_language(), "the reporter") if reporter else "SP4N-LAPOR!")
     text = content or services.clean_text(str(entry.get("template_content") or "")) or "(lampiran)"
     if atts:
-        text += "\n\nLampiran: " + ", ".join(str(a["file_name"] or a["url"]) for a in atts)
+        text += "\n\n" + gettext_in(configured_language(), "Attachments: %(names)s", names=", ".join(str(a["file_name"] or a["url"]) for a in atts))
     text = f"{text}\n\n— {who} (SP4N-LAPOR!)"[:10_000]
     # the timeline entry carries LAPOR!'s own time (occurred_at); the complaint's clocks run from now
     when = remote_time(entry.get("created_at"))
     data = {"lapor_followup": entry, "attachments": atts, "remote_created_at": entry.get("created_at"),
-            "remote_created_utc": _iso(when)}
-    c = Complaint.get_by_id(c.id)
+            "remote_created_utc": _iso(when), "from_reporter": reporter}
     if entry.get("template_code") == cfg()["LAPOR_DISPOSITION_TEMPLATE_CODE"]:
         return _perform(c, "comment", key, text=text, visibility="internal", data=data, occurred_at=when)
+    if reporter:
+        # the reporter answered in LAPOR!: a complaint waiting for them (tunda) goes on
+        done = _perform(c, "comment", key, text=text, visibility="public", data=data, occurred_at=when)
+        if done and Complaint.get_by_id(c.id).status == "on_hold":
+            n = _n(N_("The reporter answered in SP4N-LAPOR!."))
+            _perform(c, "resume", key + ":resume", text=_text(n), data={"note": n})
+        return done
     if c.status in ("dispatched", "in_progress"):
         return _perform(c, "respond", key, text=text, data=data, occurred_at=when)
     return _perform(c, "comment", key, text=text, visibility="public", data=data, occurred_at=when)
@@ -427,13 +573,28 @@ def local_target(status_name: str | None) -> str | None:
     return None
 
 
-def apply_status(c: Complaint, t: LaporTicket, data: dict) -> bool:
-    """Bring the local workflow to LAPOR!'s status, through the workflow's own actions."""
+def apply_status(c: Complaint, t: LaporTicket, data: dict, when: dt.datetime | None = None) -> bool:
+    """Bring the local workflow to LAPOR!'s status, through the workflow's own actions (timeline
+    entries dated ``when``, LAPOR!'s time of the change, when known).
+
+    Each step is taken once per LAPOR! status name, whether a log entry or the current status
+    brought it: after the complaint moved on here (a reopen, say) the same LAPOR! status does not
+    take it back (keys written before this rule carried the status code too: they count).
+    """
     target = local_target(data.get("status_name"))
     if not target or not cfg()["LAPOR_APPLY_STATUS"]:
         return False
-    key = f"status:{t.lapor_id}:{data.get('status_code')}:{data.get('status_name')}"
     name = data.get("status_name")
+    key = f"status:{t.lapor_id}:{name}"
+
+    def step(action: str, n: dict | None = None, **kw) -> bool:
+        if n is not None:
+            kw.update(text=_text(n), data={"note": n})
+        done = Event.select().where((Event.complaint == c.id) & (Event.source == "lapor") &
+                                    Event.external_id.startswith(f"status:{t.lapor_id}:") &
+                                    Event.external_id.endswith(f":{name}:{action}")).exists()
+        return False if done else _perform(c, action, f"{key}:{action}", occurred_at=when, **kw)
+
     changed = False
     c = Complaint.get_by_id(c.id)
     needs_dispatch = target in ("dispatched", "in_progress", "resolved", "closed")
@@ -442,49 +603,90 @@ def apply_status(c: Complaint, t: LaporTicket, data: dict) -> bool:
         if agency is None and c.category_id and c.category.default_agency_id:
             agency = c.category.default_agency_id
         if agency is None:
-            note(c.id, f"SP4N-LAPOR!: status {name}, tetapi instansi {data.get('disposition_id')} belum dipetakan "
-                       f"ke dinas mana pun; verifikasi manual diperlukan.", key + ":unmapped")
+            note(c.id, _n(N_("SP4N-LAPOR!: status %(status)s, but institution %(inst)s is not mapped "
+                                           "to any agency; verify it by hand."),
+                                  status=name, inst=data.get("disposition_id")), key + ":unmapped")
             return False
-        changed |= _perform(c, "verify", key + ":verify", agency_id=agency,
-                            text=f"Diverifikasi di SP4N-LAPOR! ({data.get('disposition_name') or ''})".strip())
+        changed |= step("verify", agency_id=agency, n=_n(N_("Verified in SP4N-LAPOR! (%(name)s)"),
+                                                        name=data.get("disposition_name") or "-"))
         c = Complaint.get_by_id(c.id)
     if target == "in_progress" and c.status == "dispatched":
-        changed |= _perform(c, "start", key + ":start", text=f"SP4N-LAPOR!: {name}")
+        changed |= step("start", text=f"SP4N-LAPOR!: {name}")
     elif target in ("resolved", "closed") and c.status in ("dispatched", "in_progress", "on_hold"):
-        changed |= _perform(c, "resolve", key + ":resolve", text=f"Dinyatakan {name} di SP4N-LAPOR!.")
+        changed |= step("resolve", n=_n(N_("Marked %(status)s in SP4N-LAPOR!."), status=name))
         c = Complaint.get_by_id(c.id)
     if target == "closed" and c.status == "resolved":
-        changed |= _perform(c, "close", key + ":close", text=f"SP4N-LAPOR!: {name}")
+        changed |= step("close", text=f"SP4N-LAPOR!: {name}")
     if target == "rejected" and c.status in ("received", "dispatched"):
-        changed |= _perform(c, "reject", key + ":reject", text="Ditolak di SP4N-LAPOR!.")
+        changed |= step("reject", n=_n(N_("Rejected in SP4N-LAPOR!.")))
     return changed
 
 
+def _log_status(entry: dict) -> str | None:
+    """The new status name a ``data_logs`` entry records, when it records a status change."""
+    d = decode_json_string(entry.get("data")) or {}
+    new, old = dig(d, "status_new.name"), dig(d, "status_old.name")
+    return new if isinstance(new, str) and new and new != old else None
+
+
+#: same-second order: steps that open the process, then answers, then steps that end it
+_OPENING = ("received", "dispatched", "in_progress")
+
+
 def poll_ticket(t: LaporTicket, api: LaporClient) -> dict[str, int]:
-    """One poll of one ticket: E6 (status, log) then E7 (all pages). Raises LaporError on failure."""
+    """One poll of one ticket: E6 (status, log) then E7 (all pages). Raises LaporError on failure.
+
+    Log entries (with the status changes they record) and follow-ups are applied in LAPOR!'s own
+    time order, so an agency's answer given after verification lands on a verified complaint and
+    counts as its first response. LAPOR!'s current status is applied last.
+    """
     conf = cfg()
     c = Complaint.get_by_id(t.complaint_id)
     data, logs = api.status(t.lapor_id)
     fups = api.followups(t.lapor_id, conf["LAPOR_MAX_PAGES"])
     counts = {"logs": 0, "followups": 0, "status": 0}
+    problems: list[str] = []
     code = None if data.get("status_code") is None else str(data.get("status_code"))
     name = data.get("status_name") if isinstance(data.get("status_name"), str) else None
     disp = None if data.get("disposition_id") is None else str(data.get("disposition_id"))
     changed = (code, name, disp) != (t.status_code, t.status_name, t.disposition_id)
     _update(t.id, status_code=code, status_name=name, disposition_id=disp,
             disposition_name=str(data.get("disposition_name") or "")[:500] or None, raw=data)
-    for entry in logs:
-        counts["logs"] += import_log(c, t, entry)
-    for entry in fups:
-        counts["followups"] += import_followup(c, t, entry)
-    counts["status"] = int(apply_status(c, t, data))
+    never = dt.datetime.max
+    steps = []
+    for i, entry in enumerate(logs):
+        status = _log_status(entry)
+        rank = 0 if status is None or local_target(status) in _OPENING else 2
+        steps.append((remote_time(entry.get("created_at")) or never, rank, i, "log", entry, status))
+    for i, entry in enumerate(fups):
+        steps.append((remote_time(entry.get("created_at")) or never, 1, i, "fu", entry, None))
+    steps.sort(key=lambda s: s[:3])
+    for _when, _rank, _i, kind, entry, status in steps:
+        if kind == "log":
+            new = import_log(c, t, entry)
+            counts["logs"] += new
+            if new and status:
+                inst = dig(entry, "institution_to.id") or data.get("disposition_id")
+                counts["status"] += int(apply_status(c, t, {"status_name": status, "status_code": "log",
+                                                            "disposition_id": inst,
+                                                            "disposition_name": entry.get("institution_to_name")
+                                                            or data.get("disposition_name")},
+                                                     remote_time(entry.get("created_at"))))
+        else:
+            if (entry.get("template_code") != conf["LAPOR_DISPOSITION_TEMPLATE_CODE"] and not from_reporter(entry)
+                    and Complaint.get_by_id(c.id).status == "received"
+                    and local_target(name) in ("dispatched", "in_progress")):
+                # LAPOR! says verified but logged no status change before this answer: verify first
+                counts["status"] += int(apply_status(c, t, data))
+            counts["followups"] += import_followup(c, t, entry, problems)
+    counts["status"] += int(apply_status(c, t, data))
     changed = changed or any(counts.values())
     c = Complaint.get_by_id(c.id)
     finished = (name or "").lower() in {s.lower() for s in conf["LAPOR_FINAL_STATUSES"]} and c.status in FINISHED_LOCAL
     now = utcnow()
     lo, hi = conf["LAPOR_POLL_MIN_INTERVAL"], conf["LAPOR_POLL_MAX_INTERVAL"]
     interval = lo if changed else min(hi, max(lo, (t.poll_interval or lo) * 2))
-    _update(t.id, last_polled_at=now, poll_error=None, poll_interval=interval,
+    _update(t.id, last_polled_at=now, poll_error="; ".join(problems)[:2000] or None, poll_interval=interval,
             next_poll_at=None if finished else now + dt.timedelta(seconds=interval))
     return counts
 
@@ -520,6 +722,7 @@ def poll_due(app) -> dict[str, int]:
         api = LaporClient(conf)
     except NotConfigured:
         return {"polled": 0}
+    wake_waiting_jobs()
     due = (LaporTicket.select().where(LaporTicket.lapor_id.is_null(False) & (LaporTicket.next_poll_at <= utcnow()))
            .order_by(LaporTicket.next_poll_at).limit(conf["LAPOR_POLL_BATCH"]))
     n = errors = 0
@@ -533,14 +736,22 @@ def poll_due(app) -> dict[str, int]:
     return {"polled": n, "errors": errors}
 
 
+def wake_waiting_jobs() -> int:
+    """Now that the credentials are set, the jobs that waited for them run at once (a job that died
+    of waiting before waits stopped costing attempts is revived too)."""
+    now = utcnow()
+    waiting = Job.kind.startswith("lapor.") & Job.last_error.contains("LAPOR! is not configured")
+    with database.atomic():
+        n = Job.update(run_at=now, updated_at=now).where(waiting & (Job.status == "pending") & (Job.run_at > now)).execute()
+        n += (Job.update(status="pending", run_at=now, attempts=0, finished_at=None, updated_at=now)
+              .where(waiting & (Job.status == "dead")).execute())
+    return n
+
+
 def templates() -> list[dict]:
-    """E2: the reply templates LAPOR! knows (to choose LAPOR_FOLLOWUP_TEMPLATE_CODE)."""
-    api = LaporClient(cfg())
-    out = []
-    for data in api._pages("E2", api.path("templates"), 20):
-        out.extend({"code": d.get("code"), "content": d.get("content") or d.get("name")} for d in data
-                   if isinstance(d, dict))
-    return out
+    """E2: the reply templates LAPOR! knows (to choose LAPOR_FOLLOWUP_TEMPLATE_CODE); stored for the check."""
+    sync_templates()
+    return [{"code": t.code, "content": t.content} for t in LaporTemplate.select().order_by(LaporTemplate.code)]
 
 
 # --- reply (E8) --------------------------------------------------------------------------------
@@ -557,18 +768,22 @@ def reply(app, payload: dict, job) -> None:
                                           Job.status.in_(["pending", "running"])).exists()
         if t is None and not pending_push:
             return  # this complaint is not synchronised with LAPOR!
+        # waiting for the create spends no attempt: the reply goes once the complaint is there
         raise RetryLater("the complaint is not in LAPOR! yet (its create is "
                          f"{t.state if t else 'queued'}); the reply waits",
-                         delay=min(3600, 30 * 2 ** max(0, job.attempts - 1)))
+                         delay=600 if t is not None and t.state in (UNCERTAIN, FAILED) else 60, count=False)
+    content = reply_content(ev, c)
+    if not content:
+        return  # nothing the privacy layer lets LAPOR! read
     try:
         with database.atomic():
-            r = LaporReply.create(event=ev.id, ticket=t.id, content_hash=_hash(ev.text), created_at=utcnow(),
+            r = LaporReply.create(event=ev.id, ticket=t.id, content_hash=_hash(content), created_at=utcnow(),
                                   updated_at=utcnow())
     except pw.IntegrityError:
         r = LaporReply.get(LaporReply.event == ev.id)
     if r.state == SENDING:
         if r.updated_at > utcnow() - dt.timedelta(seconds=cfg()["JOB_LEASE_SECONDS"]):
-            raise RetryLater("another worker is posting this reply", delay=cfg()["JOB_LEASE_SECONDS"])
+            raise RetryLater("another worker is posting this reply", delay=cfg()["JOB_LEASE_SECONDS"], count=False)
         with database.atomic():
             LaporReply.update(state=UNCERTAIN, last_error="interrupted while in flight: outcome unknown",
                               updated_at=utcnow()).where((LaporReply.id == r.id) & (LaporReply.state == SENDING)).execute()
@@ -577,6 +792,12 @@ def reply(app, payload: dict, job) -> None:
         return
     api = client()
     conf = cfg()
+    problem = template_problem(api)
+    if problem:
+        with database.atomic():
+            LaporReply.update(state=FAILED, last_error=problem, updated_at=utcnow()).where(
+                (LaporReply.id == r.id) & (LaporReply.state == QUEUED)).execute()
+        raise PermanentFailure(problem)
     with database.atomic():
         n = LaporReply.update(state=SENDING, attempts=LaporReply.attempts + 1, updated_at=utcnow()).where(
             (LaporReply.id == r.id) & (LaporReply.state == QUEUED)).execute()
@@ -585,7 +806,7 @@ def reply(app, payload: dict, job) -> None:
     fields = {"user_id": conf["LAPOR_USER_ID"], "institution_from_id": conf["LAPOR_INSTITUTION_ID"],
               "institution_to_id": t.disposition_id or t.forwarded_to or conf["LAPOR_INSTITUTION_ID"],
               "complaint_id": t.lapor_id, "info_disposition": "", "template_code": conf["LAPOR_FOLLOWUP_TEMPLATE_CODE"],
-              "rating": 0, "is_secret": 1 if c.secret else 0, "content": ev.text}
+              "rating": 0, "is_secret": 1 if c.secret else 0, "content": content}
 
     def _set(state, error=None):
         with database.atomic():
@@ -595,7 +816,7 @@ def reply(app, payload: dict, job) -> None:
         api.add_followup(fields)
     except NotSent as exc:
         _set(QUEUED, str(exc))
-        raise RetryLater(str(exc), delay=exc.retry_after) from None
+        raise _transient(exc) from None
     except Rejected as exc:
         _set(FAILED, str(exc))
         raise PermanentFailure(str(exc)) from None
@@ -607,6 +828,57 @@ def reply(app, payload: dict, job) -> None:
     _set(CREATED)
     lo = conf["LAPOR_POLL_MIN_INTERVAL"]
     _update(t.id, next_poll_at=utcnow(), poll_interval=lo)  # expect an answer: poll again soon
+
+
+def reply_content(ev: Event, c: Complaint) -> str:
+    """What one of our public steps says in LAPOR! (E8 ``content``): respond, resolve and comment as
+    written; the other steps with a short Indonesian lead naming the step. The step's text is what the
+    privacy layer lets the ``external`` audience read ("" when nothing: then nothing is posted)."""
+    text = privacy.event_view(ev, c, "external")["text"] if privacy.event_visible(ev, "external") else ""
+    text = text or ""
+    if not text and ev.type not in ("start", "resume"):
+        return ""
+    if not text and ev.type in ("start", "resume"):
+        return gettext_in("id", "Being handled.") if ev.type == "start" else gettext_in("id", "Handling resumed.")
+    lead = {
+        "start": lambda: gettext_in("id", "Being handled: %(text)s", text=text),
+        "hold": lambda: gettext_in("id", "Waiting for the reporter (postponed): %(text)s", text=text),
+        "resume": lambda: gettext_in("id", "Handling resumed: %(text)s", text=text),
+        "reject": lambda: gettext_in("id", "Rejected: %(text)s", text=text),
+        "reply": lambda: gettext_in("id", "The reporter adds: %(text)s", text=text),
+        "reopen": lambda: gettext_in("id", "Reopened by the reporter: %(text)s", text=text),
+    }.get(ev.type)
+    return lead() if lead else text
+
+
+def sync_templates(api: LaporClient | None = None) -> list[str]:
+    """E2: reload LAPOR!'s template codes (kept to check ``LAPOR_FOLLOWUP_TEMPLATE_CODE``)."""
+    api = api or LaporClient(cfg())
+    rows = []
+    for data in api._pages("E2", api.path("templates"), 20):
+        rows.extend(d for d in data if isinstance(d, dict) and d.get("code") not in (None, ""))
+    now = utcnow()
+    with database.atomic():
+        LaporTemplate.delete().execute()
+        for d in rows:
+            (LaporTemplate.insert(code=str(d["code"])[:128], content=str(d.get("content") or d.get("name") or ""),
+                                  synced_at=now).on_conflict_ignore().execute())
+    return [str(d["code"]) for d in rows]
+
+
+def template_problem(api: LaporClient | None = None) -> str | None:
+    """Why E8 must not be sent with ``LAPOR_FOLLOWUP_TEMPLATE_CODE``, or ``None`` (codes unknown: not checked)."""
+    codes = [t.code for t in LaporTemplate.select(LaporTemplate.code)]
+    if not codes and api is not None:
+        try:
+            codes = sync_templates(api)
+        except LaporError:
+            return None
+    code = cfg()["LAPOR_FOLLOWUP_TEMPLATE_CODE"]
+    if codes and code not in codes:
+        return (f"LAPOR_FOLLOWUP_TEMPLATE_CODE={code!r} is not one of LAPOR!'s template codes (E2: "
+                f"{', '.join(sorted(codes)[:20])}); correct it, then resend the reply")
+    return None
 
 
 def wake(app, payload: dict, job) -> None:
@@ -638,10 +910,11 @@ def sync_institutions(app=None) -> dict[str, int]:
 
 def scheduled_institutions(app) -> None:
     try:
-        LaporClient(cfg())
+        api = LaporClient(cfg())
     except NotConfigured:
         return
     sync_institutions(app)
+    sync_templates(api)
 
 
 # --- import by id -------------------------------------------------------------------------------
@@ -682,7 +955,7 @@ def import_complaint(lapor_id: str, api: LaporClient | None = None) -> Complaint
         other = LaporTicket.get_or_none(LaporTicket.lapor_id == lapor_id)
         raise ImportRefused(f"LAPOR! complaint {lapor_id} was imported meanwhile", 409,
                             other.complaint.tracking_id if other else None) from None
-    note(c.id, f"Diimpor dari SP4N-LAPOR! nomor {lapor_id}.", f"imported:{lapor_id}")
+    note(c.id, _n(N_("Imported from SP4N-LAPOR! number %(id)s."), id=lapor_id), f"imported:{lapor_id}")
     poll_one(t, api)
     return Complaint.get_by_id(c.id)
 
@@ -707,6 +980,10 @@ def link(c: Complaint, lapor_id: str, *, force: bool = False) -> LaporTicket:
         raise services.Conflict(f"LAPOR! id {lapor_id} is already linked to {other.complaint.tracking_id}")
     if not force:
         data, _logs = LaporClient(cfg()).status(lapor_id)
+        if not str(data.get("content") or "").strip() and not str(data.get("title") or "").strip():
+            raise services.Conflict(f"LAPOR! returned no content for complaint {lapor_id}, so it cannot be checked "
+                                    f"against {c.tracking_id}: link with force (--force, \"force\": true) if you "
+                                    f"are sure it is this complaint")
         if c.tracking_id not in str(data.get("content") or "") + str(data.get("title") or ""):
             raise services.Conflict(f"LAPOR! complaint {lapor_id} does not mention {c.tracking_id}: check the id "
                                     f"(or link with force when you are sure)")
@@ -715,9 +992,11 @@ def link(c: Complaint, lapor_id: str, *, force: bool = False) -> LaporTicket:
         LaporTicket.update(state=CREATED, lapor_id=lapor_id, last_error=None, next_poll_at=now,
                            poll_interval=cfg()["LAPOR_POLL_MIN_INTERVAL"], updated_at=now).where(
             LaporTicket.id == t.id).execute()
+        Job.update(run_at=now, updated_at=now).where(  # replies that waited for the link go now
+            (Job.complaint == c.id) & (Job.kind == "lapor.reply") & (Job.status == "pending") & (Job.run_at > now)).execute()
         enqueue(JobRequest("lapor.push", {"complaint_id": c.id}, key=f"lapor.push:{c.id}:link:{lapor_id}",
                            complaint_id=c.id), default_max_attempts=cfg()["JOB_MAX_ATTEMPTS"])
-    note(c.id, f"Operator menautkan pengaduan ini ke SP4N-LAPOR! nomor {lapor_id}.", f"linked:{lapor_id}")
+    note(c.id, _n(N_("An operator linked this complaint to SP4N-LAPOR! number %(id)s."), id=lapor_id), f"linked:{lapor_id}")
     return LaporTicket.get_by_id(t.id)
 
 
@@ -737,7 +1016,7 @@ def resend(c: Complaint) -> LaporTicket:
             raise services.Conflict("the ticket changed meanwhile; look again")
         enqueue(JobRequest("lapor.push", {"complaint_id": c.id}, key=f"lapor.push:{c.id}:resend:{t.resends + 1}",
                            complaint_id=c.id), default_max_attempts=cfg()["JOB_MAX_ATTEMPTS"])
-    note(c.id, "Operator memerintahkan pengiriman ulang ke SP4N-LAPOR!.", f"resend:{t.id}:{t.resends + 1}")
+    note(c.id, _n(N_("An operator had the complaint sent to SP4N-LAPOR! again.")), f"resend:{t.id}:{t.resends + 1}")
     return LaporTicket.get_by_id(t.id)
 
 
@@ -770,6 +1049,22 @@ def next_job(complaint_id: int):
                                Job.status.in_(["pending", "running"])).order_by(Job.run_at).first())
 
 
+def reforward_agency(agency_id: int) -> int:
+    """Queue the forward step for open complaints of ``agency_id`` already created in LAPOR! (in the
+    caller's transaction). Returns how many."""
+    rows = (LaporTicket.select(LaporTicket.complaint).join(Complaint)
+            .where((Complaint.agency == agency_id) & (LaporTicket.state == CREATED) &
+                   Complaint.status.not_in(list(FINISHED_LOCAL))))
+    n = 0
+    stamp = utcnow().strftime("%Y%m%d%H%M%S%f")
+    for t in rows:
+        enqueue(JobRequest("lapor.push", {"complaint_id": t.complaint_id},
+                           key=f"lapor.push:{t.complaint_id}:map:{stamp}", complaint_id=t.complaint_id),
+                default_max_attempts=cfg()["JOB_MAX_ATTEMPTS"])
+        n += 1
+    return n
+
+
 def ticket_view(t: LaporTicket | None, complaint: Complaint) -> dict[str, Any] | None:
     job = next_job(complaint.id)
     if t is None:
@@ -791,19 +1086,48 @@ def ticket_view(t: LaporTicket | None, complaint: Complaint) -> dict[str, Any] |
 
 
 def stuck() -> dict[str, list]:
-    """Everything an operator must look at: uncertain or failed creates, failing forwards and polls, replies,
-    dead jobs."""
+    """What needs an operator now: uncertain or failed creates, failing or unmirrorable forwards, polls
+    that fail, uncertain or failed replies, and dead jobs that none of these already shows.
+
+    A dead job whose work was settled since (the ticket linked or resent and created, the reply posted
+    or dismissed, a later job of the same kind done) is history: it stays in ``aduan jobs list --status
+    dead`` and the complaint's timeline, not here.
+    """
     lease = dt.timedelta(seconds=cfg()["JOB_LEASE_SECONDS"])
     q = (LaporTicket.select(LaporTicket, Complaint).join(Complaint)
          .where(LaporTicket.state.in_([UNCERTAIN, FAILED]) |
                 ((LaporTicket.state == SENDING) & (LaporTicket.updated_at < utcnow() - lease)) |
                 LaporTicket.forward_state.in_([FWD_FAILED, FWD_PENDING]) | LaporTicket.poll_error.is_null(False) |
+                (LaporTicket.unmapped_agency_id.is_null(False) & Complaint.status.not_in(list(FINISHED_LOCAL))) |
                 ((LaporTicket.state == QUEUED) & LaporTicket.last_error.is_null(False)))
          .order_by(LaporTicket.updated_at))
-    tickets = [ticket_view(t, t.complaint) for t in q]
+    tickets = []
+    for t in q:
+        view = ticket_view(t, t.complaint)
+        if t.unmapped_agency_id is not None:
+            view["attention"] = _(
+                "Agency %(agency)s has no LAPOR! institution: LAPOR! shows %(name)s. Map the agency to forward it.",
+                agency=t.complaint.agency.name if t.complaint.agency_id else t.unmapped_agency_id,
+                name=institution_name(t.forwarded_to or cfg()["LAPOR_INSTITUTION_ID"]))
+        tickets.append(view)
+    listed = {v["tracking_id"] for v in tickets}
     replies = [{"id": r.id, "event_id": r.event_id, "tracking_id": r.ticket.complaint.tracking_id, "state": r.state,
                 "last_error": r.last_error} for r in LaporReply.select().where(LaporReply.state.in_([UNCERTAIN, FAILED]))]
-    jobs = [{"id": j.id, "kind": j.kind, "attempts": j.attempts, "last_error": j.last_error,
-             "tracking_id": j.complaint.tracking_id if j.complaint_id else None}
-            for j in Job.select().where(Job.kind.startswith("lapor.") & (Job.status == "dead")).order_by(Job.id)]
+    reply_state = {r.event_id: r.state for r in LaporReply.select(LaporReply.event, LaporReply.state)}
+    ticket_state = {t.complaint_id: t.state for t in LaporTicket.select(LaporTicket.complaint, LaporTicket.state)}
+    jobs = []
+    for j in Job.select().where(Job.kind.startswith("lapor.") & (Job.status == "dead")).order_by(Job.id):
+        tid = j.complaint.tracking_id if j.complaint_id else None
+        if tid in listed:
+            continue  # the ticket says it already (and what to do)
+        if j.kind == "lapor.reply" and reply_state.get((j.payload or {}).get("event_id")) in (CREATED, UNCERTAIN, FAILED):
+            continue  # posted, dismissed, or listed under replies
+        if j.kind == "lapor.push" and ticket_state.get(j.complaint_id) == CREATED:
+            continue  # linked or resent since: the complaint is in LAPOR!
+        if j.kind == "lapor.wake":
+            continue  # polling resumes on its own schedule
+        if Job.select().where((Job.kind == j.kind) & (Job.complaint == j.complaint_id) & (Job.id > j.id) &
+                              (Job.status.in_(["done", "pending", "running"]))).exists():
+            continue  # superseded by a later run
+        jobs.append({"id": j.id, "kind": j.kind, "attempts": j.attempts, "last_error": j.last_error, "tracking_id": tid})
     return {"tickets": tickets, "replies": replies, "dead_jobs": jobs}

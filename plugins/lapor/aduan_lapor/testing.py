@@ -23,7 +23,8 @@ def sim():
 def lapor(make_app, sim):
     """Factory: ``lapor(**config)`` → (app, client, seed) with the plugin wired to the simulator."""
 
-    def factory(**config):
+    def factory(seed=True, **config):
+        """``seed=False``: a second app on the same database (e.g. restarted with other settings)."""
         cfg = {"PLUGINS": ["lapor"], "LAPOR_BASE_URL": sim.url, "LAPOR_BEARER_TOKEN": DEFAULT_TOKEN,
                "LAPOR_TOKEN_GUID": DEFAULT_GUID, "LAPOR_INSTITUTION_ID": 1001, "LAPOR_POLL_SECONDS": 0.001,
                "LAPOR_POLL_MIN_INTERVAL": 0, "LAPOR_POLL_MAX_INTERVAL": 0, "LAPOR_POLL_ERROR_INTERVAL": 0,
@@ -31,11 +32,30 @@ def lapor(make_app, sim):
                "JOB_BACKOFF_MAX": 0, "JOB_LEASE_SECONDS": 60}
         cfg.update(config)
         app = make_app(cfg)
+        if not seed:
+            return app, app.test_client(), None
         with app.app_context(), database.connection_context():
             s = seed_basics()
         return app, app.test_client(), s
 
     return factory
+
+
+def wib(minutes: float) -> str:
+    """A LAPOR! timestamp (``d-m-Y H:i:s``, Asia/Jakarta) ``minutes`` from now (negative: in the past)."""
+    import datetime as dt
+
+    t = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=7, minutes=minutes)
+    return t.strftime("%d-%m-%Y %H:%M:%S")
+
+
+def make_due(app, kind_prefix="lapor."):
+    """Make every pending job of these kinds due now (as if their wait had passed)."""
+    from aduan.db import utcnow
+    from aduan.models import Job
+
+    with app.app_context(), database.connection_context():
+        Job.update(run_at=utcnow()).where(Job.kind.startswith(kind_prefix) & (Job.status == "pending")).execute()
 
 
 def drain(app, rounds=40):

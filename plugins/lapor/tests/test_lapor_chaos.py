@@ -33,7 +33,8 @@ def test_300_complaints_through_30_percent_failures_and_a_worker_restart(lapor, 
             tids.append(c.tracking_id)
 
     sim.faults.rate = 0.3
-    sim.faults.kinds = ("error", "error_after", "lost", "reset", "429", "malformed", "unexpected")
+    sim.faults.kinds = ("error", "error_after", "lost", "reset", "429", "malformed", "unexpected", "unavailable",
+                        "bad_gateway")
     sim.seed(20261123)
 
     # a worker runs in the background and is stopped part-way through

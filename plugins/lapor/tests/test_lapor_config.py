@@ -17,6 +17,9 @@ from aduan_lapor.testing import act, drain, file
     ("LAPOR_PUSH_ON", "resolve", "LAPOR_PUSH_ON"),
     ("LAPOR_STATUS_MAP", {"Selesai": "done"}, "LAPOR_STATUS_MAP"),
     ("LAPOR_REMOTE_TIMEZONE", "Mars/Olympus", "LAPOR_REMOTE_TIMEZONE"),
+    ("LAPOR_LOCATION_TABLE", "/nonexistent/lokasi.csv", "LAPOR_LOCATION_TABLE: cannot read the file"),
+    ("LAPOR_NOT_CREATED_STATUSES", [404], "LAPOR_NOT_CREATED_STATUSES"),
+    ("LAPOR_POST_STEPS", ["archive"], "LAPOR_POST_STEPS"),
 ])
 def test_invalid_settings_stop_start_up_naming_the_key(make_app, key, value, message):
     with pytest.raises(ConfigError) as err:

@@ -42,8 +42,14 @@ def test_anonymous_reporter_identity_and_nik_never_reach_lapor(lapor, sim):
     assert sim.calls("E3") and sim.files
     # a named reporter, and one who consented, are identified as they allowed; NIK still never
     assert "Lalu Pelapor2" in by_tid[named]["content"] and by_tid[named]["body"]["nameUser"] == "Lalu Pelapor2"
-    assert by_tid[consented]["body"]["is_anonymous"] is True
-    assert "Lalu Pelapor3" in by_tid[consented]["content"]
+    # an anonymous reporter who consented: identified only in the user fields, never in the content the
+    # receiving institution reads (issue #12 item 8)
+    c3 = by_tid[consented]
+    assert c3["body"]["is_anonymous"] is True
+    assert (c3["body"]["nameUser"], c3["body"]["emailUser"]) == ("Lalu Pelapor3", "pelapor3@example.id")
+    assert c3["body"]["phoneUser"].endswith("81907120003")
+    for part in ("Lalu Pelapor3", "pelapor3@example.id", "81907120003"):
+        assert part not in c3["content"]
     assert by_tid[secret]["body"]["is_secret"] is True and by_tid[anon]["body"]["is_secret"] is False
 
 
