@@ -2,13 +2,29 @@
 
 Tokens are 32 random bytes (URL-safe), shown once, stored as SHA-256. Access codes are random,
 stored as an HMAC keyed by the tracking id, and compared in constant time.
+
+**Integration token scopes.** A token of an ``integration`` account can do only what an admin
+granted it (least privilege: a token issued with no scope can do nothing a member of the public
+cannot). A scope is a name:
+
+* a permission from :data:`PERMISSIONS` (``complaints:read``, ``secret:read``, ``action:respond``…);
+* a *reach* restriction: ``channel:<name>`` (only complaints that came through that channel; the
+  complaints the token files get that channel) and ``agency:<code>`` (only complaints currently
+  disposed to that agency). Several of one kind widen the reach; the two kinds intersect. With
+  none, the reach is every complaint.
+
+Plugins check scopes by name with :meth:`Actor.has_scope` (e.g. an Open311 plugin serves only
+tokens holding ``channel:open311``). Tokens issued before migration 0003 kept working with
+:data:`LEGACY_SCOPES`: everything they could do except reading secret content and reporters'
+contacts.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .db import utcnow
 from .models import Token, User
@@ -27,10 +43,36 @@ class Actor:
     username: str | None = None
     complaint_id: int | None = None  # reporter: the complaint their access code unlocks
     label: str | None = None  # free text, e.g. "lapor" for a system actor
+    scopes: frozenset[str] = field(default_factory=frozenset)  # integration: what its token was granted
+    agency_ids: frozenset[int] = field(default_factory=frozenset)  # integration: resolved agency:<code> scopes
 
     @property
     def is_staff(self) -> bool:
         return self.role in ("admin", "coordinator", "officer")
+
+    def has_scope(self, name: str) -> bool:
+        """Was this integration token granted ``name``? (Other roles hold no scopes.)"""
+        return self.role == "integration" and name in self.scopes
+
+    @property
+    def channels(self) -> frozenset[str]:
+        """The channels an integration token is limited to (empty: no channel limit)."""
+        return frozenset(s.split(":", 1)[1] for s in self.scopes if s.startswith("channel:"))
+
+    @property
+    def agency_limited(self) -> bool:
+        return any(s.startswith("agency:") for s in self.scopes)
+
+    def reaches(self, complaint) -> bool:
+        """Is the complaint within an integration token's channel and agency limits?"""
+        if self.role != "integration":
+            return True
+        chans = self.channels
+        if chans and complaint.channel not in chans:
+            return False
+        if self.agency_limited and complaint.agency_id not in self.agency_ids:
+            return False
+        return True
 
 
 PUBLIC = Actor(role="public")
@@ -62,9 +104,74 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def create_token(user: User, name: str = "", expires_at=None) -> tuple[Token, str]:
+#: What an admin may grant an integration token, with what each allows (within the token's reach).
+PERMISSIONS: dict[str, str] = {
+    "complaints:file": "file complaints on behalf of citizens",
+    "complaints:read": "list and read complaints (content of non-secret ones; no reporter identity)",
+    "notes:read": "read internal timeline notes (needs complaints:read)",
+    "secret:read": "read the content, texts, location and attachments of secret (rahasia) complaints",
+    "contacts:read": "read the name and contacts of reporters who are not anonymous (NIK stays masked)",
+    "action:respond": "give a public answer (tindak lanjut)",
+    "action:resolve": "give the final answer (selesai)",
+    "action:comment": "add a timeline note",
+    "attachments:add": "upload attachments",
+}
+#: Scopes that restrict where a token reaches: ``channel:<name>``, ``agency:<code>``.
+REACH_PREFIXES = ("channel", "agency")
+#: What integration tokens issued before scopes existed (migration 0003) were given.
+LEGACY_SCOPES = ("complaints:file", "complaints:read", "notes:read", "action:respond", "action:resolve",
+                 "action:comment", "attachments:add")
+_SCOPE_ARG = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$", re.IGNORECASE)
+
+
+class ScopeError(ValueError):
+    """A scope an admin asked for does not exist; ``errors`` lists each problem."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("; ".join(errors))
+
+
+def validate_scopes(scopes, role: str) -> list[str]:
+    """Check and normalise scope names for a token of ``role``; raises :class:`ScopeError`.
+
+    Only integration tokens take scopes. ``agency:<code>`` must name an existing agency.
+    """
+    from .i18n import _
+    from .models import Agency
+
+    out: list[str] = []
+    errors: list[str] = []
+    for raw in scopes or ():
+        name = str(raw).strip()
+        if not name or name in out:
+            continue
+        kind, _sep, arg = name.partition(":")
+        if name in PERMISSIONS:
+            out.append(name)
+        elif kind in REACH_PREFIXES and _SCOPE_ARG.match(arg):
+            if kind == "channel":
+                name = "channel:" + arg.lower()
+            elif Agency.get_or_none(Agency.code == arg) is None:
+                errors.append(_("Unknown agency in scope: %(name)s.", name=name))
+                continue
+            out.append(name)
+        else:
+            errors.append(_("Unknown scope: %(name)s.", name=name))
+    if out and role != "integration":
+        errors.append(_("Only tokens of integration accounts take scopes; this account is %(role)s.", role=role))
+    if errors:
+        raise ScopeError(errors)
+    return out
+
+
+def create_token(user: User, name: str = "", expires_at=None, scopes=None) -> tuple[Token, str]:
+    """Issue a token (the secret is returned once). ``scopes`` are validated by
+    :func:`validate_scopes`; an integration token without scopes may do nothing beyond the public."""
+    scopes = validate_scopes(scopes, user.role)
     raw = "adu_" + secrets.token_urlsafe(32)
-    tok = Token.create(user=user, name=name, token_hash=hash_token(raw), prefix=raw[:10], expires_at=expires_at)
+    tok = Token.create(user=user, name=name, token_hash=hash_token(raw), prefix=raw[:10], expires_at=expires_at,
+                       scopes=scopes)
     return tok, raw
 
 
@@ -78,4 +185,14 @@ def actor_for_token(raw: str) -> Actor | None:
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 300:
         Token.update(last_used_at=now).where(Token.id == row.id).execute()  # coarse, avoids a write per request
     u = row.user
-    return Actor(role=u.role, user_id=u.id, agency_id=u.agency_id, username=u.username)
+    if u.role != "integration":
+        return Actor(role=u.role, user_id=u.id, agency_id=u.agency_id, username=u.username)
+    scopes = frozenset(row.scopes or ())
+    codes = [s.split(":", 1)[1] for s in scopes if s.startswith("agency:")]
+    agency_ids = frozenset()
+    if codes:
+        from .models import Agency
+
+        agency_ids = frozenset(a.id for a in Agency.select(Agency.id).where(Agency.code.in_(codes)))
+    return Actor(role=u.role, user_id=u.id, agency_id=u.agency_id, username=u.username, scopes=scopes,
+                 agency_ids=agency_ids)

@@ -231,17 +231,23 @@ def token_group():
 @token_group.command("create")
 @click.argument("username")
 @click.option("--name", default="cli")
+@click.option("--scope", "scopes", multiple=True, metavar="SCOPE",
+              help="Integration accounts: grant a scope (repeat), e.g. complaints:read, channel:sms, agency:PUPR.")
 @_connected
-def token_create(username, name):
-    """Issue a token for a user; it is printed once."""
-    from .auth import create_token
+def token_create(username, name, scopes):
+    """Issue a token for a user; it is printed once. An integration token can do only what its
+    --scope options grant (see the README)."""
+    from .auth import ScopeError, create_token
     from .models import User
 
     u = User.get_or_none(User.username == username)
     if u is None:
         raise click.UsageError(f"no user {username!r}")
-    with database.atomic():
-        _, raw = create_token(u, name)
+    try:
+        with database.atomic():
+            _, raw = create_token(u, name, scopes=scopes)
+    except ScopeError as exc:
+        raise click.UsageError("; ".join(exc.errors)) from None
     click.echo(raw)
 
 

@@ -90,6 +90,10 @@ class CoreConfig(OpsConfig):
         "Largest request body accepted, in bytes."))
     ATTACHMENT_MAX_BYTES = fields.Integer(load_default=10 * 1024 * 1024, metadata=_d(
         "Largest attachment accepted, in bytes."))
+    ATTACHMENT_MAX_FILES = fields.Integer(load_default=10, validate=validate.Range(min=1), metadata=_d(
+        "Most attachments one complaint may hold (every channel and uploader counted together)."))
+    ATTACHMENT_MAX_TOTAL_BYTES = fields.Integer(load_default=50 * 1024 * 1024, validate=validate.Range(min=1),
+                                                metadata=_d("Most bytes the attachments of one complaint may total."))
     ATTACHMENT_TYPES = StrList(load_default=lambda: [
         "image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf", "audio/mpeg",
         "audio/ogg", "video/mp4"], metadata=_d("MIME types accepted for attachments, sniffed from the bytes."))

@@ -7,7 +7,7 @@ import random
 
 from flask import current_app
 
-from .auth import create_token
+from .auth import LEGACY_SCOPES, create_token
 from .db import database, utcnow
 from .models import Agency, Category, Complaint, Region, User
 from .regions import load_regions
@@ -116,7 +116,7 @@ def seed() -> list[tuple[str, str, str]]:
             u, created = User.get_or_create(username=username, defaults={
                 "name": name, "role": role, "agency": agencies.get(agency)})
             users[username] = u
-            _, raw = create_token(u, "demo")
+            _, raw = create_token(u, "demo", scopes=LEGACY_SCOPES if role == "integration" else None)
             tokens.append((role, username, raw))
     coord = Actor(role="coordinator", user_id=users["koordinator"].id, agency_id=agencies["DISKOMINFOTIK"].id,
                   username="koordinator")

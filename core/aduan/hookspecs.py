@@ -165,10 +165,14 @@ def complaint_extra(complaint: "Complaint", audience: str) -> "Mapping[str, Any]
 
     Called by :func:`aduan.privacy.complaint_view` after the core has decided what the audience
     sees. Only return what that audience may see: ``audience`` is one of ``public``, ``reporter``,
-    ``officer``, ``coordinator``, ``admin``, ``export``, ``external``.
+    ``officer``, ``coordinator``, ``admin``, ``integration``, ``export``, ``external``. It is an
+    :class:`aduan.privacy.Audience` (a ``str``, so ``audience == "officer"`` works) carrying the
+    grants that decide each field: decide with ``aduan.privacy.shows_identity(complaint, audience)``
+    and ``shows_content(...)`` rather than by name, so an integration token's grants are honoured.
+    Not called for the public view of a secret complaint (status and dates only).
 
     :param complaint: the complaint row (read-only).
-    :param audience: who will see the result.
+    :param audience: who will see the result (an :class:`aduan.privacy.Audience`).
     :return: a mapping merged under ``extra.<plugin>`` keys, or ``None``.
     """
 

@@ -108,6 +108,7 @@ class Token(BaseModel):
     last_used_at = pw.DateTimeField(null=True)
     expires_at = pw.DateTimeField(null=True)
     revoked = pw.BooleanField(default=False)
+    scopes = JSONField(null=True)  # integration tokens: granted scopes (see aduan.auth); others: unused
 
 
 class Complaint(BaseModel):

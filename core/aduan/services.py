@@ -292,10 +292,36 @@ def file_complaint(data: Mapping[str, Any], *, actor: Actor, channel: str = "web
 # --- workflow actions ---------------------------------------------------------------------------
 
 def _authorise(complaint: Complaint, actor: Actor) -> None:
-    if actor.role in ("officer", "reporter") and not can_see(actor, complaint):
+    if actor.role in ("officer", "reporter", "integration") and not can_see(actor, complaint):
         raise NotFound(_("No complaint with tracking id %(tid)s.", tid=complaint.tracking_id))
     if actor.role == "public":
         raise NotFound(_("No complaint with tracking id %(tid)s.", tid=complaint.tracking_id))
+
+
+def _lock(complaint_id: int) -> Complaint:
+    """The complaint row, locked for the rest of the transaction (PostgreSQL ``FOR UPDATE``;
+    SQLite's write transactions begin ``IMMEDIATE`` and so already hold the database)."""
+    q = Complaint.select().where(Complaint.id == complaint_id)
+    return (q.for_update() if is_postgres() else q).get()
+
+
+def _granted(actor: Actor, allowed: list[str]) -> list[str]:
+    if actor.role != "integration":
+        return allowed
+    return [a for a in allowed if actor.has_scope(f"action:{a}")]
+
+
+def safe_filename(name: str | None) -> str:
+    """A file name fit to store and to offer for download: no folder part (``/`` or ``\\``), no NUL,
+    control, bidi-override or zero-width character, no leading or trailing dots or spaces."""
+    value = unicodedata.normalize("NFC", str(name or ""))
+    value = re.split(r"[/\\]", value)[-1]
+    value = "".join(ch for ch in value if unicodedata.category(ch)[0] != "C")
+    value = " ".join(value.split()).strip(" .")
+    if len(value) > 255:
+        stem, dot, ext = value.rpartition(".")
+        value = (stem[:254 - len(ext)] + "." + ext) if dot and len(ext) <= 16 else value[:255]
+    return value or "lampiran"
 
 
 def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str = "", agency_id: int | None = None,
@@ -314,11 +340,12 @@ def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str 
     """
     if isinstance(complaint, str):
         complaint = find_complaint(complaint)
-    now = now or utcnow()
     text = clean_text(text)
     with database.atomic():
-        q = Complaint.select().where(Complaint.id == complaint.id)
-        c = (q.for_update() if is_postgres() else q).get()
+        c = _lock(complaint.id)
+        # The time is taken once the row is locked: entries are dated in the order they are
+        # written, so a note written before a transfer is never dated after it.
+        now = now or utcnow()
         _authorise(c, actor)  # on the locked row: a transfer that just committed is seen
         if external_id and Event.select().where(Event.complaint == c, Event.source == (source or actor.label or "core"),
                                                 Event.external_id == external_id).exists():
@@ -326,7 +353,10 @@ def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str 
         try:
             act = workflow.check(action, c.status, actor.role)
         except workflow.WorkflowError as exc:
-            raise Conflict(str(exc), exc.allowed) from None
+            raise Conflict(str(exc), _granted(actor, exc.allowed)) from None
+        if actor.role == "integration" and not actor.has_scope(f"action:{action}"):
+            raise Conflict(_("This token is not granted %(scope)s.", scope=f"action:{action}"),
+                           _granted(actor, workflow.allowed_actions(c.status, actor.role)))
         errors: dict[str, list[str]] = {}
         if act.needs_text and not text:
             errors["text"] = [_("Required for this action.")]
@@ -414,11 +444,19 @@ def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str 
 def add_attachment(complaint: Complaint | str, actor: Actor, stream: BinaryIO, filename: str, *,
                    visibility: str = "public", now: dt.datetime | None = None,
                    source: str | None = None) -> Attachment:
-    """Store a file and attach it to a complaint (with a timeline entry). Size and sniffed type are
-    checked against the deployment's limits before anything is written."""
+    """Store a file and attach it to a complaint (with a timeline entry).
+
+    Checked against the deployment's limits: size and sniffed type of the file
+    (``ATTACHMENT_MAX_BYTES``, ``ATTACHMENT_TYPES``), and the number of files and total bytes per
+    complaint (``ATTACHMENT_MAX_FILES``, ``ATTACHMENT_MAX_TOTAL_BYTES``: checked before the upload is
+    read and again on the locked row, so concurrent uploads cannot pass the caps together). The name
+    is reduced by :func:`safe_filename`.
+    """
     if isinstance(complaint, str):
         complaint = find_complaint(complaint)
     _authorise(complaint, actor)
+    if actor.role == "integration" and not actor.has_scope("attachments:add"):
+        raise Conflict(_("This token is not granted %(scope)s.", scope="attachments:add"), [])
     if complaint.status == "archived":
         raise Conflict(_("The complaint is archived."), [])
     if actor.role == "reporter":
@@ -427,19 +465,38 @@ def add_attachment(complaint: Complaint | str, actor: Actor, stream: BinaryIO, f
         raise InvalidInput({"visibility": [_("Must be public or internal.")]})
     from .storage import AttachmentRejected
 
+    _check_attachment_caps(complaint.id, 0)
     try:
         sha, size, ctype = _state().storage.put(stream)
     except AttachmentRejected as exc:
         raise InvalidInput({"file": [str(exc)]}) from None
-    name = clean_text(filename, multiline=False)[:255] or "lampiran"
-    now = now or utcnow()
+    name = safe_filename(filename)
     with database.atomic():
-        ev = _record(complaint, "attach", actor, text="", visibility=visibility, source=source,
+        c = _lock(complaint.id)
+        _authorise(c, actor)
+        _check_attachment_caps(c.id, size)
+        now = now or utcnow()
+        ev = _record(c, "attach", actor, text="", visibility=visibility, source=source,
                      data={"filename": name, "content_type": ctype, "size": size}, now=now)
-        att = Attachment.create(complaint=complaint, event=ev, sha256=sha, size=size, content_type=ctype,
+        att = Attachment.create(complaint=c, event=ev, sha256=sha, size=size, content_type=ctype,
                                 filename=name, visibility=visibility, uploaded_by=actor.role, created_at=now)
-        Complaint.update(updated_at=now).where(Complaint.id == complaint.id).execute()
+        Complaint.update(updated_at=now).where(Complaint.id == c.id).execute()
     return att
+
+
+def _check_attachment_caps(complaint_id: int, adding: int) -> None:
+    from .i18n import ngettext
+
+    cfg = current_app.config
+    count, total = (Attachment.select(pw.fn.COUNT(Attachment.id), pw.fn.COALESCE(pw.fn.SUM(Attachment.size), 0))
+                    .where(Attachment.complaint == complaint_id).tuples().get())
+    max_files, max_total = cfg["ATTACHMENT_MAX_FILES"], cfg["ATTACHMENT_MAX_TOTAL_BYTES"]
+    if count >= max_files:
+        raise InvalidInput({"file": [ngettext("A complaint holds at most %(num)d file.",
+                                              "A complaint holds at most %(num)d files.", max_files)]})
+    if total + adding > max_total or (adding == 0 and total >= max_total):
+        raise InvalidInput({"file": [_("The files of a complaint total at most %(limit)d bytes; "
+                                       "%(left)d bytes are left.", limit=max_total, left=max(0, max_total - total))]})
 
 
 # --- SLA sweep ----------------------------------------------------------------------------------
@@ -464,6 +521,7 @@ def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
     schedule; safe to run concurrently and repeatedly."""
     from .auth import system
 
+    explicit = now is not None  # a given time dates the entries; otherwise each is dated after its row lock
     now = now or utcnow()
     actor = system("sla")
     counts = {"breaches": 0, "closed": 0}
@@ -475,6 +533,7 @@ def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
         with database.atomic():
             q = Complaint.select().where(Complaint.id == cid)
             c = (q.for_update() if is_postgres() else q).get()
+            stamp = now if explicit else utcnow()
             done = {s for s in c.breached.split(",") if s}
             new = [s for s in overdue_stages(c, now) if s not in done]
             if not new:
@@ -485,14 +544,14 @@ def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
                 n = note(_SLA_NOTES[stage], due={"utc": due.isoformat()})
                 _record(c, "sla_breach", actor, from_status=c.status, to_status=c.status, visibility="internal",
                         text=_deployment_text(n), data={"stage": stage, "due": isoformat(due), "note": n},
-                        now=now)
+                        now=stamp)
                 counts["breaches"] += 1
     to_close = Complaint.select(Complaint.id).where((Complaint.status == "resolved") & (Complaint.due_close <= now))
     for (cid,) in to_close.tuples().iterator():
         try:
             n = note(N_("Closed automatically: the reporter did not answer within the reply window."))
-            perform(Complaint.get_by_id(cid), "close", actor, now=now, text=_deployment_text(n),
-                    data={"auto": True, "note": n})
+            perform(Complaint.get_by_id(cid), "close", actor, now=now if explicit else None,
+                    text=_deployment_text(n), data={"auto": True, "note": n})
             counts["closed"] += 1
         except Conflict:
             continue  # another worker or the reporter got there first

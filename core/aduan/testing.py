@@ -8,7 +8,8 @@ Fixtures:
 
 * ``make_app(config=None, plugins=())``: build an app on the test database (migrated);
 * ``app`` / ``client``: one built with no plugins;
-* ``seed``: agencies, a category, regions and staff tokens (:class:`Seed`);
+* ``seed``: agencies, a category, regions and staff tokens (:class:`Seed`; its integration token
+  holds :data:`aduan.auth.LEGACY_SCOPES`);
 * ``auth(token)``: the ``Authorization`` header for a token.
 
 Test apps use ``JOB_BACKOFF_BASE=0``: a failed job is due again at once, and
@@ -60,7 +61,7 @@ class Seed:
 
 
 def seed_basics() -> Seed:
-    from .auth import create_token
+    from .auth import LEGACY_SCOPES, create_token
     from .models import Agency, Category, User
     from .regions import load_regions
 
@@ -72,7 +73,8 @@ def seed_basics() -> Seed:
     for username, role, agency in (("admin", "admin", None), ("koord", "coordinator", None),
                                    ("off_a", "officer", a), ("off_b", "officer", b), ("integ", "integration", None)):
         u = User.create(username=username, name=username.title(), role=role, agency=agency)
-        toks[username] = create_token(u, "test")[1]
+        scopes = LEGACY_SCOPES if role == "integration" else None  # what pre-0003 integration tokens hold
+        toks[username] = create_token(u, "test", scopes=scopes)[1]
     return Seed(a, b, cat, toks["admin"], toks["koord"], toks["off_a"], toks["off_b"], toks["integ"])
 
 

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from .. import __version__, jobs
-from ..auth import create_token
+from ..auth import ScopeError, create_token
 from ..db import database, utcnow
 from ..i18n import gettext as _, isoformat
 from ..models import Agency, Complaint, Job, Token, User
@@ -33,7 +33,8 @@ def _user_out(u: User) -> dict:
 
 def _token_out(t: Token, raw: str | None = None) -> dict:
     out = {"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": _iso(t.created_at),
-           "last_used_at": _iso(t.last_used_at), "expires_at": _iso(t.expires_at), "revoked": t.revoked}
+           "last_used_at": _iso(t.last_used_at), "expires_at": _iso(t.expires_at), "revoked": t.revoked,
+           "scopes": sorted(t.scopes or [])}
     if raw:
         out["token"] = raw
     return out
@@ -58,9 +59,12 @@ class Me(MethodView):
     @blp.response(200, UserOut)
     @blp.doc(security=[{"bearer": []}])
     def get(self):
-        """The account behind the token."""
+        """The account behind the token (for an integration token, with the scopes it holds)."""
         u = User.get_or_none(User.id == g.actor.user_id) or abort(404, _("No account."))
-        return _user_out(u)
+        out = _user_out(u)
+        if g.actor.role == "integration":
+            out["scopes"] = sorted(g.actor.scopes)
+        return out
 
 
 @blp.route("/users")
@@ -122,11 +126,19 @@ class UserTokens(MethodView):
     @blp.response(201, TokenOut)
     @blp.doc(security=[{"bearer": []}])
     def post(self, data, user_id):
-        """Issue a token. The secret is in this response only."""
+        """Issue a token. The secret is in this response only.
+
+        A token of an integration account can do only what ``scopes`` grants (none by default):
+        permissions such as ``complaints:read``, ``secret:read``, ``contacts:read`` or
+        ``action:respond``, and reach limits ``channel:<name>`` and ``agency:<code>`` (see the README).
+        """
         u = User.get_or_none(User.id == user_id) or abort(404, _("No such user."))
         exp = utcnow() + dt.timedelta(days=data["expires_days"]) if data.get("expires_days") else None
-        with database.atomic():
-            t, raw = create_token(u, data["name"], exp)
+        try:
+            with database.atomic():
+                t, raw = create_token(u, data["name"], exp, scopes=data.get("scopes"))
+        except ScopeError as exc:
+            raise InvalidInput({"scopes": exc.errors}) from None
         return _token_out(t, raw)
 
 

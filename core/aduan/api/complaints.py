@@ -69,6 +69,8 @@ def full_view(c: Complaint, actor: Actor, *, timeline: bool = True) -> dict:
         view["category"]["name"] = c.category.name_en
     role = actor.role if actor.role != "public" else None
     view["allowed_actions"] = allowed_actions(c.status, role) if role else []
+    if actor.role == "integration":
+        view["allowed_actions"] = [x for x in view["allowed_actions"] if actor.has_scope(f"action:{x}")]
     if audience in privacy.STAFF_AUDIENCES or audience == "reporter":
         view["overdue"] = overdue_stages(c, utcnow())
         view["language"] = complaint_language(c)
@@ -111,6 +113,14 @@ class Complaints(MethodView):
         else:
             channel = data.get("channel") or ("integration" if a.role == "integration" else "staff")
             actor = a
+            if a.role == "integration":
+                if not a.has_scope("complaints:file"):
+                    abort(403, _("This token is not granted %(scope)s.", scope="complaints:file"))
+                if a.channels:  # a channel-scoped token files into its own channel only
+                    channel = data.get("channel") or sorted(a.channels)[0]
+                    if channel not in a.channels:
+                        raise services.InvalidInput({"channel": [_("This token may file only in: %(channels)s.",
+                                                                   channels=", ".join(sorted(a.channels)))]})
         payload = {k: v for k, v in data.items() if k != "channel"}
         c, code = services.file_complaint(payload, actor=actor, channel=channel)
         base = current_app.config["BASE_URL"].rstrip("/")
@@ -128,6 +138,8 @@ class Complaints(MethodView):
         """
         a = g.actor
         staff = a.role in ("admin", "coordinator", "officer", "integration")
+        if a.role == "integration" and not a.has_scope("complaints:read"):
+            abort(403, _("This token is not granted %(scope)s.", scope="complaints:read"))
         q = (Complaint.select(Complaint, Agency, Category, Region, Reporter)
              .join(Agency, JOIN.LEFT_OUTER, on=(Complaint.agency == Agency.id)).switch(Complaint)
              .join(Category, JOIN.LEFT_OUTER, on=(Complaint.category == Category.id)).switch(Complaint)
@@ -136,10 +148,15 @@ class Complaints(MethodView):
         # On SQLite, a status filter would pick the status index and then sort every match; the
         # unary "+" (SQLite's documented hint) keeps the walk on the primary key, newest first.
         status_col = Complaint.status if is_postgres() else NodeList((SQL("+"), Complaint.status), glue="")
-        if not staff:
-            q = q.where(status_col.in_(PUBLIC_LIST_STATUSES))
+        if not staff:  # the public list: verified complaints that are not secret (rahasia)
+            q = q.where(status_col.in_(PUBLIC_LIST_STATUSES) & (Complaint.secret == False))  # noqa: E712
         if a.role == "officer":
             q = q.where(Complaint.agency == a.agency_id)
+        if a.role == "integration":  # the token's reach
+            if a.channels:
+                q = q.where(Complaint.channel.in_(sorted(a.channels)))
+            if a.agency_limited:
+                q = q.where(Complaint.agency.in_(sorted(a.agency_ids) or [0]))
         if args.get("status"):
             q = q.where(status_col.in_(args["status"]))
         for key, col in (("agency_id", Complaint.agency), ("category_id", Complaint.category),
@@ -153,7 +170,7 @@ class Complaints(MethodView):
         if args.get("q"):
             term = args["q"]
             cond = Complaint.title.contains(term) | Complaint.body.contains(term)
-            if not staff:
+            if not staff or (a.role == "integration" and not a.has_scope("secret:read")):
                 cond = cond & (Complaint.secret == False)  # noqa: E712 - never match on hidden content
             q = q.where(cond)
         if args.get("overdue") is not None:
@@ -231,6 +248,8 @@ class ComplaintAttachments(MethodView):
         a = resolve_actor(c)
         if a.role == "public":
             abort(401, _("A token or the complaint's access code is required."))
+        if a.role == "integration" and not a.has_scope("attachments:add"):
+            abort(403, _("This token is not granted %(scope)s.", scope="attachments:add"))
         f = files["file"]
         att = services.add_attachment(c, a, f.stream, f.filename or "lampiran", visibility=form["visibility"])
         return privacy.attachment_view(att)

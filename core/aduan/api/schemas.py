@@ -11,6 +11,7 @@ import re
 
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
+from ..auth import PERMISSIONS
 from ..i18n import _l, deployment_zone, gettext as _, isoformat
 from ..models import KINDS, ROLES, STATUSES, URGENCIES
 from ..workflow import ACTIONS
@@ -136,6 +137,10 @@ class AttachmentOut(Schema):
     created_at = _time()
 
 
+_DAY_ONLY = ("In the deployment's time zone, with its offset (e.g. +08:00 for WITA). In the public view of a "
+             "secret (rahasia) complaint only the day is given, as its local midnight (status and dates only).")
+
+
 class ComplaintOut(Schema):
     tracking_id = fields.String()
     kind = fields.String()
@@ -155,12 +160,12 @@ class ComplaintOut(Schema):
     lat = fields.Float(allow_none=True)
     lng = fields.Float(allow_none=True)
     incident_date = fields.String(allow_none=True)
-    created_at = _time()
-    updated_at = _time()
+    created_at = _time(metadata={"description": _DAY_ONLY})
+    updated_at = _time(metadata={"description": _DAY_ONLY})
     verified_at = _time(allow_none=True)
     first_response_at = _time(allow_none=True)
-    resolved_at = _time(allow_none=True)
-    closed_at = _time(allow_none=True)
+    resolved_at = _time(allow_none=True, metadata={"description": _DAY_ONLY})
+    closed_at = _time(allow_none=True, metadata={"description": _DAY_ONLY})
     due = fields.Nested(Due)
     breached = fields.List(fields.String())
     overdue = fields.List(fields.String())
@@ -322,11 +327,17 @@ class UserOut(Schema):
     role = fields.String()
     agency_id = fields.Integer(allow_none=True)
     active = fields.Boolean()
+    scopes = fields.List(fields.String(), metadata={"description": "GET /me with an integration token: its scopes"})
 
 
 class TokenIn(Schema):
     name = fields.String(load_default="", validate=validate.Length(max=128))
     expires_days = fields.Integer(validate=validate.Range(1, 3650), allow_none=True)
+    scopes = fields.List(fields.String(validate=validate.Length(1, 80)), validate=validate.Length(max=50),
+                         load_default=list, metadata={"description": (
+                             "Integration accounts only: what the token may do (least privilege: nothing "
+                             "beyond the public without scopes). Permissions: " + ", ".join(PERMISSIONS)
+                             + "; reach limits: channel:<name>, agency:<code>.")})
 
 
 class TokenOut(Schema):
@@ -337,6 +348,7 @@ class TokenOut(Schema):
     last_used_at = _time(allow_none=True)
     expires_at = _time(allow_none=True)
     revoked = fields.Boolean()
+    scopes = fields.List(fields.String(), metadata={"description": "Granted scopes (integration tokens)"})
     token = fields.String(metadata={"description": "The secret, present only in the creation response"})
 
 
