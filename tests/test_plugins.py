@@ -13,7 +13,7 @@ from flask import Blueprint, jsonify
 from marshmallow import Schema, fields
 
 import aduan
-from aduan import JobRequest, Schedule, hookimpl, hookspecs
+from aduan import JobRequest, Metric, Schedule, hookimpl, hookspecs
 from aduan.auth import Actor
 from aduan.db import database
 from aduan.models import BaseModel, Job
@@ -130,6 +130,14 @@ class Probe:
     def track_event(self, app, event):
         self.tracked.append((event.type, event.tracking_id))
 
+    @hookimpl
+    def check_readiness(self, app):
+        return {"greeting": None if app.config["PROBE_GREETING"] else "no greeting configured"}
+
+    @hookimpl
+    def collect_metrics(self, app):
+        return [Metric("notes", "probe notes written", "counter", (), [((), ProbeNote.select().count())])]
+
 
 def test_every_hookspec_is_documented():
     assert HOOKS, "no hookspecs found"
@@ -184,6 +192,14 @@ def test_every_hook_takes_effect(make_app, monkeypatch, tmp_path):
     assert res.exit_code == 0 and (tmp_path / "out" / "probe.txt").read_text() == "ok"
     res = runner.invoke(main, ["config"], obj=obj)
     assert "PROBE_GREETING = 'selamat pagi'" in res.output and "ADUAN_PROBE_API_KEY" in res.output
+    # check_readiness (in /ready, with the core's checks) + collect_metrics (in /metrics)
+    app.config["READY_WORKER_MAX_AGE"] = 0
+    ready = client.get("/ready")
+    assert ready.status_code == 200 and ready.json["checks"]["probe.greeting"] == "ok", ready.json
+    app.config["PROBE_GREETING"] = ""
+    ready = client.get("/ready")
+    assert ready.status_code == 503 and ready.json["checks"]["probe.greeting"] == "no greeting configured"
+    assert "aduan_probe_notes_total 1.0" in client.get("/metrics").get_data(as_text=True)
 
 
 def test_track_event_not_called_for_rolled_back_changes(make_app):

@@ -19,7 +19,7 @@ from .i18n import _
 from .edge import INT_MAX, INT_MIN, AduanRequest, BoundedIntConverter, check_request
 from .plugins import Hooks, build_manager
 from .sla import Calendar, calendar_from_config
-from .storage import FileStorage
+from .storage import Storage, make_storage
 
 log = logging.getLogger("aduan")
 
@@ -31,7 +31,7 @@ class AduanState:
     pm: Any
     hooks: Hooks
     calendar: Calendar
-    storage: FileStorage
+    storage: Storage
     config_schemas: dict[str, Any]
     job_handlers: dict[str, Any] = field(default_factory=dict)
     schedules: list = field(default_factory=list)
@@ -85,9 +85,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, plugins: Iterable[Any
         app.config.update(validate_section(schema(), raw, prefix + "_"))
 
     database.initialize(make_database(app.config["DATABASE_URL"], pool_size=app.config["DATABASE_POOL_SIZE"]))
-    storage = FileStorage(app.config["ATTACHMENT_DIR"] or os.path.join(app.instance_path, "attachments"),
-                          max_bytes=app.config["ATTACHMENT_MAX_BYTES"], allowed=app.config["ATTACHMENT_TYPES"])
-    _warn_open_files(app, storage.root)
+    storage = make_storage(app.config, app.instance_path)
+    _warn_open_files(app, getattr(storage, "root", None))
     if app.config["ATTACHMENT_MAX_BYTES"] > app.config["MAX_CONTENT_LENGTH"]:
         log.warning("ATTACHMENT_MAX_BYTES (%s) is larger than MAX_CONTENT_LENGTH (%s): uploads are refused above "
                     "the latter", app.config["ATTACHMENT_MAX_BYTES"], app.config["MAX_CONTENT_LENGTH"])
@@ -135,6 +134,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, plugins: Iterable[Any
         app.cli.add_command(cmd)
     # SQL debug logs would carry query parameters (names, phone numbers): keep peewee quiet.
     logging.getLogger("peewee").setLevel(logging.WARNING)
+    from . import health
+
+    health.init_app(app)  # request ids, access log, metrics, /health /ready /metrics, 503 on a down database
     _install_request_hooks(app)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -210,7 +212,7 @@ def _warn_open_files(app: Flask, attachments: str) -> None:
     """Folders and files made before aduan created them owner-only (release 0.1, a loose umask)."""
     from .files import too_open
 
-    paths = [app.instance_path, attachments]
+    paths = [app.instance_path] + ([attachments] if attachments else [])
     url = app.config["DATABASE_URL"]
     if url.startswith("sqlite:///"):
         db = url.split("://", 1)[1].split("?", 1)[0][1:]
@@ -307,12 +309,16 @@ def _install_request_hooks(app: Flask) -> None:
 
     from .i18n import gettext as _, http_message, negotiate, requested_language
 
+    from .health import NO_DB_ENDPOINTS
+
     @app.before_request
     def _connect():
         g.aduan_language_requested = requested_language(request)
         g.aduan_language = negotiate(request, app.config["LANGUAGE"])
         # The edge first: nothing with a NUL, a too-deep JSON body, … reaches auth or a view.
         check_request(request)
+        if request.endpoint in NO_DB_ENDPOINTS:
+            return None
         g.aduan_opened_db = database.connect(reuse_if_open=True)
         g.actor = PUBLIC
         header = request.headers.get("Authorization", "")

@@ -322,22 +322,31 @@ def serve_cmd(host, port, threads, with_worker):
     """Serve the API with waitress (a production WSGI server)."""
     import threading
 
-    from waitress.server import create_server
+    from .logs import configure_from_app
+    from .serving import GracefulServer
 
     app = current_app._get_current_object()
     _refuse_development_key(app)
+    configure_from_app(app)
     print_startup_warnings(app)
     with database.connection_context():  # fail now, in one line, if the database cannot be reached
         pass
-    server = create_server(app, host=host, port=port, threads=threads, ident="aduan")  # binds: port errors now
+    # Binds now, so a port in use is a one-line error before anything else starts.
+    srv = GracefulServer(app, host=host, port=port, threads=threads, grace=app.config["SHUTDOWN_GRACE_SECONDS"])
+    srv.install_signal_handlers()
+    w = None
     if with_worker:
         from .jobs import Worker
 
         w = Worker(app)
-        threading.Thread(target=w.run_forever, name="aduan-worker", daemon=True).start()
+        t = threading.Thread(target=w.run_forever, name="aduan-worker", daemon=True)
+        t.start()
         click.echo("worker running in-process")
     click.echo(f"aduan serving on http://{host}:{port}/api/v1/ (docs: /api/v1/docs)")
-    server.run()
+    srv.run()  # returns after SIGTERM, once requests in flight are done
+    if w is not None:
+        w.stopping.set()
+        t.join(app.config["SHUTDOWN_GRACE_SECONDS"])
 
 
 @main.command("worker")
@@ -346,13 +355,14 @@ def serve_cmd(host, port, threads, with_worker):
 def worker_cmd(once):
     """Run outbox jobs and schedules until SIGTERM (several workers may share PostgreSQL)."""
     from .jobs import Worker
+    from .logs import configure_from_app
 
     app = current_app._get_current_object()
     _refuse_development_key(app)
+    configure_from_app(app)
     print_startup_warnings(app)
     with database.connection_context():  # fail now, in one line, if the database cannot be reached
         pass
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     w = Worker(app)
     if once:
         click.echo(json.dumps(w.run_once()))
@@ -641,3 +651,8 @@ def openapi_cmd():
 def openapi_json(app) -> str:
     spec = app.extensions["aduan_api"].spec.to_dict()
     return json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+from .opscli import register as _register_ops_commands  # noqa: E402 - backup, restore, storage
+
+_register_ops_commands(main)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from marshmallow import Schema, ValidationError, fields, validate
 
 from .keys import DEV_SECRET_KEY
+from .opsconfig import OpsConfig
 
 #: Keys whose values are never printed, logged or exported. Plugins mark theirs with
 #: ``metadata={"secret": True}``.
@@ -133,7 +134,7 @@ def _fernet_keys(values: list[str]) -> None:
         _fernet_key(v)
 
 
-class CoreConfig(Schema):
+class CoreConfig(OpsConfig):
     SECRET_KEY = fields.String(load_default=DEV_SECRET_KEY, validate=validate.Length(min=1), metadata=_d(
         "The one secret every key is derived from (NIK encryption, access codes, reply tokens, rate-limit "
         "hashes). Set a long random value in production: serve and worker refuse the built-in one.",

@@ -56,6 +56,8 @@ def make_database(url: str, *, pool_size: int = 10) -> peewee.Database:
     if scheme in ("postgres", "postgresql"):
         parsed = db_url.parse(url)
         name = parsed.pop("database")
+        # An unreachable server (host down, packets dropped) must fail fast with 503, not hang requests.
+        parsed.setdefault("connect_timeout", 5)
         return PooledPostgresqlDatabase(name, max_connections=pool_size, stale_timeout=300,
                                         timeout=30, autorollback=False, **parsed)
     return db_url.connect(url)

@@ -68,3 +68,20 @@ class Schedule:
     name: str
     every: float
     handler: Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A figure a plugin publishes at ``/metrics`` (hook ``collect_metrics``).
+
+    ``kind`` is ``gauge`` (a level that goes up and down) or ``counter`` (a total that only grows);
+    ``labels`` names the label of each position in a sample's label values; ``samples`` is a list of
+    ``(label_values, value)``, e.g. ``Metric("tickets", "LAPOR! tickets by state", "gauge", ("state",),
+    [(("created",), 12), (("uncertain",), 1)])``.
+    """
+
+    name: str
+    help: str
+    kind: str = "gauge"
+    labels: tuple = ()
+    samples: list = field(default_factory=list)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import peewee
 
     from .auth import Actor
-    from .events import DomainEvent, JobRequest, Schedule
+    from .events import DomainEvent, JobRequest, Metric, Schedule
     from .models import Complaint
 
 hookspec = pluggy.HookspecMarker("aduan")
@@ -201,4 +201,37 @@ def track_event(app: "flask.Flask", event: "DomainEvent") -> None:
 
     :param app: the application.
     :param event: the committed change.
+    """
+
+
+# --- operations ----------------------------------------------------------------------------------
+
+@hookspec
+def check_readiness(app: "flask.Flask") -> "Mapping[str, str | None] | None":
+    """Say whether the plugin can do its work, for ``GET /ready`` (load balancers, orchestrators).
+
+    Called on every ``/ready`` request, with the database connected, after the core's own checks
+    (database reachable, migrations current, a worker's heartbeat recent). Keep it cheap: read
+    configuration and local tables, make no call to another system (a slow partner must not take
+    every web process out of the load balancer). An exception counts as a failed check.
+
+    :param app: the application.
+    :return: a mapping from a short check name (``"credentials"``) to ``None`` when it is fine or a
+        short reason when it is not (shown to whoever calls ``/ready``: no secret, no personal data).
+        The core reports it as ``<plugin>.<name>``; any reason makes ``/ready`` answer 503.
+    """
+
+
+@hookspec
+def collect_metrics(app: "flask.Flask") -> "list[Metric] | None":
+    """Contribute the plugin's own figures to ``GET /metrics`` (Prometheus).
+
+    Called at each scrape, with the database connected. Read them from the plugin's tables (so
+    every web process on every host gives the same answer and workers need no HTTP port); keep the
+    queries few and indexed. Labels must not carry personal data or unbounded values (no phone
+    numbers, tracking ids or free text).
+
+    :param app: the application.
+    :return: a list of :class:`aduan.Metric`; each is published as ``aduan_<plugin>_<name>``
+        (a ``counter`` gets ``_total`` appended).
     """

@@ -20,6 +20,7 @@ import random
 import signal
 import socket
 import threading
+import time
 import traceback
 import uuid
 from datetime import timedelta
@@ -28,6 +29,7 @@ from typing import Any, Callable
 import peewee as pw
 from flask import current_app, has_app_context
 
+from . import health
 from .db import database, is_postgres, utcnow
 from .events import JobRequest
 from .models import Job, ScheduleState
@@ -234,6 +236,15 @@ class Worker:
                 counts[self.run_job(job)] += 1
         return counts
 
+    def _beat(self, started) -> None:
+        """Record this worker's heartbeat; a database still being upgraded (no table yet) is no reason to stop."""
+        try:
+            with database.connection_context():
+                health.beat(self.id, started)
+        except (pw.DatabaseError, pw.InterfaceError) as exc:  # down, or the table not created yet
+            log.warning("worker %s: heartbeat not recorded (%s)", self.id, type(exc).__name__)
+            health.discard_broken_connection()
+
     def run_forever(self) -> None:
         def _stop(signum, frame):
             # Not self.stopping.set() here: Event.set() takes the lock that Event.wait() holds
@@ -249,14 +260,25 @@ class Worker:
             signal.signal(signal.SIGTERM, _stop)
             signal.signal(signal.SIGINT, _stop)
         log.info("worker %s started: %d job kinds, %d schedules", self.id, len(self.handlers), len(self.schedules))
+        started, last_beat = utcnow(), 0.0
+        beat_every = self.app.config.get("WORKER_HEARTBEAT_SECONDS", 15)
         while not self.stopping.is_set():
             try:
+                if time.monotonic() - last_beat >= beat_every:
+                    last_beat = time.monotonic()
+                    self._beat(started)
                 counts = self.run_once()
             except (pw.OperationalError, pw.InterfaceError) as exc:  # database restarting: wait and carry on
-                log.warning("worker %s: database error %s", self.id, exc)
+                log.warning("worker %s: database error %s", self.id, type(exc).__name__)
+                health.discard_broken_connection()
                 counts = {}
             if not any(counts.get(k) for k in ("done", "retry", "dead")):
-                self.stopping.wait(self.poll)
+                self.stopping.wait(min(self.poll, beat_every))
+        try:
+            with database.connection_context():
+                health.forget_worker(self.id)
+        except (pw.DatabaseError, pw.InterfaceError):
+            pass  # the row ages out; /ready only looks at recent heartbeats
         log.info("worker %s stopped (signal or stop request); the job in hand was finished", self.id)
 
 

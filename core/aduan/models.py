@@ -267,5 +267,25 @@ class ContactBlock(BaseModel):
         indexes = ((("channel", "address"), True),)
 
 
+class WorkerHeartbeat(BaseModel):
+    """The last sign of life of each running worker (``/ready`` wants a recent one)."""
+
+    worker_id = pw.CharField(max_length=128, primary_key=True)
+    hostname = pw.CharField(max_length=255)
+    pid = pw.IntegerField()
+    started_at = pw.DateTimeField(default=utcnow)
+    seen_at = pw.DateTimeField(default=utcnow, index=True)
+
+
+class StoredFile(BaseModel):
+    """A file kept by the ``database`` storage backend (``STORAGE_BACKEND=database``)."""
+
+    key = pw.CharField(max_length=512, primary_key=True)
+    data = pw.BlobField()
+    size = pw.BigIntegerField()
+    sha256 = pw.CharField(max_length=64)
+    created_at = pw.DateTimeField(default=utcnow)
+
+
 CORE_MODELS = [Agency, Category, Region, Reporter, User, Token, Complaint, Event, Attachment, Job,
-               ScheduleState, RateLimit, Contact, ContactBlock]
+               ScheduleState, RateLimit, Contact, ContactBlock, WorkerHeartbeat, StoredFile]

@@ -136,6 +136,32 @@ class Hooks:
                 log.exception("track_event of plugin %s failed for %s on complaint %s",
                               impl.plugin_name, event.type, event.tracking_id)
 
+    # operations
+    def readiness(self, app) -> dict[str, str | None]:
+        """Each plugin's checks as ``{"<plugin>.<check>": None or reason}``; a check that raises fails."""
+        out: dict[str, str | None] = {}
+        for impl in self.pm.hook.check_readiness.get_hookimpls():
+            try:
+                result = impl.function(app=app) or {}
+            except Exception as exc:  # noqa: BLE001 - a broken check means not ready, never a 500
+                log.warning("check_readiness of plugin %s failed: %s", impl.plugin_name, type(exc).__name__)
+                from .i18n import _
+
+                result = {"check": _("check failed (%(error)s)", error=type(exc).__name__)}
+            for name, reason in result.items():
+                out[f"{impl.plugin_name}.{name}"] = reason
+        return out
+
+    def collect_metrics(self, app) -> list[tuple[str, Any]]:
+        """``(plugin, Metric)`` pairs; a plugin whose collection fails is left out (and logged)."""
+        out = []
+        for impl in self.pm.hook.collect_metrics.get_hookimpls():
+            try:
+                out.extend((impl.plugin_name, m) for m in impl.function(app=app) or [])
+            except Exception as exc:  # noqa: BLE001 - one plugin must not break the scrape
+                log.warning("collect_metrics of plugin %s failed: %s", impl.plugin_name, type(exc).__name__)
+        return out
+
     # introspection
     def describe(self) -> list[dict[str, Any]]:
         """Installed and enabled plugins with version and hooks (``GET /api/v1/plugins``)."""

@@ -141,3 +141,16 @@ def overdue_stages(complaint, now: dt.datetime) -> list[str]:
     if complaint.due_resolution and complaint.due_resolution < now:
         out.append("resolution")
     return out
+
+
+def overdue_conditions(now: dt.datetime) -> dict:
+    """:func:`overdue_stages` as SQL: a peewee condition per stage, for counts over many complaints."""
+    from .models import OPEN_STATUSES, Complaint
+
+    open_ = Complaint.status.in_(OPEN_STATUSES)
+    return {
+        "first_response": open_ & Complaint.first_response_at.is_null() & (Complaint.due_first_response < now),
+        "verify": (Complaint.status == "received") & (Complaint.due_verify < now),
+        "followup": Complaint.status.in_(["dispatched", "in_progress"]) & (Complaint.due_followup < now),
+        "resolution": open_ & (Complaint.due_resolution < now),
+    }

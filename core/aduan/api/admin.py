@@ -48,8 +48,7 @@ def _check_agency(agency_id):
 class Health(MethodView):
     @blp.response(200)
     def get(self):
-        """Liveness and database check, for load balancers."""
-        database.execute_sql("SELECT 1")
+        """Liveness: the process answers. Readiness (database, migrations, worker) is ``GET /ready``."""
         return {"status": "ok", "version": __version__}
 
 

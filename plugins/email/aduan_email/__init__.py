@@ -124,3 +124,19 @@ def startup(app):
                     "polling will fail")
     if not cfg["EMAIL_SMTP_HOST"]:
         log.info("email: EMAIL_SMTP_HOST is empty: no mail will be sent")
+
+
+@hookimpl
+def collect_metrics(app):
+    """Inbound mail by outcome (``bounce`` counts bounced notifications) and addresses marked failing."""
+    import peewee as pw
+
+    from aduan import Metric
+
+    from .models import EmailAddress, EmailMessage
+
+    rows = EmailMessage.select(EmailMessage.outcome, pw.fn.COUNT(EmailMessage.id)).group_by(EmailMessage.outcome).tuples()
+    failing = EmailAddress.select().where(EmailAddress.failing == True).count()  # noqa: E712
+    return [Metric("inbound", "Inbound mail handled, by outcome (filed, reply, bounce, ...).", "gauge", ("outcome",),
+                   [((o,), n) for o, n in rows]),
+            Metric("failing_addresses", "Reporter addresses marked failing after a bounce.", "gauge", (), [((), failing)])]

@@ -118,3 +118,21 @@ def complaint_extra(complaint, audience):
     from .sync import ticket_view
 
     return ticket_view(LaporTicket.get_or_none(LaporTicket.complaint == complaint.id), complaint)
+
+
+@hookimpl
+def collect_metrics(app):
+    """Tickets and follow-ups by sync state (``uncertain``: a create whose outcome LAPOR! never confirmed)."""
+    import peewee as pw
+
+    from aduan import Metric
+
+    from .models import LaporReply, LaporTicket
+
+    def by_state(model):
+        return [((state,), n) for state, n in
+                model.select(model.state, pw.fn.COUNT(model.id)).group_by(model.state).tuples()]
+
+    return [Metric("tickets", "Complaints synchronised with SP4N-LAPOR!, by sync state.", "gauge", ("state",),
+                   by_state(LaporTicket)),
+            Metric("replies", "Follow-ups posted to SP4N-LAPOR!, by state.", "gauge", ("state",), by_state(LaporReply))]

@@ -22,6 +22,7 @@ from typing import Callable
 import peewee as pw
 from aduan.db import database, utcnow
 from aduan.models import Complaint
+from aduan.storage import delete_prefix, shared, store_tree
 
 from . import data
 from .catalog import Release, datapackage, write_catalog
@@ -245,6 +246,9 @@ def publish(app, *, now: dt.datetime | None = None, progress=None) -> OpendataSn
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    storage = app.extensions["aduan"].storage
+    if shared(storage):  # several web hosts: each serves the release from the shared storage
+        store_tree(storage, f"opendata/{version}", final)
     with database.connection_context(), database.atomic():
         month_start = dt.datetime(now.year, now.month, 1)
         kept = not OpendataSnapshot.select().where(OpendataSnapshot.created_at >= month_start).exists()
@@ -265,5 +269,7 @@ def prune(app) -> list[str]:
             with database.atomic():
                 s.delete_instance()
             shutil.rmtree(s.path, ignore_errors=True)
+            if shared(app.extensions["aduan"].storage):
+                delete_prefix(app.extensions["aduan"].storage, f"opendata/{s.version}")
             removed.append(s.version)
     return removed

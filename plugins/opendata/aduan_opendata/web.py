@@ -56,13 +56,19 @@ def _serve(snap: OpendataSnapshot, filename: str):
             return _error(404, _(PARQUET_MISSING))
         return _error(404, _("No file %(file)s in open-data release %(version)s.", file=filename, version=snap.version))
     path = os.path.join(snap.path, filename)
-    if not os.path.isfile(path):
-        return _error(404, _("Release %(version)s is not on this server's disk (OPENDATA_SNAPSHOT_DIR).",
-                             version=snap.version))
     ext = filename.rpartition(".")[2]
     mimetype = METADATA_TYPES.get(filename) or MEDIA_TYPES[ext]
-    resp = send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=300,
-                     last_modified=snap.created_at)
+    if os.path.isfile(path):
+        resp = send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=300,
+                         last_modified=snap.created_at)
+    else:  # published on another host: the shared storage (STORAGE_BACKEND database or s3) has it
+        try:
+            data = current_app.extensions["aduan"].storage.read_bytes(f"opendata/{snap.version}/{filename}")
+        except FileNotFoundError:
+            return _error(404, _("Release %(version)s is not on this server's disk (OPENDATA_SNAPSHOT_DIR).",
+                                 version=snap.version))
+        resp = send_file(io.BytesIO(data), mimetype=mimetype, conditional=True, max_age=300,
+                         etag=hashlib.sha256(data).hexdigest(), last_modified=snap.created_at)
     resp.headers["Access-Control-Allow-Origin"] = "*"
     resp.headers["X-Opendata-Version"] = snap.version
     if ext in ("csv", "parquet", "json") and filename not in METADATA_FILES:

@@ -119,3 +119,18 @@ def startup(app):
         missing.append("SMS_TWILIO_FROM (or SMS_TWILIO_MESSAGING_SERVICE_SID)")
     if missing:
         raise ConfigError(f"invalid configuration: SMS_OUTBOUND={cfg['SMS_OUTBOUND']} needs {', '.join(missing)}")
+
+
+@hookimpl
+def collect_metrics(app):
+    """SMS handled, by direction (in/out) and status (sent, delivered, failed, ...)."""
+    import peewee as pw
+
+    from aduan import Metric
+
+    from .models import SmsMessage
+
+    rows = (SmsMessage.select(SmsMessage.direction, SmsMessage.status, pw.fn.COUNT(SmsMessage.id))
+            .group_by(SmsMessage.direction, SmsMessage.status).tuples())
+    return [Metric("messages", "SMS messages recorded, by direction and status.", "gauge", ("direction", "status"),
+                   [((d, s), n) for d, s, n in rows])]
