@@ -108,9 +108,13 @@ def wait_http(url: str, timeout: float = 30.0, status: int | None = 200) -> requ
                          f"{last.status_code if last is not None else 'no answer'} {last.text if last is not None else ''})")
 
 
+#: Long enough that `serve` and `worker` print no warning (their output is checked line by line).
+OPS_SECRET_KEY = "ops-test-secret-long-enough-to-pass-the-start-up-check"
+
+
 def aduan_env(db_url: str, instance: str, **extra) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADUAN_")}
-    env.update({"ADUAN_DATABASE_URL": db_url, "ADUAN_INSTANCE_PATH": instance, "ADUAN_SECRET_KEY": "ops-test-secret",
+    env.update({"ADUAN_DATABASE_URL": db_url, "ADUAN_INSTANCE_PATH": instance, "ADUAN_SECRET_KEY": OPS_SECRET_KEY,
                 "ADUAN_LOG_FORMAT": "json", "ADUAN_RATE_LIMIT_FILE": "100000/hour",
                 "ADUAN_RATE_LIMIT_TRACK": "100000/hour", "ADUAN_WORKER_POLL_SECONDS": "0.1",
                 "ADUAN_WORKER_HEARTBEAT_SECONDS": "0.5"})

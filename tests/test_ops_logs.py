@@ -21,7 +21,7 @@ PHONE_E164 = "+6281907654321"
 EMAIL = "marker.pelapor@example.org"
 NIK = "5201014403920007"
 ADDRESS = "Gang Markerdesa Nomor 17"
-SECRET_KEY = "ops-test-secret"
+SECRET_KEY = ops.OPS_SECRET_KEY
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\0" * 64
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 from aduan import privacy
 from aduan.api.complaints import PUBLIC_LIST_STATUSES
 from aduan.db import utcnow
+from aduan.edge import BadInput
 from aduan.i18n import _, current_language, isoformat, status_label
 from aduan.models import Agency, Attachment, Category, Complaint, Event, Region
 from flask import Response, current_app, g, request
@@ -37,6 +38,18 @@ api = ApiBlueprint("open311", __name__, url_prefix=PREFIX,
 def _open311_error(exc: Open311Error):
     fmt = g.get("open311_format", "json")
     return _respond(fmt, None, status=exc.status, body=error_body(fmt, exc.status, exc.description))
+
+
+@api.errorhandler(BadInput)
+def _edge_error(exc: BadInput):
+    """The core's request edge refused the request (NUL, surrogates, deep JSON...) before the view
+    ran: answer as GeoReport says, an error array in the format the path asks for."""
+    fmt = "xml" if request.path.endswith(".xml") else "json"
+    description = str(exc.description)
+    details = [f"{k}: {'; '.join(map(str, v))}" for k, v in (exc.data.get("errors") or {}).items()]
+    if details:
+        description = f"{description} ({', '.join(details)})"
+    return _respond(fmt, None, status=exc.code or 400, body=error_body(fmt, exc.code or 400, description))
 
 
 def _respond(fmt: str, root: str | None, value=None, *, status: int = 200, body: bytes | None = None):
