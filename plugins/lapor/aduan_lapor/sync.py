@@ -29,7 +29,7 @@ from aduan import privacy, services
 from aduan.auth import system
 from aduan.db import database, utcnow
 from aduan.events import JobRequest
-from aduan.i18n import N_, _, configured_language, gettext_in, render_note
+from aduan.i18n import N_, _, configured_language, gettext_in, isoformat, render_note
 from aduan.i18n import note as i18n_note
 from aduan.jobs import PermanentFailure, RetryLater, enqueue
 from aduan.models import Attachment, Complaint, Event, Job, Region
@@ -1041,7 +1041,7 @@ def resolve_reply(reply_id: int, action: str) -> LaporReply:
 # --- what staff see -----------------------------------------------------------------------------
 
 def _iso(v):
-    return v.isoformat() + "Z" if v else None
+    return isoformat(v)  # the deployment's offset, as every API time
 
 
 def next_job(complaint_id: int):

@@ -12,7 +12,7 @@ import json
 import os
 import re
 
-from aduan.i18n import _, _l, current_language
+from aduan.i18n import _, _l, current_language, isoformat
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, send_file, \
     url_for
 from flask_smorest import Blueprint as ApiBlueprint
@@ -82,7 +82,7 @@ def _snapshot_view(snap: OpendataSnapshot, urls: Urls, *, latest: bool = False) 
     url = urls.download if latest else (lambda name: urls.versioned(snap.version, name))
     return {
         "version": snap.version,
-        "published_at": snap.created_at.isoformat() + "Z",
+        "published_at": isoformat(snap.created_at),
         "kept": bool(snap.kept),
         "files": [{**f, "url": url(f["name"]), "versioned_url": urls.versioned(snap.version, f["name"])}
                   for f in snap.files],
@@ -140,7 +140,7 @@ def periods():
     urls = Urls(current_app.config["BASE_URL"])
     rows = (OpendataPeriod.select(OpendataPeriod.period, OpendataPeriod.frozen_at)
             .where(OpendataPeriod.table == "totals").order_by(OpendataPeriod.period))
-    return jsonify(periods=[{"month": p.period, "published_at": p.frozen_at.isoformat() + "Z",
+    return jsonify(periods=[{"month": p.period, "published_at": isoformat(p.frozen_at),
                              "files": {t.name: {f: urls.period(p.period, t.name, f) for f in ("csv", "json")}
                                        for t in AGGREGATES}} for p in rows])
 

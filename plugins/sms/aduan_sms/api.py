@@ -12,6 +12,7 @@ from aduan.models import Complaint
 from aduan.services import InvalidInput, find_complaint
 
 from aduan import messaging
+from aduan.i18n import isoformat
 
 from .models import SmsMessage
 from .phones import normalise
@@ -55,7 +56,7 @@ class SmsBlockOut(Schema):
 
 
 def _iso(v):
-    return v.isoformat() + "Z" if v else None
+    return isoformat(v)  # the deployment's offset, as every API time
 
 
 def message_view(m: SmsMessage, audience: str, complaint: Complaint | None) -> dict:
