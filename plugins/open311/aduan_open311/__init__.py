@@ -22,9 +22,9 @@ def register_config():
 
 @hookimpl
 def register_models():
-    from .models import Open311Attribute
+    from .models import Open311Attribute, Open311Request, Open311Update
 
-    return [Open311Attribute]
+    return [Open311Attribute, Open311Request, Open311Update]
 
 
 @hookimpl
