@@ -240,10 +240,9 @@ class Filed:
     account_id: str | None
 
 
-def file_request(values, files, region_prefix: str | None, service: Category) -> Filed:
-    """File a complaint from ``POST requests`` parameters (already authenticated and the service
-    found). Raises :class:`Open311Error` (400) on bad input; nothing is written then."""
-    actor = api_actor(values)
+def file_request(actor: Actor, values, files, region_prefix: str | None, service: Category) -> Filed:
+    """File a complaint from ``POST requests`` parameters for ``actor`` (from :func:`api_actor`), in
+    ``service``. Raises :class:`Open311Error` (400) on bad input; nothing is written then."""
     description = _text(values, "description", DESCRIPTION_MAX)
     answers = check_attributes(service, given_attributes(values))
     lat, lng = param(values, "lat"), param(values, "long")

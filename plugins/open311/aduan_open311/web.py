@@ -433,12 +433,12 @@ def requests_create(fmt):
     """
     values = body_values()
     prefix = _jurisdiction()
-    api_actor(values)
+    actor = api_actor(values)
     code = param(values, "service_code")
     if code is None:
         raise Open311Error(400, _("service_code is required."))
     service = _service(code)
-    filed = file_request(values, request.files, prefix, service)
+    filed = file_request(actor, values, request.files, prefix, service)
     item = {"service_notice": filed.notice}
     if _cfg("SERVICE_TYPE") == "realtime":
         item = {"service_request_id": filed.complaint.tracking_id, **item}

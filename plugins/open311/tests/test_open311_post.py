@@ -95,7 +95,7 @@ def test_location_is_required_and_address_id_is_a_region(world, oc, api_key, db)
 
     body = {"api_key": api_key, "service_code": "sampah", "attribute[jenis]": "organik"}
     r = oc.post(f"{P}/requests.json", data=body)
-    assert r.status_code == 400 and "location" in r.json[0]["description"]
+    assert r.status_code == 400 and "address_string" in r.json[0]["description"]
     r = oc.post(f"{P}/requests.json", data={**body, "address_id": "99.99"})
     assert r.status_code == 400 and "address_id" in r.json[0]["description"]
     r = oc.post(f"{P}/requests.json", data={**body, "address_id": "52.71.01"})
@@ -231,6 +231,22 @@ def test_bad_input_is_a_4xx_never_a_500(world, oc, api_key, field, value):
         assert r.status_code < 500, (field, r.status_code)
         if r.status_code >= 400:
             assert r.status_code in (400, 404)
+
+
+def test_a_body_over_the_limit_is_a_georeport_413(make_app, make_key):
+    from aduan.db import database
+    from aduan.testing import seed_basics
+
+    app = make_app({"PLUGINS": ["open311"], "MAX_CONTENT_LENGTH": 2048})
+    with app.app_context(), database.connection_context():
+        seed_basics()
+    key = make_key(app, "fms")
+    for fmt in ("json", "xml"):
+        r = app.test_client().post(f"{P}/requests.{fmt}", data={"api_key": key, "service_code": "jalan",
+                                                                "address_string": "x", "description": "y" * 4000})
+        assert r.status_code == 413
+        body = r.json[0] if fmt == "json" else {"code": int(ET.fromstring(r.data).find("error/code").text)}
+        assert body["code"] == 413
 
 
 def test_lone_surrogates_are_no_500(world, oc, api_key):
