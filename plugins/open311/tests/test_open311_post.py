@@ -388,3 +388,33 @@ def test_bad_updates_are_a_4xx_never_a_500(world, oc, api_key, filed, field, val
             "description": "x", field: value}
     r = oc.post(f"{P}/servicerequestupdates.json", data=body)
     assert r.status_code < 500, (field, r.status_code)
+
+
+def test_the_same_update_posted_twice_at_once_is_recorded_once(world, waitress_root, api_key, filed):
+    """Two deliveries of one update racing each other over real HTTP (a client retrying after a
+    timeout): one is recorded, the other is a 400, the timeline holds one reply."""
+    import threading
+
+    import requests
+
+    from aduan.db import database
+    from aduan.models import Event
+
+    url = f"{waitress_root}{P}/servicerequestupdates.json"
+    body = {"api_key": api_key, "service_request_id": filed, "update_id": "race-1", "status": "open",
+            "description": "Dikirim dua kali"}
+    barrier = threading.Barrier(4)
+    codes = []
+
+    def send():
+        barrier.wait()
+        codes.append(requests.post(url, data=body, timeout=30).status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [200, 400, 400, 400]
+    with world.app.app_context(), database.connection_context():
+        assert Event.select().where((Event.type == "reply") & (Event.external_id == "race-1")).count() == 1
