@@ -56,6 +56,8 @@ TOKEN_WAIT = 30
 PAGE_SIZE = 200
 MAX_PAGES = 50
 FINISHED_LOCAL = ("closed", "archived", "rejected")
+#: our reporter's actions posted back to the destination as service request updates
+REPORTER_EVENTS = ("reply", "reopen", "close", "rate")
 
 
 def cfg():
@@ -138,7 +140,7 @@ def plan(event) -> list[JobRequest] | None:
     if name:
         jobs.append(JobRequest("open311.forward", {"complaint_id": cid, "destination": name},
                                key=f"open311.forward:{cid}:{name}"))
-    if event.type == "reply" and event.visibility == "public":
+    if event.type in REPORTER_EVENTS and event.actor_role == "reporter":
         forwarded = (Open311Forward.select().where(Open311Forward.complaint == cid).exists()
                      or Job.select().where((Job.complaint == cid) & (Job.kind == "open311.forward")).exists())
         if forwarded:
@@ -417,14 +419,30 @@ def update_job(app, payload: dict, job) -> None:
             raise RetryLater("the complaint is not at its destination yet; the reply waits", delay=60, count=False)
         return
     text = privacy.event_view(ev, c, "external").get("text") or ""
-    if not text:
+    if not text and ev.type == "reply":
         return
     for f in forwards:
         if f.state == FWD_CREATED and f.destination in destinations():
-            _post_update(f, ev, text)
+            _post_update(f, ev, text, update_status(ev, f))
 
 
-def _post_update(f: Open311Forward, ev: Event, text: str) -> None:
+def update_status(ev: Event, f: Open311Forward) -> str:
+    """The FixMyStreet status sent with our reporter's action: the request's status after it.
+
+    ``reopen`` → ``reopen``; ``close`` or ``rate`` → ``closed`` (the reporter accepts the answer); a
+    ``reply`` → ``open``, or, while the destination has closed the request, its own closed status
+    (a reply does not reopen it; the reporter's ``reopen`` does).
+    """
+    if ev.type == "reopen":
+        return "reopen"
+    if ev.type in ("close", "rate"):
+        return "closed"
+    if (f.remote_status or "") in REMOTE_CLOSED:
+        return f.remote_status
+    return "open"
+
+
+def _post_update(f: Open311Forward, ev: Event, text: str, status: str) -> None:
     now = utcnow()
     try:
         with database.atomic():
@@ -435,7 +453,7 @@ def _post_update(f: Open311Forward, ev: Event, text: str) -> None:
     if out.state in (FWD_CREATED, FWD_FAILED):
         return
     api = client_for(f.destination)
-    form = {"service_request_id": f.remote_id, "update_id": out.update_id, "status": "open",
+    form = {"service_request_id": f.remote_id, "update_id": out.update_id, "status": status,
             "updated_datetime": isoformat(ev.created_at), "description": text[:DESCRIPTION_MAX]}
     tried_before = out.state == FWD_UNCERTAIN
 
@@ -445,7 +463,7 @@ def _post_update(f: Open311Forward, ev: Event, text: str) -> None:
             Open311Outgoing.update(**fields).where(Open311Outgoing.id == out.id).execute()
 
     try:
-        api.post_update(form)
+        answer = api.post_update(form)
     except NotSent as exc:
         mark(attempts=Open311Outgoing.attempts + 1, last_error=str(exc))
         raise RetryLater(str(exc)) from None
@@ -459,7 +477,10 @@ def _post_update(f: Open311Forward, ev: Event, text: str) -> None:
     except Exception as exc:  # noqa: BLE001 - maybe posted: the update_id makes sending again safe
         mark(state=FWD_UNCERTAIN, attempts=Open311Outgoing.attempts + 1, last_error=str(exc)[:2000])
         raise RetryLater(str(exc)) from None
-    mark(state=FWD_CREATED, attempts=Open311Outgoing.attempts + 1, last_error=None)
+    # the id the destination gives the update, so it is not read back as one of theirs
+    item = answer[0] if isinstance(answer, list) and answer and isinstance(answer[0], dict) else answer
+    remote = str(item.get("update_id") or "")[:128] if isinstance(item, dict) else ""
+    mark(state=FWD_CREATED, attempts=Open311Outgoing.attempts + 1, last_error=None, remote_update_id=remote or None)
 
 
 # --- schedule open311.poll: follow the forwarded complaints ---------------------------------------
@@ -562,9 +583,13 @@ def apply_update(f: Open311Forward, u: dict) -> int:
     key = f"{f.destination}:{update_id}"[:128]
     status = str(u.get("status") or "").strip().lower()
     desc = services.clean_text(str(u.get("description") or ""))[:services.MAX_BODY - 300]
-    if desc and Open311Outgoing.select().where((Open311Outgoing.forward == f.id)
-                                               & (Open311Outgoing.text_hash == _hash(desc))).exists():
-        return 0  # our own reporter's reply, read back
+    echo = Open311Outgoing.remote_update_id == update_id
+    if desc:
+        echo = echo | (Open311Outgoing.text_hash == _hash(desc))
+    if Open311Outgoing.select().where((Open311Outgoing.forward == f.id) & echo).exists():
+        if status:
+            _set(f, remote_status=status)
+        return 0  # our own reporter's action, read back
     c = Complaint.get_by_id(f.complaint_id)
     was_closed = (f.remote_status or "") in REMOTE_CLOSED
     dest = label(f.destination)

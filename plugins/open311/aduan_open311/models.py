@@ -78,6 +78,7 @@ class Open311Outgoing(BaseModel):
     forward = pw.ForeignKeyField(Open311Forward, backref="outgoing", on_delete="CASCADE")
     update_id = pw.CharField(max_length=128, unique=True)
     text_hash = pw.CharField(max_length=64)
+    remote_update_id = pw.CharField(max_length=128, null=True)  # the id the destination gave it
     state = pw.CharField(max_length=16, default=FWD_QUEUED)  # queued, uncertain (sent, unconfirmed), created
     attempts = pw.IntegerField(default=0)
     last_error = pw.TextField(null=True)

@@ -118,7 +118,7 @@ class Backend:
         self.received_updates.append(form)
         if self.slow:
             time.sleep(self.slow)
-        return self.json([{"update_id": form["update_id"]}])
+        return self.json([{"update_id": f"r{len(self.received_updates)}"}])
 
     def add_update(self, rid, status, description, update_id=None):
         self.requests[rid]["status"] = "closed" if status in ("closed", "fixed") else "open"
@@ -525,3 +525,31 @@ def test_config_and_commands_mask_the_api_key(fed, backend):
     run_jobs(app)
     res = runner.invoke(main, ["open311", "forwards", "--state", "created"], obj=obj)
     assert res.exit_code == 0 and tid in res.output and "1000" in res.output
+
+
+def test_reporters_rating_after_their_fix_closes_theirs_and_is_not_read_back(fed, backend):
+    app, seed = fed()
+    tid, code = file_and_dispatch(app, seed)
+    run_jobs(app)
+    backend.add_update("1000", "fixed", "Pipa sudah diganti.")
+    poll(app)
+    client = app.test_client()
+    # a reply while they have closed it keeps their status (it does not reopen it there)
+    r = client.post(f"/api/v1/complaints/{tid}/actions/reply", headers={"X-Access-Code": code},
+                    json={"text": "Terima kasih, sudah mengalir normal."})
+    assert r.status_code == 200, r.json
+    run_jobs(app)
+    # the back end lists it among its updates under its own id, without its text: not read back as theirs
+    backend.updates.append({"update_id": "r1", "service_request_id": "1000", "status": "fixed",
+                            "updated_datetime": "2026-12-01T12:00:00+08:00", "description": "", "media_url": None})
+    before = len(timeline(app, seed, tid)["timeline"])
+    assert poll(app)["applied"] == 0
+    assert len(timeline(app, seed, tid)["timeline"]) == before
+    # the rating closes ours, and theirs
+    r = client.post(f"/api/v1/complaints/{tid}/actions/rate", headers={"X-Access-Code": code}, json={"rating": 5})
+    assert r.status_code == 200, r.json
+    run_jobs(app)
+    assert [(u["status"], u.get("description", "")) for u in backend.received_updates] == [
+        ("fixed", "Terima kasih, sudah mengalir normal."), ("closed", "")]
+    poll(app)
+    assert forward_of(app, tid).finished  # ours is closed: no more polling

@@ -42,6 +42,7 @@ def up(migrator, db):
         forward = ForeignKeyField(Open311Forward, on_delete='CASCADE')
         update_id = CharField(max_length=128, unique=True)
         text_hash = CharField(max_length=64)
+        remote_update_id = CharField(max_length=128, null=True)
         state = CharField(max_length=16, default='queued')
         attempts = IntegerField(default=0)
         last_error = TextField(null=True)
