@@ -203,8 +203,7 @@ def test_forward_update_each_way_and_close_between_two_processes_with_one_down(s
     assert r.status_code == 200, r.text
 
     def update_job():
-        jobs = [j for j in a.api("GET", "/jobs?limit=200", role="admin").json()["items"]
-                if j["kind"] == "open311.update"]
+        jobs = a.api("GET", "/jobs?kind=open311.update", role="admin").json()
         return jobs[0] if jobs else None
 
     wait(lambda: (update_job() or {}).get("attempts", 0) >= 1, "A has tried to post the reply to the dead B")
