@@ -6,7 +6,8 @@ Hooks: ``register_config``, ``register_models``, ``register_migrations``, ``regi
 
 Forwarding (the client side, ``federation.py``): ``enqueue_jobs`` plans ``open311.forward`` and
 ``open311.update`` jobs, ``register_jobs`` runs them, ``register_schedules`` follows forwarded
-complaints (``open311.poll``), ``complaint_extra`` shows staff where a complaint was forwarded.
+complaints (``open311.poll``), ``complaint_extra`` shows staff where a complaint was forwarded,
+``collect_metrics`` counts forwards by state.
 """
 from __future__ import annotations
 
@@ -88,3 +89,17 @@ def complaint_extra(complaint, audience):
 
     rows = list(Open311Forward.select().where(Open311Forward.complaint == complaint.id).order_by(Open311Forward.id))
     return {"forwards": [forward_view(f) for f in rows]} if rows else None
+
+
+@hookimpl
+def collect_metrics(app):
+    """Complaints forwarded over Open311, by forward state (``uncertain``: waiting for an operator)."""
+    import peewee as pw
+    from aduan import Metric
+
+    from .models import Open311Forward
+
+    rows = (Open311Forward.select(Open311Forward.state, pw.fn.COUNT(Open311Forward.id))
+            .group_by(Open311Forward.state).tuples())
+    return [Metric("forwards", "Complaints forwarded to other Open311 back ends, by state.", "gauge", ("state",),
+                   [((state,), n) for state, n in rows])]

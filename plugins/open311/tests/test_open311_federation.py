@@ -316,6 +316,8 @@ def test_rejected_forward_is_dead_and_visible(fed, backend):
     r = app.test_client().get("/api/v1/plugins/open311/forwards?state=failed", headers=auth(seed.coordinator))
     assert r.status_code == 200 and [i["tracking_id"] for i in r.json["items"]] == [tid]
     assert API_KEY not in json.dumps(r.json) and API_KEY not in json.dumps(jobs_of(app, "open311.forward"), default=str)
+    metrics = app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'aduan_open311_forwards{state="failed"} 1' in metrics, metrics[-2000:]
 
 
 def test_unknown_outcome_is_searched_by_reference_never_resent_blindly(fed, backend):
