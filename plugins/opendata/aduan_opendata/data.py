@@ -1,7 +1,8 @@
 """Rows of the published tables, computed in the database.
 
-* Record level (``complaints``): one SQL query, streamed (a server-side cursor on PostgreSQL,
-  SQLite's own cursor otherwise), every value already formatted as text by the database: no model
+* Record level (``complaints``): one SQL query, streamed (the CSV through ``COPY … TO STDOUT`` and
+  the other formats through a server-side cursor on PostgreSQL, SQLite's own cursor otherwise),
+  every value already formatted as text by the database: no model
   object is built and no title, body or personal data column is read. Which complaints and which
   fields is the core's export rule (:func:`aduan.privacy.export_record`: never a secret complaint,
   no personal data, no free text, days in the deployment's time zone, regions cut to the kecamatan);
