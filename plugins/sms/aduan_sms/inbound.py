@@ -64,8 +64,8 @@ class SmsChannel(messaging.Channel):
 
     skips_duplicates = True  # log_inbound: INSERT … ON CONFLICT DO NOTHING, no savepoint
 
-    # The three writes of every message are written as plain SQL (built once per database kind):
-    # building them with peewee was a third of a message's time.
+    # The three writes of every message are plain SQL (the insert's text is cached per database
+    # kind): peewee building statements was about 40% of a message's time, the filing's included.
 
     def log_inbound(self, msg, address, raw, body):
         now = utcnow()
