@@ -39,7 +39,7 @@ import requests
 from flask import current_app
 
 from .auth import Actor
-from .db import database, is_postgres, utcnow
+from .db import database, utcnow
 from .events import JobRequest
 from .i18n import _, action_label, format_datetime, ngettext, status_label, use_language
 from .jobs import PermanentFailure, RetryLater, enqueue
