@@ -4,9 +4,10 @@
 For each size (complaints generated in SQL, in every state, with transfer and reopen events), in turn
 (A B A B ...):
 
-* candidate: what ``aduan opendata publish`` does for ``complaints.csv`` (one streamed query per
-  year, written by ``csv.writer``, concatenated into the whole file), run in a fresh process so
-  that its peak RSS (``ru_maxrss``) is its own;
+* candidate: what ``aduan opendata publish`` does for ``complaints.csv`` and its year files (one
+  query whose CSV lines the database writes: ``COPY (SELECT …) TO STDOUT`` on PostgreSQL, a
+  cursor on SQLite; each day's lines re-ordered by public id), run in a fresh process so that its
+  peak RSS (``ru_maxrss``) is its own;
 * baseline: the database's own CSV dump of the very same SELECT: the ``sqlite3`` CLI
   (``.mode csv``) or ``psql -c "COPY (…) TO STDOUT WITH CSV HEADER"``.
 

@@ -5,7 +5,7 @@ Run with ``make bench`` (``.venv/bin/python bench/run.py``). What each row means
 ``bench/README.md``. Absolute times depend on the machine and are printed for context only;
 nothing here passes or fails on a time.
 
-    bench/run.py [--quick] [--database-url postgresql://...] [--only filing,list,worker,threads,opendata]
+    bench/run.py [--quick] [--database-url postgresql://...] [--only filing,list,worker,threads,opendata,sms]
                  [--opendata-sizes 10000,100000,1000000]
 
 Default database: a temporary SQLite file (WAL, like a regency deployment). With
@@ -403,7 +403,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run, noisier ratios)")
     ap.add_argument("--database-url", default=os.environ.get("ADUAN_BENCH_DATABASE_URL"),
                     help="PostgreSQL URL (its public schema is DROPPED); default: a temporary SQLite file")
-    ap.add_argument("--only", default="filing,list,worker,threads,opendata")
+    ap.add_argument("--only", default="filing,list,worker,threads,opendata,sms")
     ap.add_argument("--opendata-sizes", default="10000,100000,1000000",
                     help="complaint counts for the open-data export case (comma-separated)")
     args = ap.parse_args(argv)
@@ -456,6 +456,18 @@ def main(argv=None) -> int:
         if q:
             sizes = [s for s in sizes if s <= 100_000] or sizes[:1]
         opendata_export.bench(fresh_od, sizes, 2 if q else 3, row, ROWS)
+
+    if "sms" in only:  # inbound SMS through the real webhook (aduan serve) vs a bare Flask route
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import sms_bench
+
+        def fresh_url():
+            if engine == "postgresql":
+                reset_postgres(url)
+                return url
+            return "sqlite:///" + os.path.join(tmp, f"sms-{random.randrange(10**9)}.db")
+
+        sms_bench.bench(fresh_url, n=100 if q else 300, rounds=rounds, row=row)
 
     print()
     print(f"{'measurement':<46} {'baseline':<28} {'time vs baseline':<28} ratio")

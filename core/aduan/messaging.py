@@ -39,7 +39,7 @@ import requests
 from flask import current_app
 
 from .auth import Actor
-from .db import database, is_postgres, utcnow
+from .db import database, utcnow
 from .events import JobRequest
 from .i18n import _, action_label, format_datetime, ngettext, status_label, use_language
 from .jobs import PermanentFailure, RetryLater, enqueue
@@ -156,6 +156,10 @@ class Channel:
     label = "SMS"  # how citizens call the channel ("pemberitahuan SMS")
     drafts = False  # complaints are written over several messages and filed with KIRIM
     phone_addresses = True  # addresses are E.164 numbers (match Reporter.phone)
+    #: ``log_inbound`` returns ``None`` for a provider message id already logged (``INSERT … ON
+    #: CONFLICT DO NOTHING``) instead of raising ``IntegrityError``: the engine then calls it without
+    #: a savepoint around it (two statements fewer per message)
+    skips_duplicates = False
 
     # -- addresses -------------------------------------------------------------------------------
     def normalise(self, raw: str | None) -> str | None:
@@ -176,7 +180,8 @@ class Channel:
 
     # -- the message log (the plugin's own table) ------------------------------------------------
     def log_inbound(self, msg: Inbound, address: str | None, raw: str | None, body: str):
-        """Write the inbound message; raise ``peewee.IntegrityError`` when its provider id was seen."""
+        """Write the inbound message; raise ``peewee.IntegrityError`` when its provider id was seen
+        (or, with :attr:`skips_duplicates`, return ``None``)."""
         raise NotImplementedError
 
     def finish_inbound(self, rec, status: str, *, command: str | None = None, complaint: Complaint | None = None,
@@ -258,13 +263,26 @@ def lock_contact(channel: str, address: str) -> Contact:
 
     Everything the engine decides for one contact (limits, duplicates, drafts) happens under this
     lock, so concurrent webhooks of one contact are processed one after the other.
+
+    One statement: ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` creates the row or touches the
+    existing one, which on PostgreSQL locks it like ``SELECT … FOR UPDATE`` would (SQLite's write
+    transactions are serialised anyway). The returned contact carries ``blocked_``: whether
+    :class:`ContactBlock` lists its address (so :func:`is_blocked` needs no query of its own).
     """
     now = utcnow()
-    Contact.insert(channel=channel, address=address, created_at=now, updated_at=now).on_conflict_ignore().execute()
-    q = Contact.select().where((Contact.channel == channel) & (Contact.address == address))
-    if is_postgres():
-        q = q.for_update()
-    return q.get()
+    p = database.param
+    t = Contact._meta
+    cols = ", ".join(f'"{f.column_name}"' for f in t.sorted_fields)
+    sql = (f'INSERT INTO "{t.table_name}" ("channel", "address", "opted_out", "inbound_count", "reply_count", '
+           f'"created_at", "updated_at") VALUES ({p}, {p}, {p}, 0, 0, {p}, {p}) '
+           f'ON CONFLICT ("channel", "address") DO UPDATE SET "channel" = excluded."channel" '
+           f'RETURNING {cols}, EXISTS (SELECT 1 FROM "{ContactBlock._meta.table_name}" '
+           f'WHERE "channel" = {p} AND "address" = {p}) AS "blocked_"')
+    stamp = Contact.created_at.db_value(now)
+    rows = list(Contact.raw(sql, channel, address, Contact.opted_out.db_value(False), stamp, stamp, channel, address))
+    contact = rows[0]
+    contact.blocked_ = bool(contact.blocked_)
+    return contact
 
 
 def get_contact(channel: str, address: str | None) -> Contact | None:
@@ -290,13 +308,18 @@ def block_key(address: str | None, raw: str | None) -> str:
     return address or (raw or "").strip()[:64]
 
 
-def is_blocked(ch: Channel, address: str | None, raw: str | None = None) -> bool:
+def is_blocked(ch: Channel, address: str | None, raw: str | None = None, *, contact: Contact | None = None) -> bool:
+    """Whether the sender is on the channel's blocklist (configuration) or in :class:`ContactBlock`.
+    ``contact``: the row :func:`lock_contact` returned for ``address``, which already says the latter."""
     key = block_key(address, raw)
     if not key:
         return False
     listed = {ch.normalise(x) or x.strip() for x in ch.config("BLOCKLIST") or []}
     if key in listed:
         return True
+    known = getattr(contact, "blocked_", None) if contact is not None and contact.address == key else None
+    if known is not None:
+        return known
     return ContactBlock.select().where((ContactBlock.channel == ch.name) & (ContactBlock.address == key)).exists()
 
 
@@ -329,13 +352,32 @@ def reporter_for(ch: Channel, contact: Contact | None) -> Reporter | None:
     recent reporter with its number."""
     if contact is None:
         return None
+    # plain SQL: these run for every message, and building them with peewee cost more than the query
+    t = Reporter._meta
+    select = f'SELECT {", ".join(chr(34) + f.column_name + chr(34) for f in t.sorted_fields)} FROM "{t.table_name}" '
     if contact.reporter_id:
-        rep = Reporter.get_or_none(Reporter.id == contact.reporter_id)
-        if rep is not None:
-            return rep
+        rows = list(Reporter.raw(select + f'WHERE "id" = {database.param}', contact.reporter_id))
+        if rows:
+            return rows[0]
     if ch.phone_addresses:
-        return Reporter.select().where(Reporter.phone == contact.address).order_by(Reporter.id.desc()).first()
+        rows = list(Reporter.raw(select + f'WHERE "phone" = {database.param} ORDER BY "id" DESC LIMIT 1',
+                                 contact.address))
+        return rows[0] if rows else None
     return None
+
+
+def save_contact(contact: Contact) -> None:
+    """Write the fields of ``contact`` changed since it was read, and only those (never overwrite
+    what others changed), as one plain ``UPDATE`` (it runs for every message)."""
+    fields = [f for f in contact.dirty_fields if f.name != "id"]
+    if not fields:
+        return
+    t = Contact._meta
+    p = database.param
+    sets = ", ".join(f'"{f.column_name}" = {p}' for f in fields)
+    database.execute_sql(f'UPDATE "{t.table_name}" SET {sets} WHERE "id" = {p}',
+                         [f.db_value(contact.__data__.get(f.name)) for f in fields] + [contact.id])
+    contact._dirty.clear()
 
 
 def is_owner(ch: Channel, complaint: Complaint, contact: Contact | None) -> bool:
@@ -475,21 +517,26 @@ def receive(ch: Channel, msg: Inbound, *, inline: bool) -> Outcome:
     with database.atomic():
         contact = lock_contact(ch.name, address) if address else None
         now = utcnow()  # read under the lock: the windows of one contact only move forward
-        try:
-            with database.atomic():
-                rec = ch.log_inbound(msg, address, raw, body)
-        except pw.IntegrityError:
+        if ch.skips_duplicates:
+            rec = ch.log_inbound(msg, address, raw, body)
+        else:
+            try:
+                with database.atomic():  # a savepoint: the IntegrityError must not end the transaction
+                    rec = ch.log_inbound(msg, address, raw, body)
+            except pw.IntegrityError:
+                rec = None
+        if rec is None:
             log.info("%s: duplicate %s message ignored", ch.name, msg.provider)
             return Outcome(None, duplicate=True, contact=contact)
 
-        if is_blocked(ch, address, raw):
+        if is_blocked(ch, address, raw, contact=contact):
             ch.finish_inbound(rec, "blocked")
             return Outcome(rec, contact=contact)
         if contact is None:  # short code or alphanumeric sender: operator promos, other robots
             ch.finish_inbound(rec, "ignored", error="sender cannot be answered")
             return Outcome(rec)
         if not _admit(contact, "inbound", ch.config("INBOUND_PER_HOUR", 20), now):
-            contact.save(only=contact.dirty_fields)  # never overwrite what others changed
+            save_contact(contact)  # only what changed: never overwrite what others changed
             ch.finish_inbound(rec, "rate_limited")
             log.warning("%s: inbound limit reached for %s", ch.name, mask(address))
             return Outcome(rec, contact=contact)
@@ -519,7 +566,7 @@ def receive(ch: Channel, msg: Inbound, *, inline: bool) -> Outcome:
             if rstatus == "suppressed":
                 reply = None
         contact.updated_at = now
-        contact.save(only=contact.dirty_fields)  # never overwrite what others changed
+        save_contact(contact)  # only what changed: never overwrite what others changed
         return Outcome(rec, reply=reply, reply_message=out, contact=contact)
 
 

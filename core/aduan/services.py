@@ -9,6 +9,7 @@ apply to every one of them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import unicodedata
@@ -79,6 +80,7 @@ def clean_text(value: str | None, *, multiline: bool = True) -> str:
     return value.strip()
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function, ~0.1 ms a call; a text channel asks twice per message
 def normalise_phone(raw: str | None, region: str = "ID") -> str | None:
     """E.164 for a valid number (``0812…``, ``+62812…``, ``62812…``, ``0062812…``), else ``None``.
 

@@ -1,7 +1,8 @@
 """Rows of the published tables, computed in the database.
 
-* Record level (``complaints``): one SQL query, streamed (a server-side cursor on PostgreSQL,
-  SQLite's own cursor otherwise), every value already formatted as text by the database: no model
+* Record level (``complaints``): one SQL query, streamed (the CSV through ``COPY … TO STDOUT`` and
+  the other formats through a server-side cursor on PostgreSQL, SQLite's own cursor otherwise),
+  every value already formatted as text by the database: no model
   object is built and no title, body or personal data column is read. Which complaints and which
   fields is the core's export rule (:func:`aduan.privacy.export_record`: never a secret complaint,
   no personal data, no free text, days in the deployment's time zone, regions cut to the kecamatan);
@@ -30,12 +31,12 @@ Suppression rules (the guarantee, tested in ``tests/test_opendata_privacy.py``),
 from __future__ import annotations
 
 import bisect
-import csv
 import datetime as dt
 import hashlib
 import hmac
 import operator
 import os
+import re
 from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
@@ -149,12 +150,14 @@ RECORD_FIELDS = (
 _FREE_TEXT = {"category", "category_name", "agency", "agency_name", "region_name", "channel"}
 
 
-def record_sql(ctx: Context, *, year: str | None = None, lines: bool = False) -> tuple[str, dict[str, Any]]:
+def record_sql(ctx: Context, *, year: str | None = None, lines: bool = False,
+               line_end: bool = True) -> tuple[str, dict[str, Any]]:
     """The record table as one SELECT whose columns are :data:`RECORD_FIELDS`, every value text
     (or NULL), ordered by filing day and, within a day, by public id (not by filing time).
 
-    With ``lines=True`` the database writes each CSV line itself (RFC 4180 minimal quoting, CRLF):
-    one text column per row, so the export only copies strings to the file."""
+    With ``lines=True`` the database writes each CSV line itself (RFC 4180 minimal quoting, CRLF
+    unless ``line_end=False``): one text column per row, so the export only copies strings to
+    the file."""
     s = ctx.sql
     region = "CASE WHEN LENGTH(c.region_id) > 8 THEN SUBSTR(c.region_id, 1, 8) ELSE c.region_id END"
     kab = stats.DIMENSIONS["kabupaten"]
@@ -204,25 +207,46 @@ def record_sql(ctx: Context, *, year: str | None = None, lines: bool = False) ->
     if not lines:
         return f"SELECT {', '.join(names)} FROM ({aliased}) t ORDER BY t.ts", params
     parts = [_csv_field(s, n) if f in _FREE_TEXT else f"COALESCE({n}, '')" for f, n in zip(RECORD_FIELDS, names)]
-    line = " || ',' || ".join(parts) + " || " + ("CHR(13) || CHR(10)" if s.pg else "CHAR(13, 10)")
+    line = " || ',' || ".join(parts)
+    if line_end:
+        line += " || " + ("CHR(13) || CHR(10)" if s.pg else "CHAR(13, 10)")
     return f"SELECT {line} FROM ({aliased}) t ORDER BY t.ts", params
 
 
+class _DaySorter:
+    """Re-orders rows that come ordered by filing time so that each day's rows are ordered by
+    ``key`` (the public id; ``None``: the row itself, a CSV line starting with it): only the rows
+    of one day are held back at a time. Days are found by bisection (they come in order), and
+    each day is sorted on its own. Fed batch by batch (:meth:`feed`), then :meth:`flush`."""
+
+    def __init__(self, day, key=None):
+        self.day, self.key, self.pending = day, key, []
+
+    def feed(self, rows: list) -> list:
+        """The rows of every day finished so far, in order (the last day may be incomplete: held)."""
+        if not rows:
+            return []
+        combined = self.pending + rows if self.pending else rows
+        last = self.day(combined[-1])
+        cut = bisect.bisect_left(combined, last, key=self.day)  # where the (maybe unfinished) last day starts
+        self.pending = combined[cut:]
+        return _sort_days(combined, cut, self.day, self.key) if cut else []
+
+    def flush(self) -> list:
+        rest, self.pending = self.pending, []
+        return sorted(rest, key=self.key)
+
+
 def _day_sorted(batches: Iterator[list], day, key=None) -> Iterator[list]:
-    """Re-order batches of rows that come ordered by filing time so that each day's rows are
-    ordered by ``key`` (the public id; ``None``: the row itself, a CSV line starting with it):
-    only the rows of one day are held back at a time. Days are found by bisection (they come in
-    order), and each day is sorted on its own."""
-    pending: list = []
+    """:class:`_DaySorter` over an iterator of batches."""
+    sorter = _DaySorter(day, key)
     for rows in batches:
-        combined = pending + rows if pending else rows
-        last = day(combined[-1])
-        cut = bisect.bisect_left(combined, last, key=day)  # where the (maybe unfinished) last day starts
-        if cut:
-            yield _sort_days(combined, cut, day, key)
-        pending = combined[cut:]
-    if pending:
-        yield sorted(pending, key=key)
+        ready = sorter.feed(rows)
+        if ready:
+            yield ready
+    rest = sorter.flush()
+    if rest:
+        yield rest
 
 
 def _sort_days(rows: list, end: int, day, key) -> list:
@@ -313,28 +337,95 @@ def record_rows(ctx: Context, *, year: str | None = None) -> Iterator[tuple]:
         yield from rows
 
 
-def write_records_csv(ctx: Context, fh, *, year: str | None = None, header: bool = True,
-                      hxl: dict[str, str] | None = None) -> int:
-    """Write the record table as CSV (RFC 4180, CRLF) to an open text file; returns the row count.
-    The database formats every value, so this is ``csv.writer.writerows`` over the cursor."""
-    w = csv.writer(fh, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+def write_records_csv(ctx: Context, fh, *, header: bool = True, hxl: dict[str, str] | None = None) -> int:
+    """Write the whole record table as CSV (RFC 4180, CRLF) to an open text file; returns the row
+    count. The database writes every line (:func:`_each_line_batch`)."""
     if header:
-        w.writerow(RECORD_FIELDS)
-        if hxl:
-            w.writerow([hxl.get(f, "") for f in RECORD_FIELDS])
+        fh.write(_header(hxl).decode())
     n = 0
-    sql, params = record_sql(ctx, year=year, lines=True)
-    for lines in _line_batches(ctx, sql, params):
-        fh.writelines(lines)
+
+    def write(lines: list[bytes]) -> None:
+        nonlocal n
+        fh.write((b"\r\n".join(lines) + b"\r\n").decode())
         n += len(lines)
+
+    _each_line_batch(ctx, write)
     return n
+
+
+def _header(hxl: dict[str, str] | None) -> bytes:
+    header = ",".join(RECORD_FIELDS) + "\r\n"
+    if hxl:
+        header += ",".join(hxl.get(f, "") for f in RECORD_FIELDS) + "\r\n"
+    return header.encode()
 
 
 _LINE_DAY = operator.itemgetter(slice(17, 27))  # a CSV line: 16-digit public id, comma, YYYY-MM-DD
 
 
-def _line_batches(ctx: Context, sql: str, params: dict) -> Iterator[list[str]]:
-    return _day_sorted(([r[0] for r in rows] for rows in _Stream(ctx, sql, params).batches()), _LINE_DAY)
+def _each_line_batch(ctx: Context, consume: Callable[[list[bytes]], None], batch: int = 5000) -> None:
+    """Call ``consume`` with batches of record CSV lines (UTF-8, without their line end), each
+    day's lines ordered by public id, the days in order. The database writes every line: on
+    PostgreSQL through ``COPY (SELECT …) TO STDOUT`` (:class:`_CopyLines`), which, unlike a
+    cursor, may run a parallel plan and sends rows without a fetch round trip per batch; on SQLite
+    from its cursor. Memory holds one batch and one day of lines, whatever the table's size."""
+    sorter = _DaySorter(_LINE_DAY)
+
+    def feed(lines: list[bytes]) -> None:
+        ready = sorter.feed(lines)
+        if ready:
+            consume(ready)
+
+    sql, params = record_sql(ctx, lines=True, line_end=False)
+    if ctx.sql.pg:
+        query, values = ctx.sql.bind(sql, params)
+        with database.connection().cursor() as cur:
+            query = cur.mogrify(query, values).decode()
+            # text format: one column per line, so only a backslash, a tab and a line break or
+            # other C escape inside a value come escaped (undone in _CopyLines)
+            sink = _CopyLines(feed, batch)
+            cur.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT text, ENCODING 'UTF8')", sink)
+            sink.flush()
+    else:
+        for rows in _Stream(ctx, sql, params, batch).batches():
+            feed([r[0].encode() for r in rows])
+    rest = sorter.flush()
+    if rest:
+        consume(rest)
+
+
+_COPY_ESCAPES = {b"\\": b"\\", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"v": b"\v"}
+_COPY_ESCAPE = re.compile(rb"\\(.)", re.S)
+
+
+def _copy_unescape(line: bytes) -> bytes:
+    r"""A value of ``COPY … TO`` in text format as it was (PostgreSQL escapes ``\``, ``\n``, ``\r``,
+    ``\t``, ``\b``, ``\f`` and ``\v`` with a backslash)."""
+    return _COPY_ESCAPE.sub(lambda m: _COPY_ESCAPES.get(m.group(1), m.group(1)), line)
+
+
+class _CopyLines:
+    """The file object ``copy_expert`` writes to: psycopg2 calls :meth:`write` with each row
+    (bytes ending in a newline); every ``batch`` rows are split into lines and passed on."""
+
+    def __init__(self, consume: Callable[[list[bytes]], None], batch: int):
+        self.consume, self.batch, self.rows = consume, batch, []
+
+    def write(self, data: bytes) -> None:
+        self.rows.append(data)
+        if len(self.rows) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        buf = b"".join(self.rows)
+        self.rows = []
+        lines = buf.split(b"\n")
+        lines.pop()  # after the last newline
+        if b"\\" in buf:
+            lines = [_copy_unescape(line) if b"\\" in line else line for line in lines]
+        self.consume(lines)
 
 
 class _Out:
@@ -357,40 +448,39 @@ class _Out:
 
 
 def write_records_csv_split(ctx: Context, directory: str, *, hxl: dict[str, str] | None = None) -> list[dict]:
-    """One streamed query writes ``complaints.csv`` and one ``complaints-<YYYY>.csv`` per year at
-    once (rows come ordered by day; each line starts with the 16-digit public id and the day, so
-    the year is ``line[17:21]``); each batch is encoded once, written to both files and hashed on
-    the way. Returns ``{"name", "bytes", "sha256", "rows"}`` per file, the whole file first (with
+    """One query writes ``complaints.csv`` and one ``complaints-<YYYY>.csv`` per year at once
+    (lines come ordered by day; each starts with the 16-digit public id and the day, so the year
+    is ``line[17:21]``); each batch is joined once, written to both files and hashed on the way.
+    Returns ``{"name", "bytes", "sha256", "rows"}`` per file, the whole file first (with
     ``"year"`` on the year files)."""
-    header = ",".join(RECORD_FIELDS) + "\r\n"
-    if hxl:
-        header += ",".join(hxl.get(f, "") for f in RECORD_FIELDS) + "\r\n"
-    header_b = header.encode()
-    sql, params = record_sql(ctx, lines=True)
-    whole = _Out(os.path.join(directory, "complaints.csv"), header_b)
+    header = _header(hxl)
+    whole = _Out(os.path.join(directory, "complaints.csv"), header)
     years: list[dict] = []
-    year, out = None, None
+    state: dict[str, Any] = {"year": None, "out": None}
+
+    def write(lines: list[bytes]) -> None:
+        start = 0
+        while start < len(lines):
+            y = lines[start][17:21]
+            if y != state["year"]:
+                if state["out"]:
+                    years.append(dict(state["out"].close(), year=state["year"].decode()))
+                state["year"] = y
+                state["out"] = _Out(os.path.join(directory, f"complaints-{y.decode()}.csv"), header)
+            end = len(lines)
+            if lines[-1][17:21] != y:  # the year changes inside this batch: find where
+                end = next(i for i in range(start, len(lines)) if lines[i][17:21] != y)
+            data = b"\r\n".join(lines[start:end]) + b"\r\n"
+            whole.write(data, end - start)
+            state["out"].write(data, end - start)
+            start = end
+
     try:
-        for lines in _line_batches(ctx, sql, params):
-            start = 0
-            while start < len(lines):
-                y = lines[start][17:21]
-                if y != year:
-                    if out:
-                        years.append(dict(out.close(), year=year))
-                    year = y
-                    out = _Out(os.path.join(directory, f"complaints-{year}.csv"), header_b)
-                end = len(lines)
-                if lines[-1][17:21] != year:  # the year changes inside this batch: find where
-                    end = next(i for i in range(start, len(lines)) if lines[i][17:21] != year)
-                data = "".join(lines[start:end]).encode()
-                whole.write(data, end - start)
-                out.write(data, end - start)
-                start = end
+        _each_line_batch(ctx, write)
     finally:
         first = whole.close()
-        if out:
-            years.append(dict(out.close(), year=year))
+        if state["out"]:
+            years.append(dict(state["out"].close(), year=state["year"].decode()))
     return [first] + years
 
 
