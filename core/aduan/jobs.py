@@ -133,20 +133,13 @@ class Worker:
         while True:
             now = utcnow()
             cut = since or now
-            due = ((Job.status == "pending") & (Job.run_at <= cut)) | \
-                  ((Job.status == "running") & (Job.locked_until < cut))
-            if exclude_kinds:
-                due = due & Job.kind.not_in(list(exclude_kinds))
-            if exclude_complaints:
-                due = due & (Job.complaint.is_null() | Job.complaint.not_in(list(exclude_complaints)))
-            pick = Job.select(Job.id).where(due).order_by(Job.run_at, Job.id).limit(n)
-            if is_postgres():
-                pick = pick.for_update(skip_locked=True)
-            q = (Job.update(status="running", locked_by=self.id, locked_until=now + timedelta(seconds=self.lease),
-                            attempts=Job.attempts + 1, updated_at=now)
-                 .where(Job.id.in_(pick)).returning(*Job._meta.sorted_fields))
-            with database.atomic():
-                jobs = list(q.objects(Job).execute())
+            kinds, complaints = list(exclude_kinds), list(exclude_complaints)
+            sql = _claim_sql(len(kinds), len(complaints), is_postgres())
+            dt_ = Job.run_at.db_value
+            params = [self.id, dt_(now + timedelta(seconds=self.lease)), dt_(now), dt_(cut), dt_(cut),
+                      *kinds, *complaints, int(n)]
+            rows = database.execute_sql(sql, params).fetchall()  # one statement: atomic on its own
+            jobs = [_job_from_row(r) for r in rows]
             if not jobs:
                 return []
             jobs.sort(key=lambda j: (j.run_at, j.id))
@@ -168,7 +161,10 @@ class Worker:
         fields["updated_at"] = utcnow()
         fields.setdefault("locked_by", None)
         fields.setdefault("locked_until", None)
-        Job.update(**fields).where((Job.id == job.id) & (Job.locked_by == self.id)).execute()
+        names = tuple(sorted(fields))
+        meta = Job._meta
+        params = [meta.fields[k].db_value(fields[k]) for k in names] + [job.id, self.id]
+        database.execute_sql(_finish_sql(names), params)
 
     def run_job(self, job: Job) -> str:
         handler = self.handlers.get(job.kind)
@@ -371,6 +367,49 @@ class Worker:
             pass  # the row ages out; /ready only looks at recent heartbeats
         self.close()
         log.info("worker %s stopped (signal or stop request); the jobs in hand were finished", self.id)
+
+
+# The worker's two statements, written once: building them with peewee on every claim and finish cost
+# more than running them (bench/worker_bench.py).
+_SQL_CACHE: dict[tuple, str] = {}
+
+
+def _claim_sql(n_kinds: int, n_complaints: int, postgres: bool) -> str:
+    key = ("claim", n_kinds, n_complaints, postgres, database.obj.param)
+    sql = _SQL_CACHE.get(key)
+    if sql is None:
+        p = database.obj.param
+        cols = ", ".join(f'"{f.column_name}"' for f in Job._meta.sorted_fields)
+        where = (f"((\"status\" = 'pending' AND \"run_at\" <= {p}) OR "
+                 f"(\"status\" = 'running' AND \"locked_until\" < {p}))")
+        if n_kinds:
+            where += f' AND "kind" NOT IN ({", ".join([p] * n_kinds)})'
+        if n_complaints:
+            where += f' AND ("complaint_id" IS NULL OR "complaint_id" NOT IN ({", ".join([p] * n_complaints)}))'
+        lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
+        sql = (f'UPDATE "job" SET "status" = \'running\', "locked_by" = {p}, "locked_until" = {p}, '
+               f'"attempts" = "attempts" + 1, "updated_at" = {p} '
+               f'WHERE "id" IN (SELECT "id" FROM "job" WHERE {where} ORDER BY "run_at", "id" LIMIT {p}{lock}) '
+               f"RETURNING {cols}")
+        _SQL_CACHE[key] = sql
+    return sql
+
+
+def _finish_sql(names: tuple[str, ...]) -> str:
+    key = ("finish", names, database.obj.param)
+    sql = _SQL_CACHE.get(key)
+    if sql is None:
+        p = database.obj.param
+        sets = ", ".join(f'"{Job._meta.fields[k].column_name}" = {p}' for k in names)
+        sql = _SQL_CACHE[key] = f'UPDATE "job" SET {sets} WHERE "id" = {p} AND "locked_by" = {p}'
+    return sql
+
+
+def _job_from_row(row) -> Job:
+    job = Job()
+    job.__data__ = {f.name: f.python_value(v) for f, v in zip(Job._meta.sorted_fields, row)}
+    job._dirty.clear()
+    return job
 
 
 def _make_room(n: int) -> None:
