@@ -126,20 +126,36 @@ class Worker:
         jobs = self.claim_many(1, exclude_kinds=exclude, since=since)
         return jobs[0] if jobs else None
 
-    def claim_many(self, n: int, *, exclude_kinds=(), exclude_complaints=(),
-                   since: datetime | None = None) -> list[Job]:
-        """Lease up to ``n`` due jobs in one statement (oldest first), none of the given kinds nor of
-        the given complaints (those a thread of this worker is busy with: at most ``concurrency``)."""
+    def _claim_in_pass(self, n: int, since: datetime, state: dict, **kw) -> list[Job]:
+        """A claim within a pass: expired leases are looked at on the pass's first claim only."""
+        jobs = self.claim_many(n, since=since, reclaim=not state.get("reclaimed"), **kw)
+        state["reclaimed"] = True
+        return jobs
+
+    def claim_many(self, n: int, *, exclude_kinds=(), exclude_complaints=(), since: datetime | None = None,
+                   reclaim: bool = True) -> list[Job]:
+        """Lease up to ``n`` due jobs (oldest first), none of the given kinds nor of the given complaints
+        (those a thread of this worker is busy with: at most ``concurrency``).
+
+        One ``UPDATE … RETURNING`` for pending jobs, walking the ``(status, run_at)`` index in order;
+        with ``reclaim``, first one for running jobs whose lease ran out (their worker died).
+        """
         while True:
             now = utcnow()
             cut = since or now
             kinds, complaints = list(exclude_kinds), list(exclude_complaints)
-            sql = _claim_sql(len(kinds), len(complaints), is_postgres())
             dt_ = Job.run_at.db_value
-            params = [self.id, dt_(now + timedelta(seconds=self.lease)), dt_(now), dt_(cut), dt_(cut),
-                      *kinds, *complaints, int(n)]
-            rows = database.execute_sql(sql, params).fetchall()  # one statement: atomic on its own
-            jobs = [_job_from_row(r) for r in rows]
+            head = [self.id, dt_(now + timedelta(seconds=self.lease)), dt_(now), dt_(cut)]
+            tail = [*kinds, *complaints]
+            jobs = []
+            if reclaim:  # leases run out rarely: looked at once per pass, not on every claim
+                sql = _claim_sql("expired", len(kinds), len(complaints), is_postgres(), n == 1)
+                jobs = [_job_from_row(r) for r in database.execute_sql(sql, head + tail + [int(n)]).fetchall()]
+            if len(jobs) < n:
+                sql = _claim_sql("pending", len(kinds), len(complaints), is_postgres(), n - len(jobs) == 1)
+                # one statement: atomic on its own
+                rows = database.execute_sql(sql, head + tail + [int(n - len(jobs))]).fetchall()
+                jobs += [_job_from_row(r) for r in rows]
             if not jobs:
                 return []
             jobs.sort(key=lambda j: (j.run_at, j.id))
@@ -252,20 +268,20 @@ class Worker:
             if schedules:
                 self.ensure_schedules()
                 counts["schedules"] = self.run_schedules()
-            since = utcnow()
+            since, state = utcnow(), {}
             if self.concurrency == 1 and not self._limit:
                 for _ in range(max_jobs):
                     if self.stopping.is_set():
                         break
-                    job = self.claim(since=since)
-                    if job is None:
+                    jobs = self._claim_in_pass(1, since, state)
+                    if not jobs:
                         break
-                    counts[self.run_job(job)] += 1
+                    counts[self.run_job(jobs[0])] += 1
             elif max_jobs > 0:
-                self._run_concurrently(since, max_jobs, counts)
+                self._run_concurrently(since, max_jobs, counts, state)
         return counts
 
-    def _run_concurrently(self, since: datetime, max_jobs: int, counts: dict[str, int]) -> None:
+    def _run_concurrently(self, since: datetime, max_jobs: int, counts: dict[str, int], state: dict) -> None:
         """Jobs in up to ``concurrency`` threads. The jobs of one complaint never run at the same time:
         they run one after the other, oldest first, as they would in a worker of one thread (a
         follow-up is posted after the create it follows, in the order of the timeline)."""
@@ -282,7 +298,7 @@ class Worker:
                     full = [k for k, g in self._group.items() if g in self._limit and busy.get(g, 0) >= self._limit[g]]
                     room = [self._limit[g] - busy.get(g, 0) for g in self._limit if busy.get(g, 0) < self._limit[g]]
                     n = min([free, max_jobs - claimed, *room])
-                    jobs = self.claim_many(n, exclude_kinds=full, exclude_complaints=complaints, since=since)
+                    jobs = self._claim_in_pass(n, since, state, exclude_kinds=full, exclude_complaints=complaints)
                     claimed += len(jobs)
                     chains: dict[Any, list[Job]] = {}
                     for job in jobs:
@@ -374,23 +390,26 @@ class Worker:
 _SQL_CACHE: dict[tuple, str] = {}
 
 
-def _claim_sql(n_kinds: int, n_complaints: int, postgres: bool) -> str:
-    key = ("claim", n_kinds, n_complaints, postgres, database.obj.param)
+def _claim_sql(which: str, n_kinds: int, n_complaints: int, postgres: bool, one: bool) -> str:
+    """``which``: ``pending`` (due by the cut) or ``expired`` (running, lease over by the cut)."""
+    key = ("claim", which, n_kinds, n_complaints, postgres, one, database.obj.param)
     sql = _SQL_CACHE.get(key)
     if sql is None:
         p = database.obj.param
         cols = ", ".join(f'"{f.column_name}"' for f in Job._meta.sorted_fields)
-        where = (f"((\"status\" = 'pending' AND \"run_at\" <= {p}) OR "
-                 f"(\"status\" = 'running' AND \"locked_until\" < {p}))")
+        if which == "pending":
+            where, order = f"\"status\" = 'pending' AND \"run_at\" <= {p}", '"run_at", "id"'
+        else:
+            where, order = f"\"status\" = 'running' AND \"locked_until\" < {p}", '"locked_until", "id"'
         if n_kinds:
             where += f' AND "kind" NOT IN ({", ".join([p] * n_kinds)})'
         if n_complaints:
             where += f' AND ("complaint_id" IS NULL OR "complaint_id" NOT IN ({", ".join([p] * n_complaints)}))'
         lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
+        pick = f'SELECT "id" FROM "job" WHERE {where} ORDER BY {order} LIMIT {p}{lock}'
         sql = (f'UPDATE "job" SET "status" = \'running\', "locked_by" = {p}, "locked_until" = {p}, '
                f'"attempts" = "attempts" + 1, "updated_at" = {p} '
-               f'WHERE "id" IN (SELECT "id" FROM "job" WHERE {where} ORDER BY "run_at", "id" LIMIT {p}{lock}) '
-               f"RETURNING {cols}")
+               f'WHERE "id" {"=" if one else "IN"} ({pick}) RETURNING {cols}')
         _SQL_CACHE[key] = sql
     return sql
 
