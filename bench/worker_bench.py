@@ -30,8 +30,10 @@ class WorkerBenchJobs:
 
     @aduan.hookimpl
     def register_jobs(self):
-        return {"wbench.noop": lambda app, payload, job: None,
-                "wbench.io": lambda app, payload, job: time.sleep(IO_WAIT)}
+        from aduan import JobKind
+
+        return {"wbench.noop": JobKind(lambda app, payload, job: None, ordered=False),
+                "wbench.io": JobKind(lambda app, payload, job: time.sleep(IO_WAIT), ordered=False)}
 
 
 def build_app(url: str, instance: str, **config):

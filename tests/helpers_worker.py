@@ -50,7 +50,9 @@ class FileJobs:
 
     @hookimpl
     def register_jobs(self):
-        return {KIND: self.record}
+        from aduan import JobKind
+
+        return {KIND: JobKind(self.record, ordered=False)}  # independent jobs: side by side with concurrency
 
     def record(self, app, payload, job):
         append_line(self.log_path, f"start {job.id} {os.getpid()}")

@@ -117,7 +117,7 @@ def _release_when(gauge, group, n, release, timeout=30.0):
 def test_jobs_run_concurrently_inside_one_worker_each_once(make_app):
     gauge, release = Gauge(), threading.Event()
     app = make_app({"WORKER_CONCURRENCY": 4},
-                   plugins=[Plugin({"wtestc.io": _waiting_handler(gauge, "io", release)})])
+                   plugins=[Plugin({"wtestc.io": JobKind(_waiting_handler(gauge, "io", release), ordered=False)})])
     with app.app_context(), database.connection_context():
         _enqueue("wtestc.io", 10, "io")
     watcher = _release_when(gauge, "all", 4, release)
@@ -135,9 +135,11 @@ def test_jobs_run_concurrently_inside_one_worker_each_once(make_app):
 
 def test_a_job_kind_bound_is_kept_while_other_kinds_use_the_free_threads(make_app):
     gauge, release = Gauge(), threading.Event()
-    jobs = {"wtestc.slow": JobKind(_waiting_handler(gauge, "service", release), concurrency=2, group="service"),
-            "wtestc.slow2": JobKind(_waiting_handler(gauge, "service", release), concurrency=2, group="service"),
-            "wtestc.other": _waiting_handler(gauge, "other", release)}
+    jobs = {"wtestc.slow": JobKind(_waiting_handler(gauge, "service", release), concurrency=2, group="service",
+                                   ordered=False),
+            "wtestc.slow2": JobKind(_waiting_handler(gauge, "service", release), concurrency=2, group="service",
+                                    ordered=False),
+            "wtestc.other": JobKind(_waiting_handler(gauge, "other", release), ordered=False)}
     app = make_app({"WORKER_CONCURRENCY": 5}, plugins=[Plugin(jobs)])
     with app.app_context(), database.connection_context():
         _enqueue("wtestc.slow", 4, "s")
@@ -157,7 +159,7 @@ def test_retries_and_dead_letters_hold_with_concurrency(make_app):
     release = threading.Event()
     release.set()
     gauge = Gauge()
-    jobs = {"wtestc.flaky": _waiting_handler(gauge, "f", release, fail_until=3)}
+    jobs = {"wtestc.flaky": JobKind(_waiting_handler(gauge, "f", release, fail_until=3), ordered=False)}
     app = make_app({"WORKER_CONCURRENCY": 4, "JOB_MAX_ATTEMPTS": 2}, plugins=[Plugin(jobs)])
     with app.app_context(), database.connection_context():
         _enqueue("wtestc.flaky", 6, "f")
@@ -237,7 +239,7 @@ def test_two_concurrent_workers_on_postgres_never_share_a_job(make_app):
         time.sleep(0.005)
 
     app = make_app({"WORKER_CONCURRENCY": per_worker, "DATABASE_POOL_SIZE": 2 * per_worker + 4},
-                   plugins=[Plugin({"wtestc.rec": record})])
+                   plugins=[Plugin({"wtestc.rec": JobKind(record, ordered=False)})])
     with app.app_context(), database.connection_context():
         assert is_postgres()
         _enqueue("wtestc.rec", n_jobs, "r")
@@ -307,3 +309,30 @@ def test_jobs_of_one_complaint_run_one_after_the_other_in_order(make_app):
         assert gauge.peak[cid] == 1  # never two steps of one complaint at once
         assert [n for c, n in order if c == cid] == [0, 1, 2, 3]
     assert gauge.peak["all"] > 1  # while different complaints went side by side
+
+
+def test_jobs_without_a_complaint_keep_their_order_per_kind_unless_unordered(make_app):
+    order, lock = [], threading.Lock()
+    gauge = Gauge()
+
+    def step(name):
+        def handler(app, payload, job):
+            gauge.enter(name)
+            try:
+                time.sleep(0.01)
+                with lock:
+                    order.append((name, payload["n"]))
+            finally:
+                gauge.leave(name)
+        return handler
+
+    app = make_app({"WORKER_CONCURRENCY": 4},
+                   plugins=[Plugin({"wtestc.msg": step("msg"), "wtestc.free": JobKind(step("free"), ordered=False)})])
+    with app.app_context(), database.connection_context():
+        with database.atomic():
+            for n in range(5):
+                enqueue(JobRequest("wtestc.msg", {"n": n}, key=f"m{n}"))
+                enqueue(JobRequest("wtestc.free", {"n": n}, key=f"f{n}"))
+    assert Worker(app).run_once(schedules=False)["done"] == 10
+    assert [n for k, n in order if k == "msg"] == [0, 1, 2, 3, 4] and gauge.peak["msg"] == 1
+    assert gauge.peak["free"] > 1

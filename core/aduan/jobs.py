@@ -105,6 +105,7 @@ class Worker:
         self.concurrency = max(1, int(concurrency or cfg.get("WORKER_CONCURRENCY", 1)))
         #: kind → group, and each group's bound (at most ``concurrency``)
         self._group = {k: jk.group or k for k, jk in self.kinds.items()}
+        self._unordered = {k for k, jk in self.kinds.items() if not jk.ordered}
         self._limit: dict[str, int] = {}
         for k, jk in self.kinds.items():
             if jk.concurrency is not None:
@@ -132,10 +133,10 @@ class Worker:
         state["reclaimed"] = True
         return jobs
 
-    def claim_many(self, n: int, *, exclude_kinds=(), exclude_complaints=(), since: datetime | None = None,
-                   reclaim: bool = True) -> list[Job]:
-        """Lease up to ``n`` due jobs (oldest first), none of the given kinds nor of the given complaints
-        (those a thread of this worker is busy with: at most ``concurrency``).
+    def claim_many(self, n: int, *, exclude_kinds=(), exclude_complaints=(), exclude_loose_kinds=(),
+                   since: datetime | None = None, reclaim: bool = True) -> list[Job]:
+        """Lease up to ``n`` due jobs (oldest first), none of the given kinds, of the given complaints,
+        nor of the given kinds without a complaint (what a thread of this worker is busy with).
 
         One ``UPDATE … RETURNING`` for pending jobs, walking the ``(status, run_at)`` index in order;
         with ``reclaim``, first one for running jobs whose lease ran out (their worker died).
@@ -143,16 +144,17 @@ class Worker:
         while True:
             now = utcnow()
             cut = since or now
-            kinds, complaints = list(exclude_kinds), list(exclude_complaints)
+            kinds, complaints, loose = list(exclude_kinds), list(exclude_complaints), list(exclude_loose_kinds)
             dt_ = Job.run_at.db_value
             head = [self.id, dt_(now + timedelta(seconds=self.lease)), dt_(now), dt_(cut)]
-            tail = [*kinds, *complaints]
+            tail = [*kinds, *complaints, *loose]
+            shape = (len(kinds), len(complaints), len(loose), is_postgres())
             jobs = []
             if reclaim:  # leases run out rarely: looked at once per pass, not on every claim
-                sql = _claim_sql("expired", len(kinds), len(complaints), is_postgres(), n == 1)
+                sql = _claim_sql("expired", *shape, n == 1)
                 jobs = [_job_from_row(r) for r in database.execute_sql(sql, head + tail + [int(n)]).fetchall()]
             if len(jobs) < n:
-                sql = _claim_sql("pending", len(kinds), len(complaints), is_postgres(), n - len(jobs) == 1)
+                sql = _claim_sql("pending", *shape, n - len(jobs) == 1)
                 # one statement: atomic on its own
                 rows = database.execute_sql(sql, head + tail + [int(n - len(jobs))]).fetchall()
                 jobs += [_job_from_row(r) for r in rows]
@@ -284,12 +286,14 @@ class Worker:
     def _run_concurrently(self, since: datetime, max_jobs: int, counts: dict[str, int], state: dict) -> None:
         """Jobs in up to ``concurrency`` threads. The jobs of one complaint never run at the same time:
         they run one after the other, oldest first, as they would in a worker of one thread (a
-        follow-up is posted after the create it follows, in the order of the timeline)."""
+        follow-up is posted after the create it follows, in the order of the timeline). Jobs without a
+        complaint (a message to a contact about a draft...) keep their order per kind the same way."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="aduan-job")
         running: dict[Any, list[Job]] = {}  # future → the jobs it runs in turn
         busy: dict[str, int] = {}  # group → jobs claimed and not finished
         complaints: set[int] = set()  # complaints with a job in hand
+        loose: set[str] = set()  # kinds with a job without complaint in hand
         claimed, exhausted = 0, False
         try:
             while True:
@@ -298,21 +302,27 @@ class Worker:
                     full = [k for k, g in self._group.items() if g in self._limit and busy.get(g, 0) >= self._limit[g]]
                     room = [self._limit[g] - busy.get(g, 0) for g in self._limit if busy.get(g, 0) < self._limit[g]]
                     n = min([free, max_jobs - claimed, *room])
-                    jobs = self._claim_in_pass(n, since, state, exclude_kinds=full, exclude_complaints=complaints)
+                    jobs = self._claim_in_pass(n, since, state, exclude_kinds=full, exclude_complaints=complaints,
+                                               exclude_loose_kinds=loose)
                     claimed += len(jobs)
                     chains: dict[Any, list[Job]] = {}
                     for job in jobs:
                         g = self._group.get(job.kind, job.kind)
                         busy[g] = busy.get(g, 0) + 1
-                        key = job.complaint_id if job.complaint_id is not None else ("job", job.id)
-                        chains.setdefault(key, []).append(job)
                         if job.complaint_id is not None:
+                            key = job.complaint_id
                             complaints.add(job.complaint_id)
+                        elif job.kind in self._unordered:
+                            key = ("job", job.id)
+                        else:
+                            key = ("kind", job.kind)
+                            loose.add(job.kind)
+                        chains.setdefault(key, []).append(job)
                     for chain in chains.values():
                         running[self._pool.submit(self._run_in_thread, chain)] = chain
                     if jobs:
                         continue
-                    if not full and not complaints:
+                    if not full and not complaints and not loose:
                         exhausted = True  # nothing due is left for this pass
                 if not running:
                     return
@@ -322,7 +332,10 @@ class Worker:
                     for job, outcome in zip(chain, f.result()):
                         busy[self._group.get(job.kind, job.kind)] -= 1
                         counts[outcome] += 1
-                        complaints.discard(job.complaint_id)
+                        if job.complaint_id is not None:
+                            complaints.discard(job.complaint_id)
+                        elif job.kind not in self._unordered:
+                            loose.discard(job.kind)
         finally:
             if running:  # only on an error in this thread: the jobs in hand still finish
                 wait(list(running))
@@ -390,9 +403,9 @@ class Worker:
 _SQL_CACHE: dict[tuple, str] = {}
 
 
-def _claim_sql(which: str, n_kinds: int, n_complaints: int, postgres: bool, one: bool) -> str:
+def _claim_sql(which: str, n_kinds: int, n_complaints: int, n_loose: int, postgres: bool, one: bool) -> str:
     """``which``: ``pending`` (due by the cut) or ``expired`` (running, lease over by the cut)."""
-    key = ("claim", which, n_kinds, n_complaints, postgres, one, database.obj.param)
+    key = ("claim", which, n_kinds, n_complaints, n_loose, postgres, one, database.obj.param)
     sql = _SQL_CACHE.get(key)
     if sql is None:
         p = database.obj.param
@@ -405,6 +418,8 @@ def _claim_sql(which: str, n_kinds: int, n_complaints: int, postgres: bool, one:
             where += f' AND "kind" NOT IN ({", ".join([p] * n_kinds)})'
         if n_complaints:
             where += f' AND ("complaint_id" IS NULL OR "complaint_id" NOT IN ({", ".join([p] * n_complaints)}))'
+        if n_loose:
+            where += f' AND ("complaint_id" IS NOT NULL OR "kind" NOT IN ({", ".join([p] * n_loose)}))'
         lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
         pick = f'SELECT "id" FROM "job" WHERE {where} ORDER BY {order} LIMIT {p}{lock}'
         sql = (f'UPDATE "job" SET "status" = \'running\', "locked_by" = {p}, "locked_until" = {p}, '
