@@ -5,7 +5,7 @@ Run with ``make bench`` (``.venv/bin/python bench/run.py``). What each row means
 ``bench/README.md``. Absolute times depend on the machine and are printed for context only;
 nothing here passes or fails on a time.
 
-    bench/run.py [--quick] [--database-url postgresql://...] [--only filing,list,worker,threads,opendata,sms]
+    bench/run.py [--quick] [--database-url postgresql://...] [--only filing,list,worker,lapor,threads,opendata,sms]
                  [--opendata-sizes 10000,100000,1000000]
 
 Default database: a temporary SQLite file (WAL, like a regency deployment). With
@@ -28,7 +28,6 @@ from contextlib import contextmanager
 import peewee as pw
 
 import aduan
-from aduan import JobRequest
 
 ROWS: list[tuple[str, str, str, str, str]] = []  # (section, measurement, baseline, detail, ratio)
 PAGE = 10  # list page size: 100 stored complaints still fill a page for every filter measured
@@ -302,63 +301,7 @@ def bench_list(fresh, engine: str, small: int, large: int, n: int, rounds: int) 
     row("list", f"last page by OFFSET, bare query @{large}", "same page by keyset", t["offset"], t["cursor"])
 
 
-# --- 3. worker: no-op jobs vs raw UPDATE claims ----------------------------------------------------
-
-def bench_worker(app, n: int, rounds: int) -> None:
-    from aduan.db import database, is_postgres, utcnow
-    from aduan.jobs import Worker, enqueue
-    from aduan.models import Job
-
-    print(f"worker throughput: {n} no-op jobs", flush=True)
-
-    def fill():
-        with connected(app):
-            Job.delete().execute()
-            with database.atomic():
-                for i in range(n):
-                    enqueue(JobRequest("bench.noop", {"i": i}))
-
-    def run_worker() -> float:
-        fill()
-        w = Worker(app, worker_id="bench")
-        with connected(app):
-            t0 = time.perf_counter()
-            done = w.run_once(schedules=False, max_jobs=n + 1)["done"]
-            dt_ = time.perf_counter() - t0
-        assert done == n, done
-        return dt_ / n
-
-    lock = " FOR UPDATE SKIP LOCKED" if is_postgres(database.obj) else ""
-
-    def run_raw() -> float:
-        fill()
-        claim = ('UPDATE job SET status = \'running\', attempts = attempts + 1, locked_by = %(p)s, locked_until = %(p)s '
-                 'WHERE id = (SELECT id FROM job WHERE status = \'pending\' AND run_at <= %(p)s '
-                 f'ORDER BY run_at, id LIMIT 1{lock}) RETURNING id')
-        finish = "UPDATE job SET status = 'done', locked_by = NULL, locked_until = NULL, finished_at = %(p)s WHERE id = %(p)s"
-        p = database.obj.param
-        claim, finish = claim % {"p": p}, finish % {"p": p}
-        with connected(app):
-            t0 = time.perf_counter()
-            done = 0
-            while True:
-                now = utcnow()
-                with database.atomic():
-                    got = database.execute_sql(claim, ("bench", now, now)).fetchone()
-                if got is None:
-                    break
-                with database.atomic():
-                    database.execute_sql(finish, (utcnow(), got[0]))
-                done += 1
-            dt_ = time.perf_counter() - t0
-        assert done == n, done
-        return dt_ / n
-
-    run_raw(), run_worker()  # warm up
-    t = interleaved(rounds, {"raw": run_raw, "worker": run_worker})
-    t_raw, t_worker = t["raw"], t["worker"]
-    row("worker", "Worker.run_once, per no-op job", "raw UPDATE claim + finish", t_worker, t_raw)
-    print(f"  ({1 / t_worker:,.0f} jobs/s through the worker, {1 / t_raw:,.0f}/s raw)", flush=True)
+# --- 3. worker: see bench/worker_bench.py -------------------------------------------------------
 
 
 # --- 4. concurrent filing: 8 threads vs 1 ----------------------------------------------------------
@@ -403,7 +346,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run, noisier ratios)")
     ap.add_argument("--database-url", default=os.environ.get("ADUAN_BENCH_DATABASE_URL"),
                     help="PostgreSQL URL (its public schema is DROPPED); default: a temporary SQLite file")
-    ap.add_argument("--only", default="filing,list,worker,threads,opendata,sms")
+    ap.add_argument("--only", default="filing,list,worker,lapor,threads,opendata,sms")
     ap.add_argument("--opendata-sizes", default="10000,100000,1000000",
                     help="complaint counts for the open-data export case (comma-separated)")
     args = ap.parse_args(argv)
@@ -433,9 +376,19 @@ def main(argv=None) -> int:
         bench_filing(app, n=30 if q else 80, rounds=rounds)
     if "list" in only:
         bench_list(fresh, engine, small=100, large=10_000, n=10 if q else 25, rounds=rounds)
-    if "worker" in only:
-        app = fresh()
-        bench_worker(app, n=300 if q else 1000, rounds=rounds)
+    if "worker" in only or "lapor" in only:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        reset = (lambda: reset_postgres(url)) if engine == "postgresql" else None
+        if "worker" in only:
+            import worker_bench
+
+            worker_bench.bench(url if reset else "sqlite:///" + os.path.join(tmp, "worker.db"), tmp, rounds, row, q,
+                               reset=reset)
+        if "lapor" in only:
+            import lapor_bench
+
+            lapor_bench.bench(url if reset else "sqlite:///" + os.path.join(tmp, "lapor.db"), tmp, rounds, row, q,
+                              reset=reset)
     if "threads" in only:
         app = fresh()
         seed(app)

@@ -3,7 +3,7 @@
 Run as a script, it builds the app on the given database with the :class:`FileJobs` plugin and
 runs ``Worker(app).run_forever()`` until SIGTERM/SIGINT (or ``kill -9``)::
 
-    python tests/helpers_worker.py --db-url URL --instance DIR --log FILE [--release FILE] [--lease S]
+    python tests/helpers_worker.py --db-url URL --instance DIR --log FILE [--release FILE] [--lease S] [--concurrency N]
 
 The job kind ``wtest.record`` appends ``start <job id> <pid>`` to the log, waits until the
 release file exists (when one is given), then appends ``end <job id> <pid>``. The log is the
@@ -50,7 +50,9 @@ class FileJobs:
 
     @hookimpl
     def register_jobs(self):
-        return {KIND: self.record}
+        from aduan import JobKind
+
+        return {KIND: JobKind(self.record, ordered=False)}  # independent jobs: side by side with concurrency
 
     def record(self, app, payload, job):
         append_line(self.log_path, f"start {job.id} {os.getpid()}")
@@ -63,12 +65,12 @@ class FileJobs:
         append_line(self.log_path, f"end {job.id} {os.getpid()}")
 
 
-def build_app(db_url: str, instance: str, plugin, lease: float):
+def build_app(db_url: str, instance: str, plugin, lease: float, concurrency: int = 1):
     from aduan.app import create_app
 
     return create_app({"DATABASE_URL": db_url, "INSTANCE_PATH": instance, "SECRET_KEY": "test-secret",
-                       "JOB_LEASE_SECONDS": lease, "WORKER_POLL_SECONDS": 0.05, "JOB_BACKOFF_BASE": 0},
-                      plugins=[plugin])
+                       "JOB_LEASE_SECONDS": lease, "WORKER_POLL_SECONDS": 0.05, "JOB_BACKOFF_BASE": 0,
+                       "WORKER_CONCURRENCY": concurrency}, plugins=[plugin])
 
 
 def main(argv=None) -> int:
@@ -78,12 +80,13 @@ def main(argv=None) -> int:
     p.add_argument("--log", required=True)
     p.add_argument("--release")
     p.add_argument("--lease", type=float, default=300)
+    p.add_argument("--concurrency", type=int, default=1)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s worker[%(process)d] %(levelname)s %(message)s")
     from aduan.jobs import Worker
 
-    app = build_app(args.db_url, args.instance, FileJobs(args.log, args.release), args.lease)
+    app = build_app(args.db_url, args.instance, FileJobs(args.log, args.release), args.lease, args.concurrency)
     Worker(app).run_forever()
     return 0
 

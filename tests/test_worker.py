@@ -381,9 +381,10 @@ def test_dead_jobs_listed_for_admins_only(make_app):
 
 # --- real worker processes ----------------------------------------------------------------------
 
-def _start_worker(app, tmp_path, log, release=None, lease=300.0):
+def _start_worker(app, tmp_path, log, release=None, lease=300.0, concurrency=1):
     cmd = [sys.executable, str(HELPER), "--db-url", app.config["DATABASE_URL"],
-           "--instance", str(tmp_path / "worker-instance"), "--log", str(log), "--lease", str(lease)]
+           "--instance", str(tmp_path / "worker-instance"), "--log", str(log), "--lease", str(lease),
+           "--concurrency", str(concurrency)]
     if release:
         cmd += ["--release", str(release)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADUAN_")}

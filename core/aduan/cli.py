@@ -366,6 +366,7 @@ def worker_cmd(once):
     w = Worker(app)
     if once:
         click.echo(json.dumps(w.run_once()))
+        w.close()
     else:
         w.run_forever()
 

@@ -57,6 +57,29 @@ class JobRequest:
 
 
 @dataclass(frozen=True)
+class JobKind:
+    """What ``register_jobs`` may map a job kind to instead of a bare handler, to bound how many jobs
+    of it one worker runs at once.
+
+    ``concurrency``: at most this many jobs of the kind's ``group`` run at once in one worker process
+    (``None``: only the worker's ``WORKER_CONCURRENCY`` bounds them). ``group``: kinds that share one
+    bound, e.g. every job that calls the same outside service (default: the kind alone).
+
+    The jobs of one complaint always run one after the other, in order. Jobs without a complaint run
+    one after the other per kind too (messages to one contact keep their order), unless ``ordered``
+    is false: then they run side by side. Calling a ``JobKind`` calls its handler.
+    """
+
+    handler: Callable[..., Any]
+    concurrency: int | None = None
+    group: str | None = None
+    ordered: bool = True
+
+    def __call__(self, app, payload, job):
+        return self.handler(app, payload, job)
+
+
+@dataclass(frozen=True)
 class Schedule:
     """Recurring work run by ``aduan worker``.
 

@@ -107,7 +107,10 @@ def register_jobs() -> Mapping[str, Any]:
     to mark the job dead at once; any other exception retries with back-off until
     ``JOB_MAX_ATTEMPTS`` and then marks it dead.
 
-    :return: a mapping from job kind (``"<plugin>.<verb>"``) to handler.
+    Jobs run concurrently in a worker's threads (``WORKER_CONCURRENCY``): map a kind to an
+    :class:`aduan.JobKind` instead of a bare handler to bound how many of it run at once.
+
+    :return: a mapping from job kind (``"<plugin>.<verb>"``) to handler (or :class:`aduan.JobKind`).
     """
 
 

@@ -2,15 +2,19 @@
 
 * :func:`enqueue` writes a job in the caller's transaction (so it exists if and only if the change
   that caused it committed). A job's ``key`` makes enqueueing idempotent.
-* :class:`Worker` claims due jobs one at a time. On PostgreSQL the claim is
-  ``SELECT ... FOR UPDATE SKIP LOCKED`` so any number of workers share the queue; on SQLite the
-  claim runs in an ``IMMEDIATE`` transaction (one writer at a time). A claim is a *lease*: a job
-  whose worker died is claimed again once ``locked_until`` has passed.
+* :class:`Worker` claims due jobs with one ``UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING``
+  statement. On PostgreSQL the subquery is ``FOR UPDATE SKIP LOCKED`` so any number of workers share
+  the queue; on SQLite the statement runs in an ``IMMEDIATE`` transaction (one writer at a time). A
+  claim is a *lease*: a job whose worker died is claimed again once ``locked_until`` has passed.
+  Finishing a job is one ``UPDATE``.
+* Jobs run in up to ``WORKER_CONCURRENCY`` threads of one worker (they mostly wait on other
+  systems); a kind registered as :class:`aduan.JobKind` may bound its group lower. A pass claims
+  only jobs due when it started, so a job runs at most once per pass.
 * Failures retry with exponential back-off and full jitter until ``max_attempts``, then the job is
   ``dead`` (visible in ``aduan jobs list`` and ``GET /api/v1/jobs``; ``retry`` revives it).
 * Schedules (``register_schedules``) are claimed by a conditional update on ``schedule_state``, so
   two workers never run the same schedule at once.
-* SIGTERM/SIGINT: the worker finishes the job in hand, then exits.
+* SIGTERM/SIGINT: the worker claims nothing more, finishes the jobs in hand, then exits.
 """
 from __future__ import annotations
 
@@ -23,7 +27,8 @@ import threading
 import time
 import traceback
 import uuid
-from datetime import timedelta
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import peewee as pw
@@ -31,7 +36,7 @@ from flask import current_app, has_app_context
 
 from . import health
 from .db import database, is_postgres, utcnow
-from .events import JobRequest
+from .events import JobKind, JobRequest
 from .models import Job, ScheduleState
 
 log = logging.getLogger("aduan.jobs")
@@ -86,59 +91,98 @@ def _safe_error(exc: BaseException) -> str:
 class Worker:
     """Runs jobs and schedules until stopped. ``run_once`` is the unit tests drive."""
 
-    def __init__(self, app, *, worker_id: str | None = None):
+    def __init__(self, app, *, worker_id: str | None = None, concurrency: int | None = None):
         self.app = app
         st = app.extensions["aduan"]
-        self.handlers: dict[str, Callable[..., Any]] = st.job_handlers
+        self.kinds: dict[str, JobKind] = {k: h if isinstance(h, JobKind) else JobKind(h)
+                                          for k, h in st.job_handlers.items()}
+        self.handlers: dict[str, Callable[..., Any]] = {k: jk.handler for k, jk in self.kinds.items()}
         self.schedules = st.schedules
         cfg = app.config
         self.lease = cfg["JOB_LEASE_SECONDS"]
         self.base, self.cap = cfg["JOB_BACKOFF_BASE"], cfg["JOB_BACKOFF_MAX"]
         self.poll = cfg["WORKER_POLL_SECONDS"]
+        self.concurrency = max(1, int(concurrency or cfg.get("WORKER_CONCURRENCY", 1)))
+        #: kind → group, and each group's bound (at most ``concurrency``)
+        self._group = {k: jk.group or k for k, jk in self.kinds.items()}
+        self._unordered = {k for k, jk in self.kinds.items() if not jk.ordered}
+        self._limit: dict[str, int] = {}
+        for k, jk in self.kinds.items():
+            if jk.concurrency is not None:
+                g = self._group[k]
+                self._limit[g] = max(1, min(self._limit.get(g, self.concurrency), int(jk.concurrency)))
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.stopping = threading.Event()
+        self._pool: ThreadPoolExecutor | None = None
+        if self.concurrency > 1:
+            _make_room(self.concurrency + 2)
 
     # --- jobs -------------------------------------------------------------------------------
-    def claim(self, exclude=()) -> Job | None:
+    def claim(self, exclude=(), *, since: datetime | None = None) -> Job | None:
         """Lease the next due job (pending and due, or running with an expired lease), or ``None``.
 
-        ``exclude``: job ids not to take (``run_once`` passes those it already ran, so a job that
-        failed and was rescheduled at once waits for the next pass instead of spinning).
+        ``exclude``: job kinds not to take. ``since``: the start of the current pass; only jobs due
+        by then are taken, so a job that failed and was rescheduled at once waits for the next pass.
+        """
+        jobs = self.claim_many(1, exclude_kinds=exclude, since=since)
+        return jobs[0] if jobs else None
+
+    def _claim_in_pass(self, n: int, since: datetime, state: dict, **kw) -> list[Job]:
+        """A claim within a pass: expired leases are looked at on the pass's first claim only."""
+        jobs = self.claim_many(n, since=since, reclaim=not state.get("reclaimed"), **kw)
+        state["reclaimed"] = True
+        return jobs
+
+    def claim_many(self, n: int, *, exclude_kinds=(), exclude_complaints=(), exclude_loose_kinds=(),
+                   since: datetime | None = None, reclaim: bool = True) -> list[Job]:
+        """Lease up to ``n`` due jobs (oldest first), none of the given kinds, of the given complaints,
+        nor of the given kinds without a complaint (what a thread of this worker is busy with).
+
+        One ``UPDATE … RETURNING`` for pending jobs, walking the ``(status, run_at)`` index in order;
+        with ``reclaim``, first one for running jobs whose lease ran out (their worker died).
         """
         while True:
             now = utcnow()
-            due = ((Job.status == "pending") & (Job.run_at <= now)) | \
-                  ((Job.status == "running") & (Job.locked_until < now))
-            if exclude:
-                due = due & Job.id.not_in(list(exclude))
-            with database.atomic():
-                q = Job.select(Job.id).where(due).order_by(Job.run_at, Job.id).limit(1)
-                if is_postgres():
-                    q = q.for_update(skip_locked=True)
-                row = q.first()
-                if row is None:
-                    return None
-                n = (Job.update(status="running", locked_by=self.id, locked_until=now + timedelta(seconds=self.lease),
-                                attempts=Job.attempts + 1, updated_at=now)
-                     .where((Job.id == row.id) & due).execute())
-                if n != 1:
-                    return None
-            job = Job.get_by_id(row.id)
-            if job.attempts <= job.max_attempts:
-                return job
-            # Only a job reclaimed after its lease ran out gets here: the worker that held it died
-            # (or hung) on its last allowed attempt. Running it again would exceed its budget, and
-            # retry for ever a job that may be what kills workers: it is dead instead.
-            err = f"lease expired after {job.max_attempts} attempt(s): the worker running it died or hung"
-            log.warning("job %s (%s): %s", job.id, job.kind, err)
-            self._finish(job, status="dead", attempts=job.max_attempts, last_error=err, finished_at=utcnow())
+            cut = since or now
+            kinds, complaints, loose = list(exclude_kinds), list(exclude_complaints), list(exclude_loose_kinds)
+            dt_ = Job.run_at.db_value
+            head = [self.id, dt_(now + timedelta(seconds=self.lease)), dt_(now), dt_(cut)]
+            tail = [*kinds, *complaints, *loose]
+            shape = (len(kinds), len(complaints), len(loose), is_postgres())
+            jobs = []
+            if reclaim:  # leases run out rarely: looked at once per pass, not on every claim
+                sql = _claim_sql("expired", *shape, n == 1)
+                jobs = [_job_from_row(r) for r in database.execute_sql(sql, head + tail + [int(n)]).fetchall()]
+            if len(jobs) < n:
+                sql = _claim_sql("pending", *shape, n - len(jobs) == 1)
+                # one statement: atomic on its own
+                rows = database.execute_sql(sql, head + tail + [int(n - len(jobs))]).fetchall()
+                jobs += [_job_from_row(r) for r in rows]
+            if not jobs:
+                return []
+            jobs.sort(key=lambda j: (j.run_at, j.id))
+            ok = [j for j in jobs if j.attempts <= j.max_attempts]
+            for job in jobs:
+                if job.attempts > job.max_attempts:
+                    # Only a job reclaimed after its lease ran out gets here: the worker that held it
+                    # died (or hung) on its last allowed attempt. Running it again would exceed its
+                    # budget, and retry for ever a job that may be what kills workers: it is dead.
+                    err = f"lease expired after {job.max_attempts} attempt(s): the worker running it died or hung"
+                    log.warning("job %s (%s): %s", job.id, job.kind, err)
+                    self._finish(job, status="dead", attempts=job.max_attempts, last_error=err,
+                                 finished_at=utcnow())
+            if ok:
+                return ok
 
     def _finish(self, job: Job, **fields) -> None:
+        """One statement (committed on its own): only while this worker still holds the job."""
         fields["updated_at"] = utcnow()
         fields.setdefault("locked_by", None)
         fields.setdefault("locked_until", None)
-        with database.atomic():
-            Job.update(**fields).where((Job.id == job.id) & (Job.locked_by == self.id)).execute()
+        names = tuple(sorted(fields))
+        meta = Job._meta
+        params = [meta.fields[k].db_value(fields[k]) for k in names] + [job.id, self.id]
+        database.execute_sql(_finish_sql(names), params)
 
     def run_job(self, job: Job) -> str:
         handler = self.handlers.get(job.kind)
@@ -218,23 +262,93 @@ class Worker:
 
     # --- loop -------------------------------------------------------------------------------
     def run_once(self, *, schedules: bool = True, max_jobs: int = 1000) -> dict[str, int]:
-        """Run due schedules, then due jobs until none is due (or ``max_jobs``); each job at most
-        once per pass."""
+        """Run due schedules, then the jobs due when the pass started until none is left (or
+        ``max_jobs``), up to ``concurrency`` at once; each job at most once per pass. Returns when
+        every job it claimed is finished."""
         counts = {"done": 0, "retry": 0, "dead": 0, "schedules": 0}
-        ran: set[int] = set()
         with database.connection_context():
             if schedules:
                 self.ensure_schedules()
                 counts["schedules"] = self.run_schedules()
-            for _ in range(max_jobs):
-                if self.stopping.is_set():
-                    break
-                job = self.claim(exclude=ran)
-                if job is None:
-                    break
-                ran.add(job.id)
-                counts[self.run_job(job)] += 1
+            since, state = utcnow(), {}
+            if self.concurrency == 1 and not self._limit:
+                for _ in range(max_jobs):
+                    if self.stopping.is_set():
+                        break
+                    jobs = self._claim_in_pass(1, since, state)
+                    if not jobs:
+                        break
+                    counts[self.run_job(jobs[0])] += 1
+            elif max_jobs > 0:
+                self._run_concurrently(since, max_jobs, counts, state)
         return counts
+
+    def _run_concurrently(self, since: datetime, max_jobs: int, counts: dict[str, int], state: dict) -> None:
+        """Jobs in up to ``concurrency`` threads. The jobs of one complaint never run at the same time:
+        they run one after the other, oldest first, as they would in a worker of one thread (a
+        follow-up is posted after the create it follows, in the order of the timeline). Jobs without a
+        complaint (a message to a contact about a draft...) keep their order per kind the same way."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="aduan-job")
+        running: dict[Any, list[Job]] = {}  # future → the jobs it runs in turn
+        busy: dict[str, int] = {}  # group → jobs claimed and not finished
+        complaints: set[int] = set()  # complaints with a job in hand
+        loose: set[str] = set()  # kinds with a job without complaint in hand
+        claimed, exhausted = 0, False
+        try:
+            while True:
+                free = self.concurrency - len(running)
+                if free > 0 and not exhausted and claimed < max_jobs and not self.stopping.is_set():
+                    full = [k for k, g in self._group.items() if g in self._limit and busy.get(g, 0) >= self._limit[g]]
+                    room = [self._limit[g] - busy.get(g, 0) for g in self._limit if busy.get(g, 0) < self._limit[g]]
+                    n = min([free, max_jobs - claimed, *room])
+                    jobs = self._claim_in_pass(n, since, state, exclude_kinds=full, exclude_complaints=complaints,
+                                               exclude_loose_kinds=loose)
+                    claimed += len(jobs)
+                    chains: dict[Any, list[Job]] = {}
+                    for job in jobs:
+                        g = self._group.get(job.kind, job.kind)
+                        busy[g] = busy.get(g, 0) + 1
+                        if job.complaint_id is not None:
+                            key = job.complaint_id
+                            complaints.add(job.complaint_id)
+                        elif job.kind in self._unordered:
+                            key = ("job", job.id)
+                        else:
+                            key = ("kind", job.kind)
+                            loose.add(job.kind)
+                        chains.setdefault(key, []).append(job)
+                    for chain in chains.values():
+                        running[self._pool.submit(self._run_in_thread, chain)] = chain
+                    if jobs:
+                        continue
+                    if not full and not complaints and not loose:
+                        exhausted = True  # nothing due is left for this pass
+                if not running:
+                    return
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for f in finished:
+                    chain = running.pop(f)
+                    for job, outcome in zip(chain, f.result()):
+                        busy[self._group.get(job.kind, job.kind)] -= 1
+                        counts[outcome] += 1
+                        if job.complaint_id is not None:
+                            complaints.discard(job.complaint_id)
+                        elif job.kind not in self._unordered:
+                            loose.discard(job.kind)
+        finally:
+            if running:  # only on an error in this thread: the jobs in hand still finish
+                wait(list(running))
+
+    def _run_in_thread(self, chain: list[Job]) -> list[str]:
+        with database.connection_context():
+            return [self.run_job(job) for job in chain]
+
+    def close(self) -> None:
+        """Stop the job threads (after the jobs in hand)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def _beat(self, started) -> None:
         """Record this worker's heartbeat; a database still being upgraded (no table yet) is no reason to stop."""
@@ -253,13 +367,14 @@ class Worker:
             threading.Thread(target=_request_stop, args=(signum,), name="aduan-worker-stop", daemon=True).start()
 
         def _request_stop(signum):
-            log.info("worker %s: signal %s, finishing the job in hand", self.id, signum)
+            log.info("worker %s: signal %s, finishing the jobs in hand", self.id, signum)
             self.stopping.set()
 
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _stop)
             signal.signal(signal.SIGINT, _stop)
-        log.info("worker %s started: %d job kinds, %d schedules", self.id, len(self.handlers), len(self.schedules))
+        log.info("worker %s started: %d job kinds, %d schedules, %d at once", self.id, len(self.handlers),
+                 len(self.schedules), self.concurrency)
         started, last_beat = utcnow(), 0.0
         beat_every = self.app.config.get("WORKER_HEARTBEAT_SECONDS", 15)
         while not self.stopping.is_set():
@@ -279,7 +394,64 @@ class Worker:
                 health.forget_worker(self.id)
         except (pw.DatabaseError, pw.InterfaceError):
             pass  # the row ages out; /ready only looks at recent heartbeats
-        log.info("worker %s stopped (signal or stop request); the job in hand was finished", self.id)
+        self.close()
+        log.info("worker %s stopped (signal or stop request); the jobs in hand were finished", self.id)
+
+
+# The worker's two statements, written once: building them with peewee on every claim and finish cost
+# more than running them (bench/worker_bench.py).
+_SQL_CACHE: dict[tuple, str] = {}
+
+
+def _claim_sql(which: str, n_kinds: int, n_complaints: int, n_loose: int, postgres: bool, one: bool) -> str:
+    """``which``: ``pending`` (due by the cut) or ``expired`` (running, lease over by the cut)."""
+    key = ("claim", which, n_kinds, n_complaints, n_loose, postgres, one, database.obj.param)
+    sql = _SQL_CACHE.get(key)
+    if sql is None:
+        p = database.obj.param
+        cols = ", ".join(f'"{f.column_name}"' for f in Job._meta.sorted_fields)
+        if which == "pending":
+            where, order = f"\"status\" = 'pending' AND \"run_at\" <= {p}", '"run_at", "id"'
+        else:
+            where, order = f"\"status\" = 'running' AND \"locked_until\" < {p}", '"locked_until", "id"'
+        if n_kinds:
+            where += f' AND "kind" NOT IN ({", ".join([p] * n_kinds)})'
+        if n_complaints:
+            where += f' AND ("complaint_id" IS NULL OR "complaint_id" NOT IN ({", ".join([p] * n_complaints)}))'
+        if n_loose:
+            where += f' AND ("complaint_id" IS NOT NULL OR "kind" NOT IN ({", ".join([p] * n_loose)}))'
+        lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
+        pick = f'SELECT "id" FROM "job" WHERE {where} ORDER BY {order} LIMIT {p}{lock}'
+        sql = (f'UPDATE "job" SET "status" = \'running\', "locked_by" = {p}, "locked_until" = {p}, '
+               f'"attempts" = "attempts" + 1, "updated_at" = {p} '
+               f'WHERE "id" {"=" if one else "IN"} ({pick}) RETURNING {cols}')
+        _SQL_CACHE[key] = sql
+    return sql
+
+
+def _finish_sql(names: tuple[str, ...]) -> str:
+    key = ("finish", names, database.obj.param)
+    sql = _SQL_CACHE.get(key)
+    if sql is None:
+        p = database.obj.param
+        sets = ", ".join(f'"{Job._meta.fields[k].column_name}" = {p}' for k in names)
+        sql = _SQL_CACHE[key] = f'UPDATE "job" SET {sets} WHERE "id" = {p} AND "locked_by" = {p}'
+    return sql
+
+
+def _job_from_row(row) -> Job:
+    job = Job()
+    job.__data__ = {f.name: f.python_value(v) for f, v in zip(Job._meta.sorted_fields, row)}
+    job._dirty.clear()
+    return job
+
+
+def _make_room(n: int) -> None:
+    """A worker running ``n`` jobs at once needs as many pooled connections: raise the pool's cap."""
+    db = database.obj
+    cap = getattr(db, "_max_connections", None)
+    if cap is not None and cap < n:
+        db._max_connections = n
 
 
 def retry(job_id: int) -> bool:

@@ -29,7 +29,7 @@ from .jobs import enqueue
 from .models import (KINDS, OPEN_STATUSES, URGENCIES, Agency, Attachment, Category, Complaint, Event, Region,
                      Reporter)
 from .privacy import can_see
-from .sla import Deadlines, overdue_stages
+from .sla import Deadlines, overdue_conditions, overdue_stages
 
 TRACKING_LEN = 8
 ACCESS_CODE_LEN = 10
@@ -521,6 +521,21 @@ def _deployment_text(n) -> str:
     return render_note(n, configured_language())
 
 
+#: Complaints read per query by :func:`sla_sweep`.
+SLA_SWEEP_BATCH = 500
+
+
+def sla_unrecorded_breaches(now: dt.datetime):
+    """SQL condition: an open complaint with a clock past its deadline whose breach is not recorded yet
+    (:func:`aduan.sla.overdue_stages` minus the stages in ``breached``)."""
+    out = None
+    for stage, cond in overdue_conditions(now).items():
+        # plain LIKE on both engines (peewee's OP.LIKE is GLOB on SQLite)
+        cond = cond & ~pw.NodeList((Complaint.breached, pw.SQL("LIKE"), pw.Value(f"%{stage}%")))
+        out = cond if out is None else out | cond
+    return out
+
+
 def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
     """Record each newly missed deadline as an internal ``sla_breach`` event (once per stage) and
     close resolved complaints whose reply window has passed. Run by the worker's ``core.sla``
@@ -531,27 +546,34 @@ def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
     actor = system("sla")
     counts = {"breaches": 0, "closed": 0}
-    candidates = (Complaint.select(Complaint.id).where(
-        Complaint.status.in_(OPEN_STATUSES) &
-        ((Complaint.due_first_response < now) | (Complaint.due_verify < now) | (Complaint.due_followup < now) |
-         (Complaint.due_resolution < now))))
-    for (cid,) in candidates.tuples().iterator():
-        with database.atomic():
-            q = Complaint.select().where(Complaint.id == cid)
-            c = (q.for_update() if is_postgres() else q).get()
-            stamp = now if explicit else utcnow()
-            done = {s for s in c.breached.split(",") if s}
-            new = [s for s in overdue_stages(c, now) if s not in done]
-            if not new:
-                continue
-            Complaint.update(breached=",".join(sorted(done | set(new)))).where(Complaint.id == c.id).execute()
-            for stage in new:
-                due = getattr(c, f"due_{stage}")
-                n = note(_SLA_NOTES[stage], due={"utc": due.isoformat()})
-                _record(c, "sla_breach", actor, from_status=c.status, to_status=c.status, visibility="internal",
-                        text=_deployment_text(n), data={"stage": stage, "due": isoformat(due), "note": n},
-                        now=stamp)
-                counts["breaches"] += 1
+    # Only complaints with a clock past its deadline and not yet recorded: a breach, once recorded,
+    # drops the complaint out of this query, so a sweep over complaints long in breach reads nothing.
+    # Keyset batches: never one huge result held open while rows are locked one by one.
+    unrecorded = sla_unrecorded_breaches(now)
+    last = 0
+    while True:
+        batch = [cid for (cid,) in Complaint.select(Complaint.id).where(unrecorded & (Complaint.id > last))
+                 .order_by(Complaint.id).limit(SLA_SWEEP_BATCH).tuples()]
+        for cid in batch:
+            with database.atomic():
+                q = Complaint.select().where(Complaint.id == cid)
+                c = (q.for_update() if is_postgres() else q).get()
+                stamp = now if explicit else utcnow()
+                done = {s for s in c.breached.split(",") if s}
+                new = [s for s in overdue_stages(c, now) if s not in done]
+                if not new:
+                    continue
+                Complaint.update(breached=",".join(sorted(done | set(new)))).where(Complaint.id == c.id).execute()
+                for stage in new:
+                    due = getattr(c, f"due_{stage}")
+                    n = note(_SLA_NOTES[stage], due={"utc": due.isoformat()})
+                    _record(c, "sla_breach", actor, from_status=c.status, to_status=c.status, visibility="internal",
+                            text=_deployment_text(n), data={"stage": stage, "due": isoformat(due), "note": n},
+                            now=stamp)
+                    counts["breaches"] += 1
+        if len(batch) < SLA_SWEEP_BATCH:
+            break
+        last = batch[-1]
     to_close = Complaint.select(Complaint.id).where((Complaint.status == "resolved") & (Complaint.due_close <= now))
     for (cid,) in to_close.tuples().iterator():
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 
-from aduan import JobRequest, Schedule, hookimpl
+from aduan import JobKind, JobRequest, Schedule, hookimpl
 
 __version__ = "0.1.0"
 
@@ -58,9 +58,14 @@ def register_commands():
 
 @hookimpl
 def register_jobs():
+    from flask import current_app
+
     from . import sync
 
-    return {"lapor.push": sync.push, "lapor.reply": sync.reply, "lapor.wake": sync.wake}
+    # every job that calls SP4N-LAPOR! shares one bound per worker process (and the client's rate limit)
+    n = current_app.config["LAPOR_CONCURRENCY"]
+    return {"lapor.push": JobKind(sync.push, concurrency=n, group="lapor"),
+            "lapor.reply": JobKind(sync.reply, concurrency=n, group="lapor"), "lapor.wake": sync.wake}
 
 
 @hookimpl

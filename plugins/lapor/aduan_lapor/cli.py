@@ -280,7 +280,11 @@ def poll_cmd(tracking_id):
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8765, type=int)
 @click.option("--error-rate", default=0.0, type=float, help="Share of calls that fail (0–1).")
-def simulate_cmd(host, port, error_rate):
+@click.option("--latency", "latency_ms", default=0.0, type=click.FloatRange(min=0),
+              help="Milliseconds every answer takes (a slow national service); answers wait concurrently.")
+@click.option("--jitter", "jitter_ms", default=0.0, type=click.FloatRange(min=0),
+              help="Up to this many milliseconds more or less than --latency, at random.")
+def simulate_cmd(host, port, error_rate, latency_ms, jitter_ms):
     """Run the SP4N-LAPOR! simulator (E1–E8) with this deployment's credentials, for demos."""
     from .config import normalise_guid
     from .simulator import DEFAULT_GUID, DEFAULT_TOKEN, serve
@@ -288,4 +292,5 @@ def simulate_cmd(host, port, error_rate):
     cfg = current_app.config
     token = cfg.get("LAPOR_BEARER_TOKEN") or DEFAULT_TOKEN
     guid = normalise_guid(cfg.get("LAPOR_TOKEN_GUID") or DEFAULT_GUID)
-    serve(host, port, token, guid, cfg["LAPOR_AUTH_HEADER"], error_rate, echo=click.echo)
+    serve(host, port, token, guid, cfg["LAPOR_AUTH_HEADER"], error_rate, echo=click.echo, latency_ms=latency_ms,
+          jitter_ms=jitter_ms)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from typing import Any, Iterable
 from urllib.parse import parse_qs, quote, urlparse
 
@@ -78,8 +80,73 @@ def _keys(obj: Any) -> str:
     return f"a JSON {type(obj).__name__}"
 
 
+class Throttle:
+    """Spaces requests to one service across every thread of the process: at most ``rate`` a second
+    after a burst of ``burst`` (a generic cell rate algorithm), and none while the service asked us
+    to wait (:meth:`pause`, from a 429's ``Retry-After``)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._tat = 0.0  # theoretical arrival time of the next request (monotonic clock)
+        self._paused_until = 0.0
+
+    def reserve(self, rate: float, burst: int) -> float:
+        """Reserve a slot; returns the seconds to wait before sending."""
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._paused_until)
+            if rate <= 0:
+                return start - now
+            interval = 1.0 / rate
+            tat = max(self._tat, start)
+            at = max(start, tat - (burst - 1) * interval)
+            self._tat = tat + interval
+            return at - now
+
+    def wait(self, rate: float, burst: int) -> None:
+        delay = self.reserve(rate, burst)
+        if delay > 0:
+            time.sleep(delay)
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+
+_throttles: dict[str, Throttle] = {}
+_throttles_lock = threading.Lock()
+_local = threading.local()
+
+
+def throttle_for(base: str) -> Throttle:
+    with _throttles_lock:
+        return _throttles.setdefault(base, Throttle())
+
+
+def session(idle_limit: float) -> requests.Session:
+    """This thread's HTTP session (kept-alive, pooled connections: no new TCP/TLS handshake per request).
+
+    A connection idle longer than ``idle_limit`` seconds is not reused: the server may be closing it, and
+    a create sent on a connection closed under it would end "outcome unknown" when LAPOR! never saw it.
+    """
+    s = getattr(_local, "session", None)
+    now = time.monotonic()
+    if s is not None and (idle_limit <= 0 or now - _local.last_used > idle_limit):
+        s.close()
+        s = None
+    if s is None:
+        s = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=2, max_retries=0)
+        s.mount("https://", adapter)
+        s.mount("http://", adapter)
+        _local.session = s
+    _local.last_used = now
+    return s
+
+
 class LaporClient:
-    """One client per job (a fresh connection per request: no stale keep-alive to misread)."""
+    """One client per job. Requests go through this thread's :func:`session` and the process's
+    :class:`Throttle` for the base URL (``LAPOR_RATE_LIMIT``)."""
 
     def __init__(self, config):
         from .config import missing_credentials
@@ -96,6 +163,9 @@ class LaporClient:
         self._secrets = sorted({s for s in (token, guid, guid.strip("{}"), str(config["LAPOR_TOKEN_GUID"]).strip())
                                 if s and len(s) >= 4}, key=len, reverse=True)
         self.renames = dict(config.get("LAPOR_FIELD_NAMES") or {})
+        self.throttle = throttle_for(self.base)
+        self.rate, self.burst = float(config.get("LAPOR_RATE_LIMIT") or 0), int(config.get("LAPOR_RATE_BURST") or 1)
+        self.idle = float(config.get("LAPOR_KEEPALIVE_IDLE", 4))
 
     # --- plumbing -----------------------------------------------------------------------------
     def scrub(self, text: str) -> str:
@@ -116,9 +186,11 @@ class LaporClient:
                 params=None) -> Any:
         """Send one request; returns the decoded JSON body of a 2xx answer or raises a LaporError."""
         where = f"{ep} {method} {path.split('?')[0]}"
+        self.throttle.wait(self.rate, self.burst)
         try:
-            resp = requests.request(method, self.base + path, headers=self._headers, json=json_body, data=data,
-                                    files=files, params=params, timeout=self.timeout, allow_redirects=False)
+            resp = session(self.idle).request(method, self.base + path, headers=self._headers, json=json_body,
+                                              data=data, files=files, params=params, timeout=self.timeout,
+                                              allow_redirects=False)
         except requests.exceptions.ConnectTimeout:
             raise NotSent(f"{where}: connection timed out (not sent)") from None
         except requests.exceptions.SSLError:
@@ -145,6 +217,7 @@ class LaporClient:
                 retry_after = max(0.0, float(ra)) if ra is not None else None
             except ValueError:
                 retry_after = None
+            self.throttle.pause(retry_after if retry_after is not None else 1.0)
             raise RateLimited(f"{where}: HTTP 429 rate limited (not processed)", status=st, retry_after=retry_after)
         if st in (401, 403):
             raise Rejected(self.scrub(

@@ -149,6 +149,18 @@ class LaporConfig(Schema):
         "Seconds to establish a connection."))
     READ_TIMEOUT = fields.Float(load_default=30, validate=validate.Range(min=0.01), metadata=_d(
         "Seconds to wait for a response. A create that times out is marked uncertain, never resent blindly."))
+    CONCURRENCY = fields.Integer(load_default=8, validate=validate.Range(min=1, max=256), metadata=_d(
+        "SP4N-LAPOR! jobs (pushes, follow-ups) one worker process runs at once (also bounded by "
+        "WORKER_CONCURRENCY)."))
+    RATE_LIMIT = fields.Float(load_default=40, validate=validate.Range(min=0), metadata=_d(
+        "Most requests per second one worker process sends to SP4N-LAPOR! (0: no limit). The spec does not "
+        "publish LAPOR!'s limit: a 429 answer also pauses every request of the process for its Retry-After."))
+    RATE_BURST = fields.Integer(load_default=5, validate=validate.Range(min=1), metadata=_d(
+        "Requests that may go at once before LAPOR_RATE_LIMIT spaces them."))
+    KEEPALIVE_IDLE = fields.Float(load_default=4, validate=validate.Range(min=0), metadata=_d(
+        "Seconds a connection to SP4N-LAPOR! may sit idle and still be reused (kept below the server's keep-alive "
+        "timeout, so a create is never sent on a connection the server is closing; 0: a new connection each "
+        "request)."))
     REMOTE_TIMEZONE = fields.String(load_default="Asia/Jakarta", metadata=_d(
         "Time zone of LAPOR! timestamps (created_at 'd-m-Y H:i:s')."))
 

@@ -93,6 +93,8 @@ class Received:
     files: list = field(default_factory=list)  # [{"field", "filename", "size", "sha256", "content_type"}]
     fault: str | None = None
     status: int | None = None
+    at: float = 0.0  # time.monotonic() on arrival
+    client_port: int | None = None  # the client's TCP port: requests on one kept-alive connection share it
 
     def text(self) -> str:
         """Everything the body carried, as one string (for privacy checks)."""
@@ -115,7 +117,8 @@ class _QuietHandler(WSGIRequestHandler):
 class Simulator:
     def __init__(self, *, token: str = DEFAULT_TOKEN, guid: str = DEFAULT_GUID, auth_header: str = "auth",
                  host: str = "127.0.0.1", port: int = 0, id_placement: str = "alternate", per_page: int = 10,
-                 institutions=DEFAULT_INSTITUTIONS, first_id: int = 70000):
+                 institutions=DEFAULT_INSTITUTIONS, first_id: int = 70000, latency: float = 0.0,
+                 jitter: float = 0.0):
         self.token, self.guid, self.auth_header = token, guid, auth_header
         self.host, self.port = host, port
         self.id_placement = id_placement  # "top" (complaint_id), "nested" (results.complaint.id) or "alternate"
@@ -132,7 +135,11 @@ class Simulator:
         self._log_ids = itertools.count(1)
         self._fu_ids = itertools.count(1)
         self._script: dict[str, list[str]] = {}
-        self._lock = threading.RLock()
+        #: seconds every answer takes (± ``jitter``), spent outside any lock: requests wait concurrently,
+        #: as they would on a slow national service
+        self.latency, self.jitter = latency, jitter
+        self.in_flight = self.peak_in_flight = 0
+        self._lock = threading.RLock()  # the in-memory state only, held for the microseconds of a handler
         self.release = threading.Event()  # "hang": the answer waits until a test sets this
         self._rng = random.Random()
         self._server = None
@@ -291,8 +298,18 @@ class Simulator:
             resp = self._json({"message": "Too Many Attempts."}, 429, rec)
             resp.headers["Retry-After"] = "0"
             return resp(environ, start_response)
+        delay = self.latency + (self._rng.uniform(-self.jitter, self.jitter) if self.jitter else 0.0)
         if fault == "latency":
-            time.sleep(self.faults.latency)
+            delay += self.faults.latency
+        if delay > 0:
+            with self._lock:
+                self.in_flight += 1
+                self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            try:
+                time.sleep(delay)
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
         with self._lock:
             resp = getattr(self, "_" + endpoint.lower())(req, match, rec)
         rec.status = resp.status_code
@@ -323,8 +340,10 @@ class Simulator:
         body = None
         if req.is_json:
             body = req.get_json(silent=True)
+        port = req.environ.get("REMOTE_PORT")
         rec = Received(endpoint=endpoint, method=req.method, path=req.path, query=dict(req.args),
-                       headers=dict(req.headers), json=body, form=dict(req.form), files=files)
+                       headers=dict(req.headers), json=body, form=dict(req.form), files=files, at=time.monotonic(),
+                       client_port=int(port) if str(port or "").isdigit() else None)
         with self._lock:
             self.received.append(rec)
         return rec
@@ -554,15 +573,20 @@ def main(argv=None) -> None:  # pragma: no cover - manual use
     p.add_argument("--guid", default=DEFAULT_GUID)
     p.add_argument("--auth-header", default="auth", choices=["auth", "Authorization"])
     p.add_argument("--error-rate", type=float, default=0.0)
+    p.add_argument("--latency", type=float, default=0.0, help="milliseconds every answer takes")
+    p.add_argument("--jitter", type=float, default=0.0, help="± milliseconds around --latency")
     a = p.parse_args(argv)
-    serve(a.host, a.port, a.token, a.guid, a.auth_header, a.error_rate)
+    serve(a.host, a.port, a.token, a.guid, a.auth_header, a.error_rate, latency_ms=a.latency, jitter_ms=a.jitter)
 
 
-def serve(host, port, token, guid, auth_header, error_rate, echo=print) -> None:  # pragma: no cover - manual use
-    sim = Simulator(token=token, guid=guid, auth_header=auth_header, host=host, port=port)
+def serve(host, port, token, guid, auth_header, error_rate, echo=print, *, latency_ms: float = 0.0,
+          jitter_ms: float = 0.0) -> None:  # pragma: no cover - manual use
+    sim = Simulator(token=token, guid=guid, auth_header=auth_header, host=host, port=port,
+                    latency=max(0.0, latency_ms) / 1000, jitter=max(0.0, min(jitter_ms, latency_ms)) / 1000)
     sim.faults.rate = error_rate
     sim.start()
-    echo(f"SP4N-LAPOR! simulator on {sim.url} (auth header {auth_header!r}); Ctrl-C stops it")
+    echo(f"SP4N-LAPOR! simulator on {sim.url} (auth header {auth_header!r}"
+         + (f", {latency_ms:g} ± {jitter_ms:g} ms per answer" if latency_ms else "") + "); Ctrl-C stops it")
     echo(f"  ADUAN_LAPOR_BASE_URL={sim.url} ADUAN_LAPOR_AUTH_HEADER={auth_header} ADUAN_LAPOR_INSTITUTION_ID=1001")
     echo("  ADUAN_LAPOR_BEARER_TOKEN and ADUAN_LAPOR_TOKEN_GUID: the same values the simulator was given")
     try:

@@ -313,7 +313,10 @@ def push(app, payload: dict, job) -> None:
     try:
         if t.state == QUEUED:
             created = _create(api, c, t)
-            t = LaporTicket.get_by_id(t.id)
+            if created:  # what _create wrote; nothing else changes a ticket this job holds
+                t.state, t.lapor_id = CREATED, created
+            else:
+                t = LaporTicket.get_by_id(t.id)
         if t.state == CREATED:
             forwarded = _forward(api, c, t, payload.get("event_id"))
     finally:  # one timeline note for what this run achieved, even when a later step failed

@@ -26,6 +26,9 @@ from .models import SmsGammuWait, SmsMessage
 log = logging.getLogger("aduan.sms")
 _dbs: dict[str, pw.Database] = {}
 _lock = threading.Lock()
+#: ``bind_ctx`` binds the gammu models for the whole process, not one thread: a worker running jobs in
+#: threads (WORKER_CONCURRENCY) must not let one send unbind them under another
+_bound = threading.RLock()
 
 
 class GammuBool(pw.Field):
@@ -202,7 +205,7 @@ def poll(app=None) -> dict[str, int]:
     """Process new inbox rows and apply delivery states from sentitems. Run by the ``sms.gammu`` schedule."""
     counts = {"received": 0, "duplicates": 0, "status": 0}
     gdb = gammu_db()
-    with gdb.bind_ctx(GAMMU_MODELS), gdb.connection_context():
+    with _bound, gdb.bind_ctx(GAMMU_MODELS), gdb.connection_context():
         rows = list(Inbox.select().where(Inbox.processed == False).order_by(Inbox.id).limit(500))  # noqa: E712
         for ordered, group in _groups(rows):
             first = ordered[0]
@@ -242,7 +245,7 @@ def send(msg: SmsMessage, text: str) -> tuple[str, str]:
     cfg = current_app.config
     parts = smstext.split(text) or [""]
     coding = "Default_No_Compression" if smstext.is_gsm7(text) else "Unicode_No_Compression"
-    with gdb.bind_ctx(GAMMU_MODELS), gdb.connection_context():
+    with _bound, gdb.bind_ctx(GAMMU_MODELS), gdb.connection_context():
         with gdb.atomic():
             found = _existing(msg)  # written before a crash: do not send twice
             if found is not None:
