@@ -120,7 +120,8 @@ class Recorder:
 
 
 def visit(browser, url: str, *, js=True, bypass_csp=False, before=None):
-    context = browser.new_context(java_script_enabled=js, bypass_csp=bypass_csp, viewport={"width": 412, "height": 900})
+    context = browser.new_context(java_script_enabled=js, bypass_csp=bypass_csp, locale="id-ID",
+                                  viewport={"width": 412, "height": 900})
     rec = Recorder()
     page = context.new_page()
     page.route("**/*", rec.route)
