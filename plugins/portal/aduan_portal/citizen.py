@@ -229,7 +229,7 @@ def _urgencies() -> list[dict]:
 def _kinds() -> list[dict]:
     texts = {"pengaduan": _("Something is wrong and a government office should fix it."),
              "aspirasi": _("An idea or a wish for your area."),
-             "permintaan informasi": _("A question for a government office (public information request).")}
+             "permintaan_informasi": _("A question for a government office (public information request).")}
     return [{"value": k, "label": kind_label(k), "text": texts.get(k, "")} for k in KINDS]
 
 
@@ -441,7 +441,8 @@ def _complaint_page(c: Complaint, *, public_page: bool, errors=None, form=None, 
     view["timeline"] = _timeline(c, audience)
     view["attachments"] = [privacy.attachment_view(a) for a in c.attachments.order_by(Attachment.id)
                            if privacy.attachment_visible(a, c, audience)]
-    actions = [a for a in allowed_actions(c.status, "reporter") if a in REPORTER_ACTIONS] if reporter else []
+    allowed = allowed_actions(c.status, "reporter") if reporter else []
+    actions = [a for a in REPORTER_ACTIONS if a in allowed]  # the workflow decides, in the citizen's order
     if reporter and "reopen" in actions and c.due_close and utcnow() > c.due_close:
         actions.remove("reopen")
     descriptions = {a: str(ACTIONS[a].description) for a in actions}

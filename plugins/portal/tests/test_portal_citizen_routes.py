@@ -86,7 +86,8 @@ def test_home_lists_recent_public_complaints_only(world):
 def test_file_form_explains_kinds_categories_urgency_anonim_rahasia(world):
     app, _seed = world
     text = text_of(app.test_client().get("/portal/file?lang=en").get_data(as_text=True))
-    for shown in ("Complaint", "Aspiration", "Jalan rusak, berlubang atau longsor.", "First answer within 1 hours",
+    for shown in ("Complaint", "Aspiration", "A question for a government office", "Jalan rusak, berlubang atau longsor.",
+                  "First answer within 1 hours",
                   "Anonymous (anonim)", "Secret (rahasia)", "never see your name"):
         assert shown in text, shown
 
