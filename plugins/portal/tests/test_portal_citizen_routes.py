@@ -419,3 +419,21 @@ def test_pages_speak_indonesian_by_default_and_english_on_request(world):
         en_page = app.test_client().get(path + "?lang=en")
         assert id_page.get_data(as_text=True) != en_page.get_data(as_text=True), path
         assert 'lang="id"' in id_page.get_data(as_text=True) and 'lang="en"' in en_page.get_data(as_text=True)
+
+
+def test_links_in_email_notifications_open_the_portal(world):
+    app, _seed = world
+    from aduan_email.common import track_url  # the email plugin's notification link (EMAIL_TRACK_URL empty)
+
+    with app.test_request_context():
+        assert track_url("K7Q4M2XP") == "https://aduan.ntbprov.example/portal/track/K7Q4M2XP"
+
+
+def test_the_map_is_offered_only_with_a_tile_url_whose_host_the_csp_allows(make_app):
+    app = make_app(config(PORTAL_TILE_URL="https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png"))
+    r = app.test_client().get("/portal/file")
+    assert 'id="map-open"' in r.get_data(as_text=True)
+    assert "img-src 'self' data: https://*.tile.openstreetmap.org;" in r.headers["Content-Security-Policy"]
+    plain = make_app(config()).test_client().get("/portal/file")
+    assert 'id="map-open"' not in plain.get_data(as_text=True)
+    assert "openstreetmap" not in plain.headers["Content-Security-Policy"]
