@@ -25,8 +25,8 @@ from markupsafe import Markup, escape
 
 #: Colours of the series (colour-blind safe, each at least 3:1 against white).
 PALETTE = ("#1f5fa8", "#b4500a", "#2a7a3b", "#7b3fa0", "#8a6d00", "#a8324f")
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 52, 12, 16, 44
+WIDTH, HEIGHT = 480, 260  # a phone-sized drawing: text stays readable when scaled to ~360 px
+LEFT, RIGHT, TOP, BOTTOM = 56, 10, 14, 50
 MISSING = "–"
 
 _ids = itertools.count(1)
@@ -124,7 +124,7 @@ class Chart:
                f'preserveAspectRatio="xMidYMid meet" focusable="false">',
                f'<title>{escape(self.title)}</title>', f'<desc id="{uid}-d">{escape(self.describe())}</desc>']
         if not self.labels or not self.has_data():
-            out.append(f'<text x="{WIDTH / 2:g}" y="{HEIGHT / 2:g}" text-anchor="middle" font-size="14" '
+            out.append(f'<text x="{WIDTH / 2:g}" y="{HEIGHT / 2:g}" text-anchor="middle" font-size="16" '
                        f'fill="#333">{escape(_no_data())}</text></svg>')
             return Markup("".join(out))
         top = self.scale_top() or 1.0
@@ -133,7 +133,7 @@ class Chart:
             return round(TOP + plot_h - (min(v, top) / top) * plot_h, 1)
 
         # grid and y ticks
-        out.append('<g class="chart-axis" font-size="11" fill="#333">')
+        out.append('<g class="chart-axis" font-size="14" fill="#333">')
         for i in range(5):
             tv = top * i / 4
             ty = y(tv)
@@ -142,12 +142,12 @@ class Chart:
             out.append(f'<text x="{LEFT - 6}" y="{ty + 4}" text-anchor="end">{escape(self._tick(tv))}</text>')
         n = len(self.labels)
         step = plot_w / n
-        every = max(1, math.ceil(n / 12))  # at most ~12 x labels
+        every = max(1, math.ceil(n / 6))  # at most ~6 x labels
         for i, label in enumerate(self.labels):
             if i % every:
                 continue
             lx = round(LEFT + step * (i + 0.5), 1)
-            out.append(f'<text x="{lx}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">'
+            out.append(f'<text x="{lx}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle">'
                        f'{escape(_shorten(label))}</text>')
         out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(0)}" y2="{y(0)}" stroke="#333" '
                    f'stroke-width="1"/></g>')
@@ -183,13 +183,13 @@ class Chart:
                 out.append('</g>')
         # legend (several series only)
         if len(self.series) > 1:
-            out.append('<g class="chart-legend" font-size="11" fill="#333">')
+            out.append('<g class="chart-legend" font-size="14" fill="#333">')
             lx = LEFT
             for si, s in enumerate(self.series):
                 colour = PALETTE[si % len(PALETTE)]
-                out.append(f'<rect x="{lx}" y="{HEIGHT - 14}" width="10" height="10" fill="{colour}"/>'
-                           f'<text x="{lx + 14}" y="{HEIGHT - 5}">{escape(s.name)}</text>')
-                lx += 24 + 7 * len(s.name)
+                out.append(f'<rect x="{lx}" y="{HEIGHT - 15}" width="12" height="12" fill="{colour}"/>'
+                           f'<text x="{lx + 16}" y="{HEIGHT - 4}">{escape(s.name)}</text>')
+                lx += 28 + 8 * len(s.name)
             out.append('</g>')
         out.append('</svg>')
         return Markup("".join(out))
@@ -209,7 +209,9 @@ class Chart:
         return "; ".join(parts) if parts else _no_data()
 
     def _tick(self, v: float) -> str:
-        return self.format(int(v) if float(v).is_integer() else v)
+        from babel.numbers import format_decimal
+
+        return format_decimal(round(v, 2), locale=self._locale(), format="#,##0.##") + self.unit
 
     def _point(self, s: Series, i: int) -> str:
         prefix = f"{s.name}, " if len(self.series) > 1 else ""
@@ -228,7 +230,7 @@ def _runs(points):
         yield run
 
 
-def _shorten(label: str, n: int = 14) -> str:
+def _shorten(label: str, n: int = 12) -> str:
     return label if len(label) <= n else label[: n - 1] + "…"
 
 
