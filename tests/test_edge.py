@@ -258,7 +258,9 @@ def test_deep_json_is_400_on_every_route_with_a_body(env):
             for ctype in ("application/json", "text/plain"):
                 r = client.open(path, method=method, data=DEEP, content_type=ctype, headers=headers)
                 body = assert_error(doc, r, 400)
-                assert path.startswith("/portal/") or "json" in body["errors"], body  # a page: no field list
+                # a page (portal) has no field list; a GeoReport error (Open311) names the field in its description
+                assert path.startswith("/portal/") or "json" in (
+                    body["errors"] if "errors" in body else body["description"]), body
                 checked += 1
     assert checked >= 40
     deep_field = '{"body": "x", "reporter": ' + '{"a": ' * 1500 + "1" + "}" * 1501
