@@ -34,7 +34,7 @@ def test_0002_keeps_the_questions_of_0001(tmp_path):
                                               "description", "order", "values")).bind(db)
         attr.insert(category_id=cat_id, code="jenis", datatype="singlevaluelist", variable=True, required=True,
                     description="Jenis sampah", order=1, values='[{"key": "organik", "name": "Organik"}]').execute()
-        assert runner.up() == ["0002_requests_updates"]
+        assert runner.up()[:1] == ["0002_requests_updates"]  # later migrations (0003_federation) follow
         models = [Open311Attribute, Open311Request, Open311Update]
         assert not [line for line in str(diff_models(db, models)).splitlines() if line]
         kept = [(a.category.code, a.code, a.values) for a in Open311Attribute.select()]
