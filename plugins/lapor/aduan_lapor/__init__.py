@@ -141,3 +141,13 @@ def collect_metrics(app):
     return [Metric("tickets", "Complaints synchronised with SP4N-LAPOR!, by sync state.", "gauge", ("state",),
                    by_state(LaporTicket)),
             Metric("replies", "Follow-ups posted to SP4N-LAPOR!, by state.", "gauge", ("state",), by_state(LaporReply))]
+
+
+@hookimpl
+def channel_info(app):
+    """Complaints are exchanged with SP4N-LAPOR!: citizens may file there too."""
+    from aduan.i18n import gettext as _
+
+    return {"channel": "lapor", "name": _("SP4N-LAPOR!"), "address": None, "url": "https://www.lapor.go.id",
+            "order": 90, "how": _("Also via SP4N-LAPOR!, the national complaint service: complaints about us "
+                                  "filed there reach us and are answered here too.")}

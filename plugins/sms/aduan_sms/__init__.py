@@ -134,3 +134,16 @@ def collect_metrics(app):
             .group_by(SmsMessage.direction, SmsMessage.status).tuples())
     return [Metric("messages", "SMS messages recorded, by direction and status.", "gauge", ("direction", "status"),
                    [((d, s), n) for d, s, n in rows])]
+
+
+@hookimpl
+def channel_info(app):
+    """The number citizens text (``SMS_PUBLIC_NUMBER``, else ``SMS_TWILIO_FROM``) and what to send."""
+    from aduan.i18n import gettext as _
+
+    number = app.config.get("SMS_PUBLIC_NUMBER") or app.config.get("SMS_TWILIO_FROM")
+    if not number:
+        return None
+    return {"channel": "sms", "name": _("SMS"), "address": number, "order": 20,
+            "how": _("Send LAPOR followed by your complaint, e.g. \u201cLAPOR Jalan di depan Pasar Narmada "
+                     "berlubang\u201d. The reply gives your tracking id and access code; CEK <id> tells the status.")}
