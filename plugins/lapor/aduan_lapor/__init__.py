@@ -136,3 +136,11 @@ def collect_metrics(app):
     return [Metric("tickets", "Complaints synchronised with SP4N-LAPOR!, by sync state.", "gauge", ("state",),
                    by_state(LaporTicket)),
             Metric("replies", "Follow-ups posted to SP4N-LAPOR!, by state.", "gauge", ("state",), by_state(LaporReply))]
+
+
+@hookimpl
+def staff_panels(actor):
+    """The stuck list and the mappings, for coordinators and admins (rendered by a staff portal)."""
+    from .panels import panels
+
+    return panels(actor)

@@ -134,3 +134,11 @@ def collect_metrics(app):
             .group_by(SmsMessage.direction, SmsMessage.status).tuples())
     return [Metric("messages", "SMS messages recorded, by direction and status.", "gauge", ("direction", "status"),
                    [((d, s), n) for d, s, n in rows])]
+
+
+@hookimpl
+def staff_panels(actor):
+    """The message log with masked numbers (officers: their agency's complaints only)."""
+    from .panels import panels
+
+    return panels(actor)
