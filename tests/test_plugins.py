@@ -135,6 +135,14 @@ class Probe:
         return {"greeting": None if app.config["PROBE_GREETING"] else "no greeting configured"}
 
     @hookimpl
+    def channel_info(self, app):
+        return {"channel": "probe", "name": "Probe", "how": "Say hello", "address": app.config["PROBE_GREETING"]}
+
+    @hookimpl
+    def track_url(self, tracking_id):
+        return f"https://probe.example/t/{tracking_id}"
+
+    @hookimpl
     def collect_metrics(self, app):
         return [Metric("notes", "probe notes written", "counter", (), [((), ProbeNote.select().count())])]
 
@@ -176,6 +184,12 @@ def test_every_hook_takes_effect(make_app, monkeypatch, tmp_path):
     # enqueue_jobs (in the transaction) + register_jobs + register_models (table created) + worker
     r = client.post("/api/v1/complaints", json={"body": "Jembatan retak"})
     tid = r.json["tracking_id"]
+    assert r.json["track_url"] == f"https://probe.example/t/{tid}"  # track_url
+    # channel_info: merged with defaults, in the request's language
+    with app.test_request_context():
+        assert app.extensions["aduan"].hooks.channel_info(app) == [
+            {"channel": "probe", "name": "Probe", "how": "Say hello", "address": "selamat pagi", "order": 50,
+             "url": None}]
     from aduan.jobs import Worker
 
     counts = Worker(app).run_once()

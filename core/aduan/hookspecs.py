@@ -177,6 +177,38 @@ def complaint_extra(complaint: "Complaint", audience: str) -> "Mapping[str, Any]
     """
 
 
+@hookspec
+def channel_info(app: "flask.Flask") -> "Mapping[str, Any] | list[Mapping[str, Any]] | None":
+    """Tell citizens how to file through the plugin's channel (for pages that explain it, e.g. the
+    portal's home page), from the plugin's own configuration.
+
+    Called while a page is rendered, in a request (texts in the reader's language: translate them
+    with ``aduan.i18n.gettext`` here, not at import). Return nothing when the channel is not set up
+    well enough for citizens to use (no number, no address).
+
+    :param app: the application.
+    :return: one mapping (or a list of them) with ``channel`` (the channel name, e.g. ``"sms"``),
+        ``name`` (shown as a heading, e.g. "SMS"), ``how`` (one or two sentences: what to send),
+        ``address`` (the number, address or handle to write to, or ``None``) and optionally
+        ``url`` (a link that opens the channel, e.g. ``https://t.me/…``) and ``order`` (small
+        numbers first; the web form is 0).
+    """
+
+
+@hookspec(firstresult=True)
+def track_url(tracking_id: str) -> "str | None":
+    """The public address where a citizen follows a complaint (e.g. a portal's tracking page).
+
+    Called, in the application context, wherever the core or a plugin gives a reporter a link to
+    their complaint (the ``track_url`` of ``POST /complaints``, links in notifications): use
+    :func:`aduan.links.track_url`, which falls back to the API's ``{BASE_URL}/api/v1/complaints/<id>``.
+    The first plugin returning a URL wins. The URL must not carry the access code.
+
+    :param tracking_id: the complaint's tracking id.
+    :return: an absolute URL, or ``None`` to let another plugin (or the core) decide.
+    """
+
+
 # --- the life of a complaint ---------------------------------------------------------------------
 
 @hookspec

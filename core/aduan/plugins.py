@@ -124,6 +124,18 @@ class Hooks:
                 extra[impl.plugin_name] = dict(result)
         return extra
 
+    def channel_info(self, app) -> list[dict[str, Any]]:
+        """Every enabled channel's how-to (``channel_info`` hooks), ordered by ``order`` then name."""
+        out: list[dict[str, Any]] = []
+        for impl in self.pm.hook.channel_info.get_hookimpls():
+            result = impl.function(app=app)
+            for item in ([result] if isinstance(result, Mapping) else (result or [])):
+                out.append({"order": 50, "url": None, "address": None, **dict(item)})
+        return sorted(out, key=lambda i: (i["order"], str(i.get("name"))))
+
+    def track_url(self, tracking_id: str) -> str | None:
+        return self.pm.hook.track_url(tracking_id=tracking_id)
+
     # events
     def enqueue_jobs(self, event: DomainEvent) -> list[JobRequest]:
         return [j for js in self.pm.hook.enqueue_jobs(event=event) for j in (js or [])]

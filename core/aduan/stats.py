@@ -371,3 +371,69 @@ def _agency_names() -> dict[int, str]:
     from .models import Agency
 
     return {a.id: a.name for a in Agency.select(Agency.id, Agency.name)}
+
+
+# --- the agencies' report card (rapor) -------------------------------------------------------------
+
+#: counted per agency and per month on the report card
+CARD_CONDITIONS = ("answered", "answered_on_time", "resolved", "resolved_on_time", "rated")
+
+
+def _card_measures(cell: dict | None, withheld: bool, floor: int) -> dict[str, Any]:
+    """The report card's figures of one cell; all ``None`` when the cell is withheld. Shares, medians
+    and the average rating need at least ``floor`` values (``k`` in public views)."""
+    keys = ("answered", "answered_on_time", "share_answered_on_time", "resolved", "resolved_on_time",
+            "share_resolved_on_time", "median_hours_to_first_response", "median_days_to_resolution", "ratings",
+            "average_rating")
+    if withheld or cell is None:
+        return dict.fromkeys(keys)
+
+    def share(part: int, whole: int) -> float | None:
+        return round(100.0 * part / whole, 1) if whole and whole >= floor else None
+
+    return {
+        "answered": cell["answered"], "answered_on_time": cell["answered_on_time"],
+        "share_answered_on_time": share(cell["answered_on_time"], cell["answered"]),
+        "resolved": cell["resolved"], "resolved_on_time": cell["resolved_on_time"],
+        "share_resolved_on_time": share(cell["resolved_on_time"], cell["resolved"]),
+        "median_hours_to_first_response": (cell["median_first_response_hours"]
+                                           if cell["n_first_response_hours"] >= floor else None),
+        "median_days_to_resolution": (cell["median_resolution_days"]
+                                      if cell["n_resolution_days"] >= floor else None),
+        "ratings": cell["rated"],
+        "average_rating": (round(cell["rating_sum"] / cell["rated"], 2)
+                           if cell["rated"] and cell["rated"] >= floor else None),
+    }
+
+
+def report_card(*, tz: str, scope: Scope | None = None, now: dt.datetime | None = None, public: bool = False,
+                k: int = 5, agency_names: dict[int, str] | None = None) -> dict[str, Any]:
+    """The agencies' report card (*rapor*): the ``/stats`` :func:`summary` (same arguments, same
+    figures) plus, per agency and per month of filing, first answers and resolutions (how many, the
+    share on time, medians) and ratings.
+
+    Each agency row is :func:`summary`'s ``by_agency`` row (same order, same suppression) extended
+    with :func:`_card_measures`; a row withheld there is withheld here. ``by_month`` counts the
+    scope per month of filing (public: months under ``k`` complaints withheld, with complementary
+    suppression). Shares are percentages (0–100, one decimal).
+
+    :returns: ``{"summary": <summary()>, "agencies": [...], "by_month": [...]}``.
+    """
+    base = summary(tz=tz, scope=scope, now=now, public=public, k=k, agency_names=agency_names)
+    scope = scope or Scope()
+    if public:
+        scope = Scope(scope.created_from, scope.created_to, scope.agency_id, False, scope.where)
+    now = now or utcnow()
+    measures = dict(conditions=CARD_CONDITIONS, medians=("first_response_hours", "resolution_days"),
+                    rating_sum=True)
+    floor = k if public else 1
+    cells = {c["agency_id"]: c for c in grouped(["agency_id"], tz=tz, scope=scope, now=now, **measures)}
+    agencies = [{**row, **_card_measures(cells.get(row["agency_id"]), bool(row.get("suppressed")), floor)}
+                for row in base["by_agency"]]
+    months = grouped(["month"], tz=tz, scope=scope, now=now, **measures)
+    if public:
+        suppress(months, "complaints", k, [lambda c: "all"])
+    by_month = [{"month": m["month"], "total": None if m.get("suppressed") else m["complaints"],
+                 "suppressed": bool(m.get("suppressed")), **_card_measures(m, bool(m.get("suppressed")), floor)}
+                for m in months]
+    return {"summary": base, "agencies": agencies, "by_month": by_month}

@@ -146,9 +146,10 @@ class Complaints(MethodView):
                                                                    channels=", ".join(sorted(a.channels)))]})
         payload = {k: v for k, v in data.items() if k != "channel"}
         c, code = services.file_complaint(payload, actor=actor, channel=channel)
-        base = current_app.config["BASE_URL"].rstrip("/")
+        from ..links import track_url
+
         return {"tracking_id": c.tracking_id, "access_code": code, "status": c.status,
-                "track_url": f"{base}/api/v1/complaints/{c.tracking_id}"}
+                "track_url": track_url(c.tracking_id)}
 
     @blp.arguments(ComplaintFilter, location="query")
     @blp.response(200, ComplaintPage)

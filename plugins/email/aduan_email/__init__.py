@@ -140,3 +140,17 @@ def collect_metrics(app):
     return [Metric("inbound", "Inbound mail handled, by outcome (filed, reply, bounce, ...).", "gauge", ("outcome",),
                    [((o,), n) for o, n in rows]),
             Metric("failing_addresses", "Reporter addresses marked failing after a bounce.", "gauge", (), [((), failing)])]
+
+
+@hookimpl
+def channel_info(app):
+    """The address citizens mail complaints to (``EMAIL_FROM_ADDRESS``; replies thread on their complaint)."""
+    from aduan.i18n import gettext as _
+
+    address = app.config.get("EMAIL_FROM_ADDRESS")
+    if not address or address.endswith("@localhost"):
+        return None
+    return {"channel": "email", "name": _("Email"), "address": address, "url": f"mailto:{address}", "order": 10,
+            "how": _("Write your complaint in the message (the subject becomes its title) and attach photos or "
+                     "documents. The reply gives your tracking id and access code; answer it to add to your "
+                     "complaint.")}

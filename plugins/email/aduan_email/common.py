@@ -132,5 +132,12 @@ def unseal(value: str | None) -> str | None:
 
 
 def track_url(tracking_id: str) -> str:
+    """``EMAIL_TRACK_URL`` filled in, or (empty, the default) the core's link (:func:`aduan.links.track_url`:
+    the portal's tracking page when the portal is enabled, else the API's public view)."""
+    template = cfg("TRACK_URL")
+    if not template:
+        from aduan.links import track_url as core_track_url
+
+        return core_track_url(tracking_id)
     base = current_app.config["BASE_URL"].rstrip("/")
-    return cfg("TRACK_URL").format(base_url=base, tracking_id=tracking_id)
+    return template.format(base_url=base, tracking_id=tracking_id)

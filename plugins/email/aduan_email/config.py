@@ -70,8 +70,9 @@ class EmailConfig(Schema):
         "hex HMAC of '<timestamp>.<body>'); empty: 403.", secret=True))
     WEBHOOK_MAX_AGE = fields.Integer(load_default=300, validate=validate.Range(min=10), metadata=_d(
         "Seconds a signed webhook request stays valid (replay protection together with nonces)."))
-    TRACK_URL = fields.String(load_default="{base_url}/api/v1/complaints/{tracking_id}", metadata=_d(
-        "Link to follow a complaint sent to reporters; {base_url} and {tracking_id} are filled in."))
+    TRACK_URL = fields.String(load_default="", metadata=_d(
+        "Link to follow a complaint sent to reporters; {base_url} and {tracking_id} are filled in. Empty: "
+        "the core's link (the portal's tracking page when the portal is enabled, else the API's view)."))
     MAX_NEW_PER_SENDER = fields.Integer(load_default=20, validate=validate.Range(min=1), metadata=_d(
         "New complaints one sender address may file by email in 24 hours; more are recorded as ignored "
         "(replies to existing complaints are not limited)."))

@@ -144,3 +144,13 @@ def staff_panels(actor):
     from .panels import panels
 
     return panels(actor)
+
+
+@hookimpl
+def channel_info(app):
+    """Complaints are exchanged with SP4N-LAPOR!: citizens may file there too."""
+    from aduan.i18n import gettext as _
+
+    return {"channel": "lapor", "name": _("SP4N-LAPOR!"), "address": None, "url": "https://www.lapor.go.id",
+            "order": 90, "how": _("Also via SP4N-LAPOR!, the national complaint service: complaints about us "
+                                  "filed there reach us and are answered here too.")}

@@ -142,3 +142,16 @@ def staff_panels(actor):
     from .panels import panels
 
     return panels(actor)
+
+
+@hookimpl
+def channel_info(app):
+    """The number citizens text (``SMS_PUBLIC_NUMBER``, else ``SMS_TWILIO_FROM``) and what to send."""
+    from aduan.i18n import gettext as _
+
+    number = app.config.get("SMS_PUBLIC_NUMBER") or app.config.get("SMS_TWILIO_FROM")
+    if not number:
+        return None
+    return {"channel": "sms", "name": _("SMS"), "address": number, "order": 20,
+            "how": _("Send LAPOR followed by your complaint, e.g. \u201cLAPOR Jalan di depan Pasar Narmada "
+                     "berlubang\u201d. The reply gives your tracking id and access code; CEK <id> tells the status.")}

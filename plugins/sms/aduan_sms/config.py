@@ -20,6 +20,9 @@ class SmsConfig(Schema):
     PUBLIC_URL = fields.String(load_default=None, allow_none=True, metadata=_d(
         "Public base URL of this deployment as the gateways call it (behind a proxy), used to verify "
         "Twilio signatures. Default: BASE_URL."))
+    PUBLIC_NUMBER = fields.String(load_default=None, allow_none=True, metadata=_d(
+        "The number citizens text their complaints to, as shown on the portal's home page (e.g. "
+        "0811 3900 100). Default: SMS_TWILIO_FROM when set; none: the SMS channel is not advertised."))
     SENDER_NAME = fields.String(load_default="ADUAN", metadata=_d(
         "Short name put in front of texts sent to citizens, e.g. NTBCare."))
     MAX_SEGMENTS = fields.Integer(load_default=3, validate=validate.Range(min=1, max=10), metadata=_d(

@@ -96,3 +96,16 @@ def startup(app):
     if missing:
         log.warning("telegram: channel off until %s %s set", " and ".join(missing),
                     "is" if len(missing) == 1 else "are")
+
+
+@hookimpl
+def channel_info(app):
+    """The bot citizens write to (``TELEGRAM_BOT_USERNAME``)."""
+    from aduan.i18n import gettext as _
+
+    name = (app.config.get("TELEGRAM_BOT_USERNAME") or "").lstrip("@")
+    if not name:
+        return None
+    return {"channel": "telegram", "name": _("Telegram"), "address": f"@{name}", "url": f"https://t.me/{name}",
+            "order": 40, "how": _("Open the bot, write your complaint, add photos or your location, then press "
+                                  "Send. The reply gives your tracking id and access code.")}

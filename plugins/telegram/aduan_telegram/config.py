@@ -27,6 +27,10 @@ class TelegramConfig(Schema):
     REPLIES_PER_HOUR = fields.Integer(load_default=10, validate=validate.Range(min=0), metadata=_d(
         "Automatic replies per chat per hour."))
     BLOCKLIST = StrList(load_default=list, metadata=_d("Chat ids whose messages are ignored."))
+    BOT_USERNAME = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        r"^@?[A-Za-z][A-Za-z0-9_]{3,31}$"), metadata=_d(
+        "The bot's username citizens write to (e.g. NTBCareBot), shown with a t.me link on the portal's "
+        "home page; none: the channel is not advertised."))
     NOTIFY_EVENTS = StrList(load_default=lambda: list(NOTIFY_DEFAULT), metadata=_d(
         "Public timeline events that message the reporter's chat."))
     SEND_PER_SECOND = fields.Integer(load_default=25, validate=validate.Range(min=1, max=1000), metadata=_d(

@@ -97,3 +97,19 @@ def startup(app):
     if missing:
         log.warning("whatsapp: channel off until %s %s set", ", ".join(missing),
                     "is" if len(missing) == 1 else "are")
+
+
+@hookimpl
+def channel_info(app):
+    """The WhatsApp number citizens write to (``WHATSAPP_PUBLIC_NUMBER``)."""
+    from aduan.i18n import gettext as _
+
+    number = app.config.get("WHATSAPP_PUBLIC_NUMBER")
+    if not number:
+        return None
+    digits = "".join(ch for ch in number if ch.isdigit())
+    if digits.startswith("0"):
+        digits = "62" + digits[1:]
+    return {"channel": "whatsapp", "name": _("WhatsApp"), "address": number, "url": f"https://wa.me/{digits}",
+            "order": 30, "how": _("Write your complaint, add photos or share your location, then send KIRIM. "
+                                  "The reply gives your tracking id and access code.")}

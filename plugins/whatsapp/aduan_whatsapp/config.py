@@ -34,6 +34,9 @@ class WhatsappConfig(Schema):
         "Messages processed per WhatsApp user per hour; more are logged and ignored."))
     REPLIES_PER_HOUR = fields.Integer(load_default=10, validate=validate.Range(min=0), metadata=_d(
         "Automatic replies per WhatsApp user per hour."))
+    PUBLIC_NUMBER = fields.String(load_default=None, allow_none=True, metadata=_d(
+        "The WhatsApp number citizens write to, as shown on the portal's home page (e.g. +62 811 3900 100); "
+        "none: the channel is not advertised."))
     BLOCKLIST = StrList(load_default=list, metadata=_d("Numbers (any format) whose messages are ignored."))
     NOTIFY_EVENTS = StrList(load_default=lambda: list(NOTIFY_DEFAULT), metadata=_d(
         "Public timeline events that message the reporter on WhatsApp."))
