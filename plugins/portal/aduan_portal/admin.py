@@ -52,8 +52,8 @@ def _no_store(resp):
     return resp
 
 
-def _render(template: str, status: int = 200, **ctx):
-    return _no_store((render_template(template, **ctx), status))
+def _render(template: str, _code: int = 200, **ctx):
+    return _no_store((render_template(template, **ctx), _code))
 
 
 # --- form helpers ----------------------------------------------------------------------------------
