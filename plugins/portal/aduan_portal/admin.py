@@ -22,7 +22,7 @@ from .web import bp
 ROLES = ("admin", "coordinator", "officer", "integration")
 ROLE_LABELS = {"admin": _l("Administrator"), "coordinator": _l("Coordinator"), "officer": _l("Officer"),
                "integration": _l("Integration (system)")}
-URGENCY_LABELS = {"biasa": _l("Normal"), "segera": _l("Urgent"), "darurat": _l("Emergency")}
+URGENCY_LABELS = {"biasa": _l("Normal"), "penting": _l("Important"), "mendesak": _l("Urgent")}
 JOB_STATUSES = ("dead", "pending", "running", "done")
 JOB_STATUS_LABELS = {"dead": _l("Dead (failed every attempt)"), "pending": _l("Waiting"), "running": _l("Running"),
                      "done": _l("Done")}
