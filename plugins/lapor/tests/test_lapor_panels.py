@@ -2,13 +2,14 @@
 their actions are the plugin's API routes and work when called as the staff member."""
 from aduan.auth import Actor
 from aduan.db import database
+from aduan.i18n import use_language
 from aduan.testing import auth
 from aduan_lapor.testing import act, drain, file, map_agency
 
 
 def _panels(app, actor):
     hooks = app.extensions["aduan"].hooks
-    with app.app_context(), database.connection_context():
+    with app.app_context(), database.connection_context(), use_language("en"):  # labels in English
         return {p.id: p.data(actor) for p in hooks.staff_panels(actor)}
 
 

@@ -2,13 +2,14 @@
 that the worker builds, and the panel then shows it."""
 from aduan.auth import Actor
 from aduan.db import database
+from aduan.i18n import use_language
 from aduan.jobs import Worker
 from aduan.testing import auth
 
 
 def _panels(app, actor):
     hooks = app.extensions["aduan"].hooks
-    with app.app_context(), database.connection_context():
+    with app.app_context(), database.connection_context(), use_language("en"):  # labels in English
         return {p.id: p.data(actor) for p in hooks.staff_panels(actor)}
 
 

@@ -4,13 +4,14 @@ import re
 
 from aduan.auth import Actor
 from aduan.db import database
+from aduan.i18n import use_language
 from aduan.services import file_complaint
 from aduan.testing import auth
 
 
 def _log(app, actor):
     hooks = app.extensions["aduan"].hooks
-    with app.app_context(), database.connection_context():
+    with app.app_context(), database.connection_context(), use_language("en"):  # labels in English
         panels = {p.id: p for p in hooks.staff_panels(actor)}
         return panels["sms.log"].data(actor) if "sms.log" in panels else None
 
