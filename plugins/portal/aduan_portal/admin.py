@@ -219,18 +219,19 @@ def admin_category_edit(category_id: int):
 # --- users and tokens ------------------------------------------------------------------------------
 
 def set_temporary_password(user_id: int) -> str | None:
-    """A temporary password for a new account (the person must change it at first sign-in), or ``None``
-    while the core has no passwords.
-
-    TODO(portal-staff): passwords live in the core (``User`` password fields, ``aduan user password``);
-    once that lands on main, call its function here (e.g. ``aduan.auth.set_temporary_password``).
-    """
-    from aduan import auth
-
-    setter = getattr(auth, "set_temporary_password", None)
-    if setter is None:
+    """Give a new staff account a temporary password (changed at its first sign-in) and return it, to be
+    shown once; ``None`` for an integration account, or while the core has no passwords
+    (:mod:`aduan.passwords`, ``aduan user password``, brought by portal-staff)."""
+    try:
+        from aduan import passwords
+    except ImportError:  # a core without passwords: the admin sets one with `aduan user password`
         return None
-    return setter(User.get_by_id(user_id))
+    user = User.get_by_id(user_id)
+    if user.role not in getattr(passwords, "PASSWORD_ROLES", ("admin", "coordinator", "officer")):
+        return None
+    password = passwords.temporary_password()
+    passwords.set_password(user, password, temporary=True)
+    return password
 
 
 def _user_body(form, *, new: bool) -> dict[str, Any]:
