@@ -122,7 +122,7 @@ def sign_in(browser, url, username):
     page.goto(f"{url}/portal/sign-in")
     page.fill("#username", username)
     page.fill("#password", PASSWORD[username])
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_load_state()
     assert "/sign-in" not in page.url, page.content()[-2000:]
     return context, page
@@ -193,10 +193,12 @@ def test_citizen_to_coordinator_to_officer_and_back(server):
             page.fill("#t-name", "Jadwal penambalan")
             page.fill("#t-body", TEMPLATE)
             shot(page, "officer-template-new")
-            page.click("form button[type=submit]")
+            page.click("main form button[type=submit]")
             page.wait_for_load_state()
             shot(page, "officer-templates")
-            page.goto(f"{url}/portal/staff/complaints/{tid}")
+            resp = page.goto(f"{url}/portal/staff/complaints/{tid}")
+            shot(page, "officer-complaint")
+            assert resp.status == 200, page.content()[-3000:]
             page.click("#action-respond summary")
             page.select_option("#respond-template", label="Jadwal penambalan")  # staff.js fills the answer
             answer = TEMPLATE.replace("{tracking_id}", tid)
