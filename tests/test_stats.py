@@ -143,3 +143,57 @@ def test_public_medians_need_k_values(app, seed, client):
 def test_extreme_dates_bound_nothing(app, seed, client):
     r = client.get("/api/v1/stats?created_from=0001-01-01&created_to=9999-12-31", headers=auth(seed.coordinator))
     assert r.status_code == 200 and r.json["total"] == 0
+
+
+def _card_oracle(rows, floor=1):
+    """The report card's measures of a set of complaints, row by row."""
+    answered = [c for c in rows if c.first_response_at]
+    resolved = [c for c in rows if c.resolved_at]
+    rated = [c.rating for c in rows if c.rating]
+    on_time = [c for c in answered if c.due_first_response and c.first_response_at <= c.due_first_response]
+    res_on_time = [c for c in resolved if c.due_resolution and c.resolved_at <= c.due_resolution]
+    share = (lambda part, whole: round(100.0 * len(part) / len(whole), 1) if whole and len(whole) >= floor else None)
+    med = (lambda v: round(statistics.median(v), 2) if v and len(v) >= floor else None)
+    return {"answered": len(answered), "answered_on_time": len(on_time), "share_answered_on_time": share(on_time, answered),
+            "resolved": len(resolved), "share_resolved_on_time": share(res_on_time, resolved),
+            "median_hours_to_first_response": med([(c.first_response_at - c.created_at).total_seconds() / 3600
+                                                   for c in answered]),
+            "median_days_to_resolution": med([(c.resolved_at - c.created_at).total_seconds() / 86400 for c in resolved]),
+            "ratings": len(rated),
+            "average_rating": round(sum(rated) / len(rated), 2) if rated and len(rated) >= floor else None}
+
+
+def test_report_card_extends_the_summary_per_agency_and_month(app, seed, client):
+    from aduan import stats
+    from aduan.i18n import to_local
+    from aduan.models import Complaint
+
+    with app.app_context(), database.connection_context():
+        _mixed(seed, n=60)
+        now = dt.datetime.utcnow()
+        staff = stats.report_card(tz="Asia/Makassar", now=now)
+        public = stats.report_card(tz="Asia/Makassar", now=now, public=True, k=5)
+        everyone = list(Complaint.select())
+        summary = stats.summary(tz="Asia/Makassar", now=now, public=True, k=5)
+        measures = list(_card_oracle([]).keys())
+        for row in staff["agencies"]:
+            mine = [c for c in everyone if c.agency_id == row["agency_id"]]
+            assert {k: row[k] for k in measures} == _card_oracle(mine), row["agency_id"]
+        months = {}
+        for c in everyone:
+            months.setdefault(to_local(c.created_at).strftime("%Y-%m"), []).append(c)
+        assert [m["month"] for m in staff["by_month"]] == sorted(months)
+        for m in staff["by_month"]:
+            assert m["total"] == len(months[m["month"]])
+            assert {k: m[k] for k in measures} == _card_oracle(months[m["month"]]), m["month"]
+        # the public card is the public /stats summary, extended: same rows, same withheld cells
+        assert public["summary"] == summary
+        assert [{k: r[k] for k in ("agency_id", "total", "open", "overdue")} for r in public["agencies"]] \
+            == [{k: r[k] for k in ("agency_id", "total", "open", "overdue")} for r in summary["by_agency"]]
+        for row in public["agencies"]:
+            mine = [c for c in everyone if c.agency_id == row["agency_id"] and not c.secret]
+            if row["suppressed"]:
+                assert all(row[k] is None for k in measures)
+            else:
+                assert {k: row[k] for k in measures} == _card_oracle(mine, floor=5)
+    assert public["summary"] == {**client.get("/api/v1/stats").json}

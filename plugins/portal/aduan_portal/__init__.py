@@ -6,7 +6,8 @@ Every page is under ``/portal/`` (``/`` redirects there); every script, style an
 the plugin itself (``/portal/static/``), never from another host.
 
 Hooks: ``register_config`` (``PORTAL_*``), ``register_migrations``, ``register_blueprints``, ``actor_from_request``,
-``startup`` (session signing, template helpers).
+``startup`` (session signing, template helpers), ``track_url`` (links given to reporters open the
+portal's tracking page).
 """
 from __future__ import annotations
 
@@ -50,3 +51,11 @@ def startup(app):
     from .web import init_app
 
     init_app(app)
+
+
+@hookimpl
+def track_url(tracking_id):
+    """Reporters follow their complaint on the portal's tracking page (``aduan.links.track_url``)."""
+    from flask import current_app
+
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/portal/track/{tracking_id}"

@@ -10,3 +10,7 @@ class PortalConfig(Schema):
         "The service's name in page titles and the header (e.g. `NTB Care`)."))
     SESSION_HOURS = fields.Integer(load_default=12, validate=validate.Range(min=1, max=24 * 30), metadata=_d(
         "How long a staff session lasts without activity, in hours."))
+    TILE_URL = fields.String(load_default="", validate=lambda v: v == "" or v.startswith(("https://", "http://")),
+                             metadata=_d(
+        "Map tiles for the optional pin on the filing form, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png "
+        "(its host is added to the pages' img-src). Empty: no map; the form works without it."))

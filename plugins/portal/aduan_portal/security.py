@@ -139,3 +139,13 @@ def staff_required(*roles: str) -> Callable:
         return wrapped
 
     return deco
+
+
+# -- citizens ---------------------------------------------------------------------------------------
+
+def reporter_access(tracking_id: str, complaint=None) -> bool:
+    """Has this session proved it holds ``tracking_id``'s access code? (See :mod:`aduan_portal.access`:
+    the session keeps a grant bound to the stored code hash, never the code.)"""
+    from .access import reporter_access as check
+
+    return check(tracking_id, complaint)
