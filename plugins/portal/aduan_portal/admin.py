@@ -426,7 +426,12 @@ def _field_value(f, form):
 def panel_action(panel_id: str):
     actor, panel_ = _panel(panel_id)
     key = request.form.get("action", "")
-    action = next((a for a in _panel_actions(panel_.data(actor)) if action_key(a) == key), None)
+    try:
+        offered = _panel_actions(panel_.data(actor))
+    except Exception:  # noqa: BLE001 - a broken plugin panel must not take the page down
+        current_app.logger.exception("staff panel %s failed", panel_.id)
+        offered = []
+    action = next((a for a in offered if action_key(a) == key), None)
     if action is None:  # not offered (any more) to this person: nothing is called
         flash(_("This action is no longer offered: the panel has changed."), "error")
         return redirect(url_for("portal.panel", panel_id=panel_id))

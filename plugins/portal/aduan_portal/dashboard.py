@@ -71,8 +71,10 @@ def scope_for(actor, chosen: dict) -> stats.Scope:
         except (OverflowError, ValueError):  # a day beyond what a timestamp holds bounds nothing
             return None
 
-    return stats.Scope(created_from=bound(chosen["from"], 0), created_to=bound(chosen["to"], 1),
-                       agency_id=actor.agency_id if actor.role == "officer" else None)
+    agency_id = None
+    if actor.role == "officer":
+        agency_id = actor.agency_id if actor.agency_id is not None else -1  # an officer without agency: nothing
+    return stats.Scope(created_from=bound(chosen["from"], 0), created_to=bound(chosen["to"], 1), agency_id=agency_id)
 
 
 def card_for(actor, chosen: dict) -> dict:
