@@ -208,6 +208,13 @@ class CoreConfig(OpsConfig):
         "Limit per client address on access-code checks and lookups of unknown tracking ids."))
     TRUSTED_PROXIES = fields.Integer(load_default=0, validate=validate.Range(min=0), metadata=_d(
         "Number of reverse proxies in front of the app whose X-Forwarded-For may be trusted."))
+    # Staff sign-in (aduan.passwords)
+    LOGIN_MAX_FAILURES = fields.Integer(load_default=5, validate=validate.Range(min=1, max=1000), metadata=_d(
+        "Consecutive failed password sign-ins after which a staff account is locked."))
+    LOGIN_LOCKOUT_MINUTES = fields.Float(load_default=15, validate=validate.Range(min=0.01, max=7 * 24 * 60),
+                                         metadata=_d("How long a locked staff account stays locked, in minutes."))
+    PASSWORD_MIN_LENGTH = fields.Integer(load_default=10, validate=validate.Range(min=8, max=128), metadata=_d(
+        "Shortest staff password accepted."))
     # Worker
     JOB_MAX_ATTEMPTS = fields.Integer(load_default=12, validate=validate.Range(min=1), metadata=_d(
         "Attempts before a failing job is marked dead."))

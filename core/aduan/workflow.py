@@ -61,7 +61,7 @@ ACTIONS: dict[str, Action] = {a.name: a for a in [
        params=("text",)),
     _a("close", ["resolved"], "closed", MANAGERS | {"reporter", "system"},
        description=_l("Confirm the answer and close the complaint."), params=("text",)),
-    _a("reopen", ["resolved"], "in_progress", MANAGERS | {"reporter"}, needs_text=True,
+    _a("reopen", ["resolved"], "in_progress", MANAGERS | {"reporter", "system"}, needs_text=True,
        description=_l("The answer did not settle it: reopen within the reply window."), params=("text",)),
     _a("reject", ["received", "dispatched"], "rejected", MANAGERS | {"system"}, needs_text=True,
        counts_as_response=True, description=_l("Reject spam, duplicates or reports outside any government's remit."),
