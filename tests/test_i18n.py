@@ -402,3 +402,12 @@ def test_local_datetime_field_both_ways(app):
         # a naive time is the deployment's local time; stored as naive UTC
         assert load({"t": "2026-12-07T01:58:00"}) == {"t": dt.datetime(2026, 12, 6, 17, 58)}
         assert load({"t": "2026-12-07T01:58:00+07:00"}) == {"t": dt.datetime(2026, 12, 6, 18, 58)}
+
+
+def test_plurals_follow_the_languages_rule():
+    """Indonesian has one plural form (``nplurals=1``): every count uses ``msgstr[0]``, zero included."""
+    from aduan.i18n import translations
+
+    for n in (0, 1, 2, 5):
+        assert translations("id").ungettext("%(num)d file", "%(num)d files", n) == "%(num)d berkas"
+    assert translations("en").ungettext("%(num)d file", "%(num)d files", 2) == "%(num)d files"

@@ -13,7 +13,7 @@ from flask import Blueprint, jsonify
 from marshmallow import Schema, fields
 
 import aduan
-from aduan import JobRequest, Metric, Schedule, hookimpl, hookspecs
+from aduan import JobRequest, Metric, Panel, PanelData, Schedule, hookimpl, hookspecs
 from aduan.auth import Actor
 from aduan.db import database
 from aduan.models import BaseModel, Job
@@ -146,6 +146,13 @@ class Probe:
     def collect_metrics(self, app):
         return [Metric("notes", "probe notes written", "counter", (), [((), ProbeNote.select().count())])]
 
+    @hookimpl
+    def staff_panels(self, actor):
+        def data(a):
+            return PanelData(counts=(("notes", ProbeNote.select().count()),), notes=(f"for {a.role}",))
+
+        return [Panel("notes", "Probe notes", ("admin", "coordinator"), data)]
+
 
 def test_every_hookspec_is_documented():
     assert HOOKS, "no hookspecs found"
@@ -214,6 +221,13 @@ def test_every_hook_takes_effect(make_app, monkeypatch, tmp_path):
     ready = client.get("/ready")
     assert ready.status_code == 503 and ready.json["checks"]["probe.greeting"] == "no greeting configured"
     assert "aduan_probe_notes_total 1.0" in client.get("/metrics").get_data(as_text=True)
+    # staff_panels: only for the roles the panel names, id prefixed with the plugin, data for the actor
+    hooks = app.extensions["aduan"].hooks
+    with app.app_context(), database.connection_context():
+        panels = hooks.staff_panels(Actor(role="coordinator"))
+        assert [p.id for p in panels] == ["probe.notes"]
+        assert panels[0].data(Actor(role="coordinator")) == PanelData(counts=(("notes", 1),), notes=("for coordinator",))
+        assert hooks.staff_panels(Actor(role="officer", agency_id=1)) == []
 
 
 def test_track_event_not_called_for_rolled_back_changes(make_app):

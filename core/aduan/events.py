@@ -108,3 +108,74 @@ class Metric:
     kind: str = "gauge"
     labels: tuple = ()
     samples: list = field(default_factory=list)
+
+
+# --- staff panels (hook ``staff_panels``): structured data a portal renders generically ------------
+
+@dataclass(frozen=True)
+class PanelField:
+    """One input of a :class:`PanelAction`'s form.
+
+    ``kind`` is ``text``, ``number``, ``select`` (``choices``: ``(value, label)`` pairs) or ``hidden``
+    (a fixed ``value`` sent as it is). Values are sent to the endpoint as JSON; ``number`` fields as
+    integers, an empty optional field as ``null``.
+    """
+
+    name: str
+    label: str
+    kind: str = "text"
+    required: bool = False
+    choices: tuple = ()
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class PanelAction:
+    """A button, with a small form of ``fields``, that calls a route of the core's API or of the
+    plugin's own API (``endpoint``: a path under ``/api/v1/``) as the staff member who pressed it, so
+    the route's own validation and role checks apply. ``method`` is ``POST``, ``PUT``, ``PATCH`` or
+    ``DELETE``."""
+
+    label: str
+    endpoint: str
+    fields: tuple = ()
+    method: str = "POST"
+
+
+@dataclass(frozen=True)
+class PanelTable:
+    """A table: ``columns`` are headings, ``rows`` tuples of cells (text or numbers, shown escaped);
+    ``row_actions``, when given, holds one tuple of :class:`PanelAction` per row."""
+
+    title: str
+    columns: tuple
+    rows: tuple = ()
+    row_actions: tuple = ()
+    empty: str = ""
+
+
+@dataclass(frozen=True)
+class PanelData:
+    """What a panel shows now: ``counts`` as ``(label, value)`` pairs, ``tables``, panel-wide
+    ``actions`` and short ``notes``."""
+
+    counts: tuple = ()
+    tables: tuple = ()
+    actions: tuple = ()
+    notes: tuple = ()
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A plugin's staff panel (hook ``staff_panels``).
+
+    ``id`` is short and unique within the plugin (the core prefixes it with the plugin's name);
+    ``roles`` are the staff roles that may see it; ``data(actor)`` returns a :class:`PanelData`
+    computed for that actor, with the database connected. No HTML: the portal renders it.
+    """
+
+    id: str
+    title: str
+    roles: tuple
+    data: Callable[..., PanelData]
+    description: str = ""

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import peewee
 
     from .auth import Actor
-    from .events import DomainEvent, JobRequest, Metric, Schedule
+    from .events import DomainEvent, JobRequest, Metric, Panel, Schedule
     from .models import Complaint
 
 hookspec = pluggy.HookspecMarker("aduan")
@@ -269,4 +269,25 @@ def collect_metrics(app: "flask.Flask") -> "list[Metric] | None":
     :param app: the application.
     :return: a list of :class:`aduan.Metric`; each is published as ``aduan_<plugin>_<name>``
         (a ``counter`` gets ``_total`` appended).
+    """
+
+
+# --- staff pages ---------------------------------------------------------------------------------
+
+@hookspec
+def staff_panels(actor: "Actor") -> "list[Panel] | None":
+    """Offer staff panels (the LAPOR! stuck list, the SMS message log…) for a staff portal to render.
+
+    Called when a staff page lists or shows panels, with the database connected. Return
+    :class:`aduan.Panel` descriptions: an ``id``, a ``title``, the ``roles`` that may see it and a
+    ``data(actor)`` callable returning :class:`aduan.PanelData` (counts, tables of rows and columns,
+    and actions, each a label, an API route of the core or of the plugin, and form fields). No HTML:
+    the portal renders the data the same way for every plugin and calls an action's route as the
+    staff member who pressed it (the route checks roles and input as for any API call). A plugin
+    never imports the portal and the portal imports no plugin. The core keeps only panels whose
+    ``roles`` include ``actor.role``. Data is shown to that actor: mask phone numbers and leave out
+    reporters' identity unless :func:`aduan.privacy.shows_identity` allows it for the actor's audience.
+
+    :param actor: the staff member who will see the panels (an :class:`aduan.auth.Actor`).
+    :return: a list of :class:`aduan.Panel`, or ``None``.
     """

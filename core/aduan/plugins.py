@@ -174,6 +174,24 @@ class Hooks:
                 log.warning("collect_metrics of plugin %s failed: %s", impl.plugin_name, type(exc).__name__)
         return out
 
+    # staff pages
+    def staff_panels(self, actor) -> list:
+        """Panels the actor's role may see, ids prefixed with the plugin (``lapor.stuck``); a plugin whose
+        hook fails is left out (and logged)."""
+        import dataclasses
+
+        out = []
+        for impl in self.pm.hook.staff_panels.get_hookimpls():
+            try:
+                panels = impl.function(actor=actor) or []
+            except Exception as exc:  # noqa: BLE001 - one plugin must not break the staff pages
+                log.warning("staff_panels of plugin %s failed: %s", impl.plugin_name, type(exc).__name__)
+                continue
+            for p in panels:
+                if actor.role in p.roles:
+                    out.append(dataclasses.replace(p, id=f"{impl.plugin_name}.{p.id}"))
+        return out
+
     # introspection
     def describe(self) -> list[dict[str, Any]]:
         """Installed and enabled plugins with version and hooks (``GET /api/v1/plugins``)."""

@@ -91,7 +91,9 @@ def translations(lang: str) -> Translations:
             folder = base / lang / "LC_MESSAGES"
             if folder.is_dir():
                 for po in sorted(folder.glob("*.po")):
-                    merged.merge(_compile(po, lang))
+                    compiled = _compile(po, lang)
+                    merged.merge(compiled)
+                    merged.plural = compiled.plural  # merge() keeps the empty catalogue's English rule
         _cache[lang] = merged
         return merged
 

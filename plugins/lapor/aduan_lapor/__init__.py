@@ -144,6 +144,14 @@ def collect_metrics(app):
 
 
 @hookimpl
+def staff_panels(actor):
+    """The stuck list and the mappings, for coordinators and admins (rendered by a staff portal)."""
+    from .panels import panels
+
+    return panels(actor)
+
+
+@hookimpl
 def channel_info(app):
     """Complaints are exchanged with SP4N-LAPOR!: citizens may file there too."""
     from aduan.i18n import gettext as _

@@ -55,6 +55,23 @@ def _publish_job(app):
 
 
 @hookimpl
+def register_jobs():
+    """``opendata.publish``: a release asked for now (staff panel, ``POST …/opendata/publish``)."""
+    def publish_job(app, payload, job):
+        _publish_job(app)
+
+    return {"opendata.publish": publish_job}
+
+
+@hookimpl
+def staff_panels(actor):
+    """Publishing: the latest release and a "publish now" button (admin)."""
+    from .panels import panels
+
+    return panels(actor)
+
+
+@hookimpl
 def register_schedules():
     from flask import current_app
 

@@ -17,6 +17,8 @@ from flask import Blueprint, Response, abort, current_app, jsonify, redirect, re
     url_for
 from flask_smorest import Blueprint as ApiBlueprint
 
+from aduan.api import require
+
 from .catalog import FORMAT_TITLES, Urls, settings
 from .formats import MEDIA_TYPES, PARQUET_MISSING, csv_value, json_value
 from .models import OpendataPeriod, OpendataSnapshot
@@ -107,6 +109,24 @@ def index():
     if snap is not None:
         body["latest"] = _snapshot_view(snap, urls, latest=True)
     return jsonify(body)
+
+
+@api.route("/publish", methods=["POST"])
+@require("admin")
+@api.response(202)
+@api.doc(security=[{"bearer": []}])
+def publish_now():
+    """Publish a new release now (admin): queued for the worker as job ``opendata.publish``; presses within
+    the same minute queue one job."""
+    from aduan import JobRequest
+    from aduan.db import database, utcnow
+    from aduan.jobs import enqueue
+
+    key = f"opendata.publish:{utcnow():%Y%m%d%H%M}"
+    with database.atomic():
+        enqueue(JobRequest("opendata.publish", {}, key=key, max_attempts=3))
+    return {"queued": True, "key": key, "message": _("The release is being published: it appears here when the "
+                                                      "worker has built it.")}
 
 
 @api.route("/snapshots")

@@ -5,7 +5,7 @@ with a password and work their queues; administrators manage agencies, categorie
 Every page is under ``/portal/`` (``/`` redirects there); every script, style and image is served by
 the plugin itself (``/portal/static/``), never from another host.
 
-Hooks: ``register_config`` (``PORTAL_*``), ``register_models`` (``portal_*`` tables), ``register_migrations``, ``register_blueprints``,
+Hooks: ``register_config`` (``PORTAL_*``), ``register_models`` (``portal_*`` tables), ``register_migrations``, ``register_blueprints``, ``actor_from_request``,
 ``startup`` (session signing, template helpers), ``track_url`` (links given to reporters open the
 portal's tracking page).
 """
@@ -42,6 +42,15 @@ def register_blueprints(app):
     from .web import bp, root
 
     return [bp, root]
+
+
+@hookimpl
+def actor_from_request(request):
+    """The staff member of a portal page's internal call of an API route (:mod:`aduan_portal.apicall`:
+    a WSGI environ key no HTTP client can set); ``None`` for every request from outside."""
+    from .apicall import internal_actor
+
+    return internal_actor(request)
 
 
 @hookimpl

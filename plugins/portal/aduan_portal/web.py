@@ -71,4 +71,5 @@ def init_app(app) -> None:
 
 # Route modules (each registers its views on ``bp``).
 from . import accounts, citizen  # noqa: E402,F401
+from . import admin, dashboard  # noqa: E402,F401
 from . import staff  # noqa: E402,F401

@@ -137,6 +137,14 @@ def collect_metrics(app):
 
 
 @hookimpl
+def staff_panels(actor):
+    """The message log with masked numbers (officers: their agency's complaints only)."""
+    from .panels import panels
+
+    return panels(actor)
+
+
+@hookimpl
 def channel_info(app):
     """The number citizens text (``SMS_PUBLIC_NUMBER``, else ``SMS_TWILIO_FROM``) and what to send."""
     from aduan.i18n import gettext as _
