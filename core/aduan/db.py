@@ -137,3 +137,24 @@ def migration_status(migration_dirs: dict[str, str | Path]) -> list[tuple[str, s
         for m in Runner(database.obj, str(directory), table_name=table).status():
             rows.append((owner, m.name, m.applied))
     return rows
+
+
+def create_search_indexes(db=None) -> bool:
+    """PostgreSQL: the ``pg_trgm`` trigram GIN indexes on ``complaint.title`` and ``complaint.body``
+    that serve the lists' ``q`` search (migration 0011 makes them when it can; ``aduan db
+    search-index`` after an administrator installed the extension). Returns whether they exist;
+    SQLite: False (``q`` scans, which is fast enough at a regency's size)."""
+    db = db or database.obj
+    if not is_postgres(db):
+        return False
+    try:
+        with db.atomic():  # a savepoint: a refusal must not abort a caller's transaction
+            db.execute_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    except peewee.DatabaseError:
+        pass
+    if not db.execute_sql("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'").fetchone():
+        return False
+    for col in ("title", "body"):
+        db.execute_sql(f'CREATE INDEX IF NOT EXISTS "complaint_{col}_trgm" ON "complaint" '
+                       f'USING gin ("{col}" gin_trgm_ops)')
+    return True

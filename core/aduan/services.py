@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import time
 import unicodedata
 from typing import Any, BinaryIO, Mapping
 
@@ -171,10 +172,53 @@ _UNKNOWN = {
 }
 
 
+#: Most entries a process keeps in its category/region lookup cache (then it starts afresh).
+LOOKUP_CACHE_MAX = 4096
+
+
+def _cached_row(model, by: str, value):
+    """``model`` row whose ``by`` column equals ``value``, from a per-app cache of
+    ``LOOKUP_CACHE_SECONDS`` (a filing looked both up on every request). Each call returns a fresh
+    instance (callers may hold or change it). Writers in this process call :func:`forget_lookups`
+    after commit; other processes see an admin's change once their entry expires. Misses are not
+    cached (an unknown code costs a query, and cannot fill memory)."""
+    ttl = current_app.config.get("LOOKUP_CACHE_SECONDS", 0)
+    if not ttl:
+        return model.get_or_none(getattr(model, by) == value)
+    cache = _state().lookup_cache
+    key = (model.__name__, by, value)
+    now = time.monotonic()
+    hit = cache.get(key)
+    if hit is None or hit[0] < now:
+        row = model.get_or_none(getattr(model, by) == value)
+        if row is None:
+            return None
+        if len(cache) >= LOOKUP_CACHE_MAX:
+            cache.clear()
+        hit = cache[key] = (now + ttl, dict(row.__data__))
+    inst = model(__no_default__=1)
+    inst.__data__ = dict(hit[1])
+    return inst
+
+
+def forget_lookups(app=None) -> None:
+    """Drop the cached categories and regions of this process (call after changing them)."""
+    from flask import has_app_context
+
+    if app is None and not has_app_context():
+        return
+    st = (app or current_app).extensions.get("aduan")
+    if st is not None:
+        st.lookup_cache.clear()
+
+
 def _lookup(model, value, field_name, errors, *, by="id"):
     if value in (None, ""):
         return None
-    q = model.get_or_none(getattr(model, by) == value)
+    if isinstance(value, bool) or (by == "id" and not isinstance(value, int)):
+        q = model.get_or_none(getattr(model, by) == value)
+    else:
+        q = _cached_row(model, by, value)
     if q is None or (hasattr(q, "active") and not q.active):
         errors[field_name] = [_UNKNOWN[field_name](value)]
     return q

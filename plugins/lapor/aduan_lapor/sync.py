@@ -1065,8 +1065,35 @@ def reforward_agency(agency_id: int) -> int:
     return n
 
 
-def ticket_view(t: LaporTicket | None, complaint: Complaint) -> dict[str, Any] | None:
-    job = next_job(complaint.id)
+def ticket_views(complaints: list[Complaint]) -> dict[int, dict[str, Any]]:
+    """:func:`ticket_view` of many complaints in one query: each complaint with its ticket and its
+    next pending or running ``lapor.*`` job (the same job :func:`next_job` picks)."""
+    if not complaints:
+        return {}
+    NextJob = Job.alias("next_job")
+    first = (NextJob.select(NextJob.id)
+             .where((NextJob.complaint == Complaint.id) & NextJob.kind.startswith("lapor.") &
+                    NextJob.status.in_(["pending", "running"]))
+             .order_by(NextJob.run_at).limit(1))
+    q = (Complaint.select(Complaint.id, LaporTicket, Job)
+         .join(LaporTicket, pw.JOIN.LEFT_OUTER, on=(LaporTicket.complaint == Complaint.id), attr="ticket")
+         .switch(Complaint)
+         .join(Job, pw.JOIN.LEFT_OUTER, on=(Job.id == first), attr="next_job")
+         .where(Complaint.id.in_([c.id for c in complaints])))
+    by_id = {c.id: c for c in complaints}
+    out = {}
+    for row in q:
+        t = getattr(row, "ticket", None)
+        job = getattr(row, "next_job", None)
+        view = ticket_view(t if t is not None and t.id is not None else None, by_id[row.id],
+                           job=job if job is not None and job.id is not None else None)
+        if view:
+            out[row.id] = view
+    return out
+
+
+def ticket_view(t: LaporTicket | None, complaint: Complaint, *, job: Any = False) -> dict[str, Any] | None:
+    job = next_job(complaint.id) if job is False else job
     if t is None:
         if job is None:
             return None
