@@ -83,7 +83,17 @@ def _skewed(k: str, salt: int, n: int) -> str:
     return f"((({u}) * ({u}) / 1000000) * {n} / 1000000)"
 
 
-def _word(table: str, expr: str) -> str:
+LISTS: dict = {}  # table name -> values, for PostgreSQL's array lookups
+
+
+def _word(table: str, expr: str, pg: bool = False) -> str:
+    """SQL for the ``expr``-th value of a vocabulary table (PostgreSQL: a constant array, no lookup)."""
+    if pg:
+        def lit(v):
+            return str(v) if isinstance(v, int) else "'" + str(v).replace("'", "''") + "'"
+        values = LISTS[table]
+        cast = "::int[]" if isinstance(values[0], int) else "::text[]"
+        return f"((ARRAY[{', '.join(lit(v) for v in values)}]{cast})[({expr}) + 1])"
     return f"(SELECT w FROM {table} WHERE i = {expr})"
 
 
@@ -107,6 +117,7 @@ def generate(database_url: str, n: int, seed: int = 11, *, quiet: bool = False) 
             "SELECT code FROM region WHERE level >= 3 ORDER BY code").fetchall()] or [None]
         for name, values in (("bench_topic", TOPICS), ("bench_word", WORDS), ("bench_place", PLACES),
                              ("bench_agency", agencies), ("bench_category", categories), ("bench_region", regions)):
+            LISTS[name] = list(values)
             db.execute_sql(f"DROP TABLE IF EXISTS {name}")
             db.execute_sql(f"CREATE TEMPORARY TABLE {name} (i INTEGER PRIMARY KEY, w {'TEXT' if name not in ('bench_agency', 'bench_category') else 'INTEGER'})")
             with db.atomic():
@@ -115,7 +126,7 @@ def generate(database_url: str, n: int, seed: int = 11, *, quiet: bool = False) 
         first_c = (db.execute_sql("SELECT COALESCE(MAX(id), 0) FROM complaint").fetchone()[0]) + 1
         first_r = (db.execute_sql("SELECT COALESCE(MAX(id), 0) FROM reporter").fetchone()[0]) + 1
         end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
-        start = end - dt.timedelta(days=SPAN_DAYS)
+        start = end - dt.timedelta(days=SPAN_DAYS, hours=2)  # + up to 2 h of jitter: nothing in the future
         for lo in range(0, n, BATCH):
             hi = min(n, lo + BATCH) - 1
             with db.atomic():
@@ -186,13 +197,15 @@ def _batch(db, pg, lo, hi, n, seed, first_c, first_r, start, n_ag, n_cat, n_reg)
         f"SELECT {rid}, {cat(chr(39) + 'Warga ' + chr(39), num(k))}, "
         f"{cat(chr(39) + '+62819' + chr(39), num(f'10000000 + {_u(k, sd + 4)}'))}, NULL, 'id', {created} "
         f"FROM s WHERE {has_reporter}")
+    if pg:  # psycopg2 reads % as a parameter marker
+        reporters = reporters.replace("%", "%%")
     db.execute_sql(reporters)
-    agency = f"(SELECT w FROM bench_agency WHERE i = {_skewed(k, sd + 5, n_ag)})"
-    category = f"(SELECT w FROM bench_category WHERE i = {_skewed(k, sd + 6, n_cat)})"
-    region = f"(SELECT w FROM bench_region WHERE i = {_skewed(k, sd + 7, n_reg)})"
-    topic = _word("bench_topic", _skewed(k, sd + 8, len(TOPICS)))
-    place = _word("bench_place", f"{_u(k, sd + 9)} % {len(PLACES)}")
-    words = [_word("bench_word", f"{_u(k, sd + 10 + j)} % {len(WORDS)}") for j in range(6)]
+    agency = _word("bench_agency", _skewed(k, sd + 5, n_ag), pg)
+    category = _word("bench_category", _skewed(k, sd + 6, n_cat), pg)
+    region = _word("bench_region", _skewed(k, sd + 7, n_reg), pg)
+    topic = _word("bench_topic", _skewed(k, sd + 8, len(TOPICS)), pg)
+    place = _word("bench_place", f"{_u(k, sd + 9)} % {len(PLACES)}", pg)
+    words = [_word("bench_word", f"{_u(k, sd + 10 + j)} % {len(WORDS)}", pg) for j in range(6)]
     sp = "' '"
     title = cat(topic, "' di '", place)
     body = cat("'Warga melaporkan '", topic, "' di '", place, "'. '", words[0], sp, words[1], sp, words[2],
@@ -214,6 +227,8 @@ def _batch(db, pg, lo, hi, n, seed, first_c, first_r, start, n_ag, n_cat, n_reg)
         f"{due_first}, {due_res}, '' FROM s")
     if not pg:
         sql = sql.replace("FALSE", "0")
+    else:
+        sql = sql.replace("%", "%%")
     db.execute_sql(sql)
 
 

@@ -22,7 +22,7 @@ from flask import current_app
 
 from . import keys, workflow
 from .auth import Actor, hash_access_code, normalise_code, random_code
-from .db import database, is_postgres, utcnow
+from .db import create_row, database, is_postgres, utcnow
 from .events import DomainEvent
 from .i18n import N_, gettext as _, configured_language, isoformat, normalize, note, render_note, requested_language
 from .jobs import enqueue
@@ -143,7 +143,7 @@ def _record(complaint: Complaint, etype: str, actor: Actor, *, from_status=None,
             from_agency=None, to_agency=None, text="", visibility="public", data=None, source=None,
             external_id=None, now=None) -> Event:
     st = _state()
-    ev = Event.create(complaint=complaint, type=etype, actor=actor.user_id, actor_role=actor.role,
+    ev = create_row(Event, complaint=complaint, type=etype, actor=actor.user_id, actor_role=actor.role,
                       from_status=from_status, to_status=to_status, from_agency=from_agency, to_agency=to_agency,
                       text=text, visibility=visibility, data=data or None,
                       source=source or actor.label or "core",
@@ -311,16 +311,16 @@ def file_complaint(data: Mapping[str, Any], *, actor: Actor, channel: str = "web
     with database.atomic():
         if reporter is None and (rep_data.get("name") or phone_raw or rep_data.get("email") or nik):
             enc, masked = encrypt_nik(nik) if nik else (None, None)
-            reporter = Reporter.create(
-                name=clean_text(rep_data.get("name"), multiline=False) or None, phone=phone, phone_raw=phone_raw,
+            reporter = create_row(
+                Reporter, name=clean_text(rep_data.get("name"), multiline=False) or None, phone=phone, phone_raw=phone_raw,
                 email=(clean_text(rep_data.get("email"), multiline=False).lower() or None),
                 nik_encrypted=enc, nik_masked=masked, language=language, created_at=now)
         for _attempt in range(8):
             tid = random_code(TRACKING_LEN)
             try:
                 with database.atomic():
-                    c = Complaint.create(
-                        tracking_id=tid, access_code_hash=hash_access_code(tid, code), kind=kind, title=title,
+                    c = create_row(
+                        Complaint, tracking_id=tid, access_code_hash=hash_access_code(tid, code), kind=kind, title=title,
                         body=body, category=category, agency=None, urgency=urgency, anonymous=anonymous,
                         secret=bool(data.get("secret")), share_identity=bool(data.get("share_identity")),
                         reporter=reporter, lat=lat, lng=lng,

@@ -1046,7 +1046,7 @@ def _iso(v):
 
 def next_job(complaint_id: int):
     return (Job.select().where((Job.complaint == complaint_id) & Job.kind.startswith("lapor.") &
-                               Job.status.in_(["pending", "running"])).order_by(Job.run_at).first())
+                               Job.status.in_(["pending", "running"])).order_by(Job.run_at, Job.id).first())
 
 
 def reforward_agency(agency_id: int) -> int:
@@ -1066,29 +1066,21 @@ def reforward_agency(agency_id: int) -> int:
 
 
 def ticket_views(complaints: list[Complaint]) -> dict[int, dict[str, Any]]:
-    """:func:`ticket_view` of many complaints in one query: each complaint with its ticket and its
-    next pending or running ``lapor.*`` job (the same job :func:`next_job` picks)."""
+    """:func:`ticket_view` of many complaints in two queries: their tickets, and their pending or
+    running ``lapor.*`` jobs (the first due of each is the one :func:`next_job` picks)."""
     if not complaints:
         return {}
-    NextJob = Job.alias("next_job")
-    first = (NextJob.select(NextJob.id)
-             .where((NextJob.complaint == Complaint.id) & NextJob.kind.startswith("lapor.") &
-                    NextJob.status.in_(["pending", "running"]))
-             .order_by(NextJob.run_at).limit(1))
-    q = (Complaint.select(Complaint.id, LaporTicket, Job)
-         .join(LaporTicket, pw.JOIN.LEFT_OUTER, on=(LaporTicket.complaint == Complaint.id), attr="ticket")
-         .switch(Complaint)
-         .join(Job, pw.JOIN.LEFT_OUTER, on=(Job.id == first), attr="next_job")
-         .where(Complaint.id.in_([c.id for c in complaints])))
-    by_id = {c.id: c for c in complaints}
+    ids = [c.id for c in complaints]
+    tickets = {t.complaint_id: t for t in LaporTicket.select().where(LaporTicket.complaint.in_(ids))}
+    jobs: dict[int, Job] = {}
+    for job in (Job.select().where(Job.complaint.in_(ids) & Job.kind.startswith("lapor.") &
+                                   Job.status.in_(["pending", "running"])).order_by(Job.run_at, Job.id)):
+        jobs.setdefault(job.complaint_id, job)
     out = {}
-    for row in q:
-        t = getattr(row, "ticket", None)
-        job = getattr(row, "next_job", None)
-        view = ticket_view(t if t is not None and t.id is not None else None, by_id[row.id],
-                           job=job if job is not None and job.id is not None else None)
+    for c in complaints:
+        view = ticket_view(tickets.get(c.id), c, job=jobs.get(c.id))
         if view:
-            out[row.id] = view
+            out[c.id] = view
     return out
 
 
