@@ -55,6 +55,7 @@ def bare_app(url: str):
 
     database.initialize(make_database(url, pool_size=16))
     app = Flask("bare")
+    app.config["SECRET_KEY"] = SECRET  # the access-code HMAC key, as aduan derives it
     with database.connection_context():
         cat = Category.get(Category.code == "jalan").id
 
@@ -164,7 +165,7 @@ def fixed_rate(port: int, path: str, rate: float, seconds: float, counter) -> di
         if conn is not None:
             conn.close()
 
-    ts = [threading.Thread(target=sender) for _ in range(64)]
+    ts = [threading.Thread(target=sender) for _ in range(16)]
     for t in ts:
         t.start()
     for t in ts:
@@ -213,14 +214,22 @@ def bench(url: str, rounds: int, n: int, seconds: float, rows_out) -> None:
     tmp = tempfile.mkdtemp(prefix="aduan-serve-bench-")
     env = demo_env(url, tmp)
     cand_port, bare_port = PORT_BASE, PORT_BASE + 1
+    # the plugins' tables, as `make run` (aduan demo) would have made them
+    up = subprocess.run([os.path.join(BIN, "aduan"), "db", "upgrade"], env=env, capture_output=True, text=True)
+    assert up.returncode == 0, up.stdout + up.stderr
     log = open(os.path.join(tmp, "serve.log"), "ab")
     cand = subprocess.Popen([os.path.join(BIN, "aduan"), "serve", "--port", str(cand_port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     bare = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--bare", str(bare_port), url], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_port(cand_port)
-        wait_port(bare_port)
+        try:
+            wait_port(cand_port)
+            wait_port(bare_port)
+        except RuntimeError:
+            log.flush()
+            print(open(os.path.join(tmp, "serve.log")).read()[-3000:])
+            raise
         counter = count(10**6)
         targets = {"serve": (cand_port, "/api/v1/complaints"), "bare": (bare_port, "/bare")}
         for port, path in targets.values():  # warm up
