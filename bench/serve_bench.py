@@ -88,11 +88,14 @@ def bare_app(url: str):
 
 
 def run_bare(port: int, url: str) -> None:
-    from aduan.serving import GracefulServer, adjustments
+    from aduan.serving import GracefulServer
 
     app = bare_app(url)
-    adj = adjustments({})
-    srv = GracefulServer(app, host="127.0.0.1", port=port, threads=adj.pop("threads"), grace=5, **adj)
+    # aduan serve's defaults (aduan.serving.adjustments), spelt out so that the same baseline runs
+    # against an older aduan (a "before" measurement)
+    adj = {"connection_limit": 1000, "backlog": 2048, "channel_timeout": 60, "asyncore_use_poll": True,
+           "cleanup_interval": 30}
+    srv = GracefulServer(app, host="127.0.0.1", port=port, threads=8, grace=5, **adj)
     srv.install_signal_handlers()
     srv.run()
 
