@@ -350,6 +350,12 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        # A plugin serving pages for people (e.g. a portal under /portal/) renders its own error
+        # pages, also for URLs no route matched: app.extensions["aduan_error_pages"] maps a path
+        # prefix to a function of the exception returning a response.
+        for prefix, page in app.extensions.get("aduan_error_pages", {}).items():
+            if request.path.startswith(prefix):
+                return page(exc)
         # The body follows the documented error schema (aduan.api.schemas.Error) exactly.
         body = {"code": exc.code, "status": exc.name, "message": http_message(exc)}
         data = getattr(exc, "data", None) or {}
