@@ -195,10 +195,20 @@ def create_search_indexes(db=None) -> bool:
 _INSERT_SQL: dict = {}
 
 
-def create_row(model, **values):
+def _returning_ok(db) -> bool:
+    import sqlite3
+
+    return is_postgres(db) or sqlite3.sqlite_version_info >= (3, 35, 0)
+
+
+def create_row(model, *, unless_taken: str | None = None, **values):
     """``model.create(**values)`` with the INSERT's SQL text built by peewee once per model, column
     set and engine, then reused: building the statement was about 40% of a filing (bench/README.md).
-    Same result as ``create``: defaults applied, the new primary key set, the instance returned."""
+    Same result as ``create``: defaults applied, the new primary key set, the instance returned.
+
+    ``unless_taken``: the name of a unique column; when its value is already taken, nothing is
+    written and ``None`` is returned (``ON CONFLICT (column) DO NOTHING``: no savepoint needed to
+    try another value, and the transaction stays usable)."""
     inst = model(**values)
     meta = model._meta
     pk = meta.primary_key
@@ -206,18 +216,31 @@ def create_row(model, **values):
     fields = [f for f in meta.sorted_fields if f.name in data and not (f is pk and data[f.name] is None)]
     db = database.obj
     pg = is_postgres(db)
-    key = (model, tuple(f.name for f in fields), pg)
+    if unless_taken and not _returning_ok(db):  # pragma: no cover - SQLite older than 3.35
+        try:
+            with db.atomic():
+                return create_row(model, **values)
+        except peewee.IntegrityError:
+            return None
+    key = (model, tuple(f.name for f in fields), pg, unless_taken)
     sql = _INSERT_SQL.get(key)
     if sql is None:
         q = model.insert({f: data[f.name] for f in fields})
-        if pg:
+        if pg and not unless_taken:
             q = q.returning(pk)
         sql = db.get_sql_context().sql(q).query()[0]
+        if unless_taken:
+            col = meta.fields[unless_taken].column_name
+            sql += f' ON CONFLICT ("{col}") DO NOTHING RETURNING "{pk.column_name}"'
         _INSERT_SQL[key] = sql
     params = [f.db_value(data[f.name]) for f in fields]
     cursor = db.execute_sql(sql, params)
-    if data.get(pk.name) is None:
+    if unless_taken:
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        inst._pk = row[0]
+    elif data.get(pk.name) is None:
         inst._pk = cursor.fetchone()[0] if pg else cursor.lastrowid
-        inst._dirty.discard(pk.name)
     inst._dirty.clear()
     return inst

@@ -317,19 +317,16 @@ def file_complaint(data: Mapping[str, Any], *, actor: Actor, channel: str = "web
                 nik_encrypted=enc, nik_masked=masked, language=language, created_at=now)
         for _attempt in range(8):
             tid = random_code(TRACKING_LEN)
-            try:
-                with database.atomic():
-                    c = create_row(
-                        Complaint, tracking_id=tid, access_code_hash=hash_access_code(tid, code), kind=kind, title=title,
-                        body=body, category=category, agency=None, urgency=urgency, anonymous=anonymous,
-                        secret=bool(data.get("secret")), share_identity=bool(data.get("share_identity")),
-                        reporter=reporter, lat=lat, lng=lng,
-                        address=clean_text(data.get("address"), multiline=False)[:500] or None,
-                        region=region, channel=channel, status="received", incident_date=data.get("incident_date"),
-                        language=language, created_at=now, updated_at=now, **deadlines)
+            c = create_row(
+                Complaint, unless_taken="tracking_id", tracking_id=tid, access_code_hash=hash_access_code(tid, code),
+                kind=kind, title=title, body=body, category=category, agency=None, urgency=urgency,
+                anonymous=anonymous, secret=bool(data.get("secret")), share_identity=bool(data.get("share_identity")),
+                reporter=reporter, lat=lat, lng=lng,
+                address=clean_text(data.get("address"), multiline=False)[:500] or None,
+                region=region, channel=channel, status="received", incident_date=data.get("incident_date"),
+                language=language, created_at=now, updated_at=now, **deadlines)
+            if c is not None:  # else the tracking id is taken: draw another
                 break
-            except pw.IntegrityError:
-                continue
         else:  # pragma: no cover - 29**8 ids make this practically impossible
             raise RuntimeError("could not allocate a tracking id")
         _record(c, "file", actor, to_status="received", source=source or channel, external_id=external_id,
