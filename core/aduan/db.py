@@ -226,12 +226,12 @@ def create_row(model, *, unless_taken: str | None = None, **values):
     sql = _INSERT_SQL.get(key)
     if sql is None:
         q = model.insert({f: data[f.name] for f in fields})
-        if pg and not unless_taken:
+        if pg or unless_taken:
             q = q.returning(pk)
         sql = db.get_sql_context().sql(q).query()[0]
-        if unless_taken:
+        if unless_taken:  # values are parameters: the only " RETURNING " is peewee's
             col = meta.fields[unless_taken].column_name
-            sql += f' ON CONFLICT ("{col}") DO NOTHING RETURNING "{pk.column_name}"'
+            sql = sql.replace(" RETURNING ", f' ON CONFLICT ("{col}") DO NOTHING RETURNING ', 1)
         _INSERT_SQL[key] = sql
     params = [f.db_value(data[f.name]) for f in fields]
     cursor = db.execute_sql(sql, params)
