@@ -12,8 +12,8 @@
   administrator); otherwise the migration goes on without them and ``q`` still works, by scanning.
   After an administrator runs ``CREATE EXTENSION pg_trgm``, ``aduan db search-index`` adds them.
 
-On a large existing table the index builds hold a write lock for their duration (about a minute
-per million complaints on a small server): upgrade in a quiet hour.
+On a large existing table the index builds hold a write lock for their duration, which grows with
+the table: upgrade in a quiet hour.
 """
 import peewee as pw
 
