@@ -433,6 +433,34 @@ def user_create(username, name, role, agency_code, email, token):
         click.echo(f"token (shown once): {raw}")
 
 
+@user_group.command("password")
+@click.argument("username")
+@click.option("--temporary", is_flag=True,
+              help="Set a random temporary password, print it once; it must be changed at the first sign-in.")
+@_connected
+def user_password(username, temporary):
+    """Set a staff account's password for signing in to the web pages (asked twice, not echoed).
+    It unlocks the account and ends its web sessions."""
+    from .models import User
+    from .i18n import use_language
+    from .passwords import PasswordError, set_password, temporary_password
+
+    u = User.get_or_none(User.username == username)
+    if u is None:
+        raise click.UsageError(f"no user {username!r}")
+    password = temporary_password() if temporary else click.prompt(
+        "New password", hide_input=True, confirmation_prompt="Repeat the password")
+    try:
+        with use_language("en"):  # operator output stays in English
+            set_password(u, password, temporary=temporary)
+    except PasswordError as exc:
+        raise click.UsageError("; ".join(str(e) for e in exc.errors)) from None
+    if temporary:
+        click.echo(f"temporary password for {username} (shown once, to be changed at the first sign-in): {password}")
+    else:
+        click.echo(f"password set for {username}")
+
+
 @main.group("token")
 def token_group():
     """API tokens."""

@@ -222,6 +222,13 @@ class CoreConfig(OpsConfig):
         "Connections the kernel queues for aduan serve before accepting them (capped by net.core.somaxconn)."))
     SERVE_CHANNEL_TIMEOUT = fields.Float(load_default=60, validate=validate.Range(min=1, max=3600), metadata=_d(
         "Seconds an idle or silent client connection is kept open before aduan serve closes it."))
+    # Staff sign-in (aduan.passwords)
+    LOGIN_MAX_FAILURES = fields.Integer(load_default=5, validate=validate.Range(min=1, max=1000), metadata=_d(
+        "Consecutive failed password sign-ins after which a staff account is locked."))
+    LOGIN_LOCKOUT_MINUTES = fields.Float(load_default=15, validate=validate.Range(min=0.01, max=7 * 24 * 60),
+                                         metadata=_d("How long a locked staff account stays locked, in minutes."))
+    PASSWORD_MIN_LENGTH = fields.Integer(load_default=10, validate=validate.Range(min=8, max=128), metadata=_d(
+        "Shortest staff password accepted."))
     # Worker
     JOB_MAX_ATTEMPTS = fields.Integer(load_default=12, validate=validate.Range(min=1), metadata=_d(
         "Attempts before a failing job is marked dead."))

@@ -153,7 +153,15 @@ class _EdgeJson:
 class AduanRequest(flask.Request):
     """The request class of an aduan app: JSON parsed by :func:`loads`, form text cleaned."""
 
-    json_module = _EdgeJson
+    # Flask assigns ``request.json_module = app.json`` to every request it builds (flask/ctx.py):
+    # a plain class attribute would be overwritten, and ``get_json()`` would then skip the edge.
+    @property
+    def json_module(self):
+        return _EdgeJson
+
+    @json_module.setter
+    def json_module(self, value):
+        pass  # the edge's parser stays, whatever Flask assigns
 
     def on_json_loading_failed(self, e: ValueError | None):
         if isinstance(e, BadRequest):

@@ -95,6 +95,13 @@ class User(BaseModel):
     agency = pw.ForeignKeyField(Agency, null=True, backref="users", on_delete="RESTRICT")
     active = pw.BooleanField(default=True)
     created_at = pw.DateTimeField(default=utcnow)
+    # Signing in with a password (aduan.passwords; migration 0013). No hash: no password sign-in.
+    password_hash = pw.CharField(max_length=255, null=True)  # argon2id, PHC string
+    password_temporary = pw.BooleanField(default=False)  # must be changed at the next sign-in
+    password_changed_at = pw.DateTimeField(null=True)
+    failed_logins = pw.IntegerField(default=0)  # consecutive failed sign-ins (reset by a success)
+    locked_until = pw.DateTimeField(null=True)
+    session_epoch = pw.IntegerField(default=0)  # bumped by a password change: older sessions end
 
 
 class Token(BaseModel):

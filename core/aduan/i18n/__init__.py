@@ -387,6 +387,7 @@ ACTION_LABELS = {
     "comment": lazy_pgettext("action", "Note"),
     "reply": lazy_pgettext("action", "Reporter's reply"),
     "sla_breach": lazy_pgettext("action", "Deadline missed"),
+    "attach": lazy_pgettext("action", "Attachment added"),
     "external": lazy_pgettext("action", "Follow-up"),
 }
 

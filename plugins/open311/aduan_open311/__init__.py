@@ -1,5 +1,6 @@
 """aduan-open311: an Open311 GeoReport v2 server (discovery, services, service definitions,
-requests) in XML and JSON under ``/api/v1/plugins/open311/``.
+requests, tokens, FixMyStreet's servicerequestupdates; filing and updates with an ``api_key``) in
+XML and JSON under ``/api/v1/plugins/open311/``.
 
 Hooks: ``register_config``, ``register_models``, ``register_migrations``, ``register_blueprints``,
 ``register_commands`` (``aduan open311 attributes-load|attributes-dump``).
@@ -22,9 +23,9 @@ def register_config():
 
 @hookimpl
 def register_models():
-    from .models import Open311Attribute
+    from .models import Open311Attribute, Open311Request, Open311Update
 
-    return [Open311Attribute]
+    return [Open311Attribute, Open311Request, Open311Update]
 
 
 @hookimpl

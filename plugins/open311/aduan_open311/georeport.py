@@ -38,10 +38,11 @@ XML_ITEMS = {"services": "service", "service_requests": "request", "attributes":
 class Open311Error(Exception):
     """An error answered as the spec says: the HTTP status and an ``errors`` array in the format asked."""
 
-    def __init__(self, status: int, description: str):
+    def __init__(self, status: int, description: str, more=()):
         super().__init__(description)
         self.status = status
         self.description = str(description)
+        self.descriptions = [self.description, *(str(d) for d in more)]  # one error entry each
 
 
 # --- request parameters ---------------------------------------------------------------------------
@@ -136,6 +137,7 @@ def to_json(value) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def error_body(fmt: str, status: int, description: str) -> bytes:
-    errors = [{"code": status, "description": description}]
+def error_body(fmt: str, status: int, description: str | list[str]) -> bytes:
+    descriptions = description if isinstance(description, list) else [description]
+    errors = [{"code": status, "description": d} for d in descriptions]
     return to_xml("errors", errors) if fmt == "xml" else to_json(errors)

@@ -1,8 +1,10 @@
-"""The open311 plugin's table: the questions a category asks (Open311 service attributes)."""
+"""The open311 plugin's tables: the questions a category asks (Open311 service attributes), the
+requests filed and the updates received through GeoReport."""
 from __future__ import annotations
 
 import peewee as pw
-from aduan.models import BaseModel, Category, JSONField
+from aduan.db import utcnow
+from aduan.models import BaseModel, Category, Complaint, Event, JSONField, User
 
 DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
 
@@ -27,3 +29,39 @@ class Open311Attribute(BaseModel):
     class Meta:
         table_name = "open311_attribute"
         indexes = ((("category", "code"), True),)
+
+
+class Open311Request(BaseModel):
+    """A complaint filed through ``POST requests``: who filed it and what GeoReport adds to it.
+
+    ``account`` is the integration account whose ``api_key`` filed it (only that account may post
+    updates to it); ``token`` is the GeoReport token answered when the service type defers ids;
+    ``attributes`` are the answers to the category's questions (``{code: value or [values]}``);
+    ``media_url`` is the link the client gave, stored and never fetched.
+    """
+
+    complaint = pw.ForeignKeyField(Complaint, unique=True, backref="open311_request", on_delete="CASCADE")
+    account = pw.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    token = pw.CharField(max_length=64, unique=True)
+    attributes = JSONField(null=True)
+    media_url = pw.TextField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "open311_request"
+
+
+class Open311Update(BaseModel):
+    """A ``POST servicerequestupdates`` received: the client's ``update_id`` (unique per account,
+    so a repeat is refused) and the timeline entry it became."""
+
+    account = pw.ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    update_id = pw.CharField(max_length=128)
+    complaint = pw.ForeignKeyField(Complaint, backref="+", on_delete="CASCADE")
+    event = pw.ForeignKeyField(Event, null=True, backref="+", on_delete="SET NULL")
+    media_url = pw.TextField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "open311_update"
+        indexes = ((("account", "update_id"), True),)

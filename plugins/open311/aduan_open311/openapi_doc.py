@@ -63,10 +63,19 @@ UPDATE = {"type": "object", "required": ["update_id", "service_request_id", "sta
 ERRORS = {"type": "array", "items": {"type": "object", "required": ["code", "description"],
                                      "properties": {"code": {"type": "integer"}, "description": STR}}}
 
+POSTED = {"type": "object", "required": ["service_notice"], "properties": {
+    "service_request_id": STR, "token": STR, "service_notice": STR, "account_id": STR}}
+TOKEN = {"type": "object", "required": ["service_request_id", "token"],
+         "properties": {"service_request_id": STR, "token": STR}}
+UPDATE_POSTED = {"type": "object", "required": ["update_id"], "properties": {"update_id": STR}}
+
 SHAPES = {"discovery": DISCOVERY, "services": {"type": "array", "items": SERVICE},
           "service_definition": SERVICE_DEFINITION, "requests": {"type": "array", "items": REQUEST},
           "request": {"type": "array", "items": REQUEST, "minItems": 1, "maxItems": 1},
-          "updates": {"type": "array", "items": UPDATE}}
+          "updates": {"type": "array", "items": UPDATE},
+          "create_request": {"type": "array", "items": POSTED, "minItems": 1, "maxItems": 1},
+          "token": {"type": "array", "items": TOKEN, "minItems": 1, "maxItems": 1},
+          "create_update": {"type": "array", "items": UPDATE_POSTED, "minItems": 1, "maxItems": 1}}
 
 
 def _q(name: str, description: str, **schema) -> dict:
@@ -106,6 +115,52 @@ PARAMETERS = {
 }
 
 
+_FORM_TEXT = {"type": "string"}
+#: ``attribute[CODE]`` / ``attribute[CODE][]``: answers to the service definition's questions.
+_ATTRIBUTES = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+REQUEST_FORM = {
+    "type": "object", "required": ["api_key", "service_code"],
+    "properties": {
+        "api_key": {"type": "string", "description": "An integration token granted channel:open311 and "
+                                                     "complaints:file."},
+        "jurisdiction_id": _FORM_TEXT, "service_code": _FORM_TEXT,
+        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+        "long": {"type": "number", "minimum": -180, "maximum": 180},
+        "address_string": {"type": "string", "maxLength": 500},
+        "address_id": {"type": "string", "description": "A Kemendagri region code, e.g. 52.71.01."},
+        "email": {"type": "string", "format": "email"}, "device_id": _FORM_TEXT, "account_id": _FORM_TEXT,
+        "first_name": _FORM_TEXT, "last_name": _FORM_TEXT, "phone": _FORM_TEXT,
+        "description": {"type": "string", "maxLength": 4000},
+        "media_url": {"anyOf": [{"type": "string", "format": "uri"},
+                                {"type": "array", "items": {"type": "string", "format": "uri"}}]},
+    },
+    "additionalProperties": _ATTRIBUTES,
+    "description": "One location is required (lat and long, address_string or address_id); answers to the "
+                   "service's questions go in attribute[CODE] (attribute[CODE][] for multivaluelist).",
+}
+REQUEST_MULTIPART = {**REQUEST_FORM, "properties": {
+    **REQUEST_FORM["properties"], "media": {"type": "string", "format": "binary",
+                                            "description": "A photo or document (takes precedence over media_url)."}}}
+UPDATE_FORM = {
+    "type": "object", "required": ["api_key", "service_request_id", "update_id", "status"],
+    "properties": {
+        "api_key": _FORM_TEXT, "jurisdiction_id": _FORM_TEXT, "service_request_id": _FORM_TEXT,
+        "update_id": {"type": "string", "maxLength": 128},
+        "status": {"type": "string", "description": "FixMyStreet's extended statuses (any case) or REOPEN."},
+        "updated_datetime": {"type": "string", "format": "date-time"},
+        "description": {"type": "string", "maxLength": 4000},
+        "media_url": {"anyOf": [{"type": "string", "format": "uri"},
+                                {"type": "array", "items": {"type": "string", "format": "uri"}}]},
+    },
+    "additionalProperties": _ATTRIBUTES,
+}
+BODIES = {
+    "create_request": {"application/x-www-form-urlencoded": {"schema": REQUEST_FORM},
+                       "multipart/form-data": {"schema": REQUEST_MULTIPART}},
+    "create_update": {"application/x-www-form-urlencoded": {"schema": UPDATE_FORM}},
+}
+
+
 def operation(kind: str, fmt: str) -> dict:
     """The ``doc`` of one route in one format."""
     mime = "application/json" if fmt == "json" else "text/xml"
@@ -114,6 +169,19 @@ def operation(kind: str, fmt: str) -> dict:
     responses = {"200": {"description": "OK", "content": {mime: {"schema": ok_schema}}},
                  "400": {"description": "Bad parameter (GeoReport error array).",
                          "content": {mime: {"schema": err_schema}}}}
-    responses["404"] = {"description": "Unknown service_code, request id or jurisdiction (GeoReport error array).",
+    responses["404"] = {"description": "Unknown service_code, request id, token or jurisdiction (GeoReport error "
+                                       "array).",
                         "content": {mime: {"schema": err_schema}}}
-    return {"tags": ["open311"], "parameters": PARAMETERS.get(kind, [JURISDICTION]), "responses": responses}
+    doc = {"tags": ["open311"], "parameters": PARAMETERS.get(kind, [JURISDICTION]), "responses": responses}
+    if kind in BODIES:
+        doc["parameters"] = []
+        doc["requestBody"] = {"required": True, "content": BODIES[kind]}
+        responses["403"] = {"description": "Missing or bad api_key, or one not granted channel:open311 and "
+                                           "complaints:file (GeoReport error array).",
+                            "content": {mime: {"schema": err_schema}}}
+        responses["413"] = {"description": "The body is larger than the server accepts (GeoReport error array).",
+                            "content": {mime: {"schema": err_schema}}}
+        if kind == "create_update":
+            responses["400"]["description"] = ("Bad parameter, unknown request, or an update_id already received "
+                                               "(GeoReport error array).")
+    return doc

@@ -16,6 +16,7 @@ from aduan.edge import BadInput
 from aduan.i18n import _, current_language, isoformat, status_label
 from aduan.models import Agency, Attachment, Category, Complaint, Event, Region
 from flask import Response, current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 from flask_smorest import Blueprint as ApiBlueprint
 from peewee import JOIN
 
@@ -23,7 +24,8 @@ from . import openapi_doc as docs
 from .georeport import (FORMAT_TYPES, FORMATS, SPEC_URL, STATUS_MAP, CLOSED_STATUSES, OPEN_STATUSES,
                         Open311Error, boolean, comma_list, error_body, param, parse_w3c, positive_int, to_json,
                         to_xml)
-from .models import Open311Attribute
+from .filing import api_actor, body_values, file_request, post_update
+from .models import Open311Attribute, Open311Request, Open311Update
 
 PREFIX = "/api/v1/plugins/open311"
 CHANGESET = "2026-12-01T00:00:00+08:00"  # when this document's shape last changed (plugin release)
@@ -37,7 +39,7 @@ api = ApiBlueprint("open311", __name__, url_prefix=PREFIX,
 @api.errorhandler(Open311Error)
 def _open311_error(exc: Open311Error):
     fmt = g.get("open311_format", "json")
-    return _respond(fmt, None, status=exc.status, body=error_body(fmt, exc.status, exc.description))
+    return _respond(fmt, None, status=exc.status, body=error_body(fmt, exc.status, exc.descriptions))
 
 
 @api.errorhandler(BadInput)
@@ -52,6 +54,12 @@ def _edge_error(exc: BadInput):
     return _respond(fmt, None, status=exc.code or 400, body=error_body(fmt, exc.code or 400, description))
 
 
+@api.errorhandler(RequestEntityTooLarge)
+def _too_large(exc):
+    fmt = g.get("open311_format", "json")
+    return _respond(fmt, None, status=413, body=error_body(fmt, 413, _("The request is too large.")))
+
+
 def _respond(fmt: str, root: str | None, value=None, *, status: int = 200, body: bytes | None = None):
     if body is None:
         body = to_xml(root, value) if fmt == "xml" else to_json(value)
@@ -60,7 +68,7 @@ def _respond(fmt: str, root: str | None, value=None, *, status: int = 200, body:
     return resp
 
 
-def _both_formats(rule: str, name: str, kind: str):
+def _both_formats(rule: str, name: str, kind: str, methods=("GET",)):
     """Route ``rule.json`` and ``rule.xml`` to one view, called as ``func(fmt, **path_args)``."""
     def deco(func):
         def make(fmt):
@@ -70,7 +78,7 @@ def _both_formats(rule: str, name: str, kind: str):
             view.__name__ = f"{name}_{fmt}"
             view.__doc__ = func.__doc__
             view = api.doc(**docs.operation(kind, fmt))(view)
-            api.route(f"{rule}.{fmt}", endpoint=view.__name__)(view)
+            api.route(f"{rule}.{fmt}", endpoint=view.__name__, methods=list(methods))(view)
             return view
 
         make("json")
@@ -203,6 +211,13 @@ def _media_urls(complaints) -> dict[int, str]:
         if att.complaint_id in out or not privacy.attachment_visible(att, c, "public"):
             continue
         out[att.complaint_id] = f"{base}/api/v1/complaints/{c.tracking_id}/attachments/{att.id}"
+    # else the link an Open311 client gave when filing (content: shown only where content is)
+    rest = [cid for cid in by_id if cid not in out]
+    if rest:
+        for row in Open311Request.select().where(Open311Request.complaint.in_(rest)
+                                                 & Open311Request.media_url.is_null(False)):
+            if privacy.shows_content(by_id[row.complaint_id], "public"):
+                out[row.complaint_id] = row.media_url
     return out
 
 
@@ -399,4 +414,59 @@ def _event_media(events) -> dict[int, str]:
         c = by_id[att.event_id].complaint
         if att.event_id not in out and privacy.attachment_visible(att, c, "public"):
             out[att.event_id] = f"{base}/api/v1/complaints/{c.tracking_id}/attachments/{att.id}"
+    for row in Open311Update.select().where(Open311Update.event.in_(list(by_id))
+                                            & Open311Update.media_url.is_null(False)):
+        if row.event_id not in out and privacy.shows_content(by_id[row.event_id].complaint, "public"):
+            out[row.event_id] = row.media_url
     return out
+
+
+# --- the write side: POST requests, tokens, POST servicerequestupdates ------------------------------
+
+@_both_formats("/requests", "create_request", "create_request", methods=("POST",))
+def requests_create(fmt):
+    """File a service request (a complaint through the `open311` channel).
+
+    Form-encoded (or multipart with a `media` file, or a JSON object). `api_key` must be an
+    integration token granted `channel:open311` and `complaints:file`. Answers a one-element list
+    with `service_request_id` (service type realtime) or `token` (batch, blackbox).
+    """
+    values = body_values()
+    prefix = _jurisdiction()
+    actor = api_actor(values)
+    code = param(values, "service_code")
+    if code is None:
+        raise Open311Error(400, _("service_code is required."))
+    service = _service(code)
+    filed = file_request(actor, values, request.files, prefix, service)
+    item = {"service_notice": filed.notice}
+    if _cfg("SERVICE_TYPE") == "realtime":
+        item = {"service_request_id": filed.complaint.tracking_id, **item}
+    else:
+        item = {"token": filed.token, **item}
+    if filed.account_id:
+        item["account_id"] = filed.account_id
+    return _respond(fmt, "service_requests", [item])
+
+
+@_both_formats("/tokens/<token>", "token", "token")
+def token_one(fmt, token):
+    """The service request id of a token answered by `POST requests` (a one-element list)."""
+    prefix = _jurisdiction()
+    row = (Open311Request.select(Open311Request, Complaint).join(Complaint)
+           .where((Open311Request.token == token.strip()) & _in_region(prefix)).first())
+    if row is None:
+        raise Open311Error(404, _("Unknown token: %(token)s.", token=token[:64]))
+    return _respond(fmt, "service_requests", [{"service_request_id": row.complaint.tracking_id, "token": row.token}])
+
+
+@_both_formats("/servicerequestupdates", "create_update", "create_update", methods=("POST",))
+def updates_create(fmt):
+    """Post a reporter's update on a request this `api_key` filed (FixMyStreet's extension).
+
+    A duplicate `update_id` or an unknown request is a 400. Answers `[{update_id}]`: the id of the
+    timeline entry it became (the `update_id` GET servicerequestupdates shows for it).
+    """
+    values = body_values()
+    prefix = _jurisdiction()
+    return _respond(fmt, "service_request_updates", [{"update_id": post_update(values, prefix)}])

@@ -118,3 +118,55 @@ def live_server(world):
     yield f"http://127.0.0.1:{server.server_port}/api/v1/plugins/open311"
     server.shutdown()
     thread.join()
+
+
+OPEN311_SCOPES = ["channel:open311", "complaints:file"]
+
+
+def make_key(app, username: str, scopes=OPEN311_SCOPES) -> str:
+    """A token of a new integration account holding ``scopes`` (an Open311 ``api_key``)."""
+    from aduan.auth import create_token
+    from aduan.db import database
+    from aduan.models import User
+
+    with app.app_context(), database.connection_context():
+        user = User.create(username=username, name=username, role="integration")
+        return create_token(user, "open311", scopes=scopes)[1]
+
+
+@pytest.fixture(name="make_key")
+def make_key_fixture():
+    return make_key
+
+
+@pytest.fixture
+def api_key(world):
+    """The api_key of an Open311 client (say, a FixMyStreet front end)."""
+    return make_key(world.app, "fms")
+
+
+def free_port(lo: int = 5400, hi: int = 5499) -> int:
+    """A free port in this project's test range."""
+    import socket
+
+    for port in range(lo, hi + 1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {lo}-{hi}")
+
+
+@pytest.fixture
+def waitress_root(world):
+    """The app served by waitress (the production server) on a port of the project's range."""
+    from waitress.server import create_server
+
+    server = create_server(world.app, host="127.0.0.1", port=free_port(), threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+    thread.join(timeout=5)

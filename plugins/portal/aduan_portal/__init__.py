@@ -5,7 +5,7 @@ with a password and work their queues; administrators manage agencies, categorie
 Every page is under ``/portal/`` (``/`` redirects there); every script, style and image is served by
 the plugin itself (``/portal/static/``), never from another host.
 
-Hooks: ``register_config`` (``PORTAL_*``), ``register_migrations``, ``register_blueprints``,
+Hooks: ``register_config`` (``PORTAL_*``), ``register_models`` (``portal_*`` tables), ``register_migrations``, ``register_blueprints``,
 ``startup`` (session signing, template helpers).
 """
 from __future__ import annotations
@@ -22,6 +22,13 @@ def register_config():
     from .config import PortalConfig
 
     return {"PORTAL": PortalConfig}
+
+
+@hookimpl
+def register_models():
+    from .models import MODELS
+
+    return list(MODELS)
 
 
 @hookimpl

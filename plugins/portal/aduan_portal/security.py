@@ -16,8 +16,10 @@ and images from this server only; no inline script or style), ``frame-ancestors 
 (they may show personal data), static files are cacheable.
 
 **Staff.** :func:`current_staff` returns the :class:`aduan.auth.Actor` of the signed-in user;
-:func:`staff_required` guards a view. :func:`session_payload` is what signing in stores in the
-session.
+:func:`staff_required` guards a view. Staff sessions live on the server (``portal_session``): the
+cookie holds only a random token (its SHA-256 names the row, :func:`session_payload`), so a session
+ends when its row goes (sign out, "sign out everywhere"), after ``PORTAL_SESSION_HOURS`` idle, or
+when the user's password changes (``user.session_epoch``, :mod:`aduan.passwords`).
 """
 from __future__ import annotations
 
@@ -101,30 +103,113 @@ def security_headers(resp):
 
 # -- staff ------------------------------------------------------------------------------------------
 
+SESSION_KEY = "staff_sid"
+_TOUCH_SECONDS = 60  # last_seen_at is written at most once a minute per session
+
+
+def _hash(raw: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
 def session_payload(user) -> dict[str, Any]:
-    """What signing ``user`` in puts in the session (see :func:`current_staff`)."""
-    return {"staff_uid": user.id}
+    """Start a server-side session for ``user`` and return what the cookie session holds: a random
+    token whose SHA-256 names the ``portal_session`` row (so the session can be ended from the
+    server: sign out everywhere, a password change). Needs a database connection."""
+    from .models import PortalSession
+
+    raw = secrets.token_urlsafe(32)
+    PortalSession.create(token_hash=_hash(raw), user=user.id, epoch=user.session_epoch or 0)
+    return {SESSION_KEY: raw}
+
+
+def start_session(user) -> None:
+    """Sign ``user`` in on this browser: a fresh cookie session (no state carried over from before
+    signing in, against session fixation) holding a new server-side session."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    session.update(session_payload(user))
+    session.permanent = False
+    g.pop("portal_staff", None)
+    g.pop("portal_user", None)
+
+
+def _session_row():
+    from aduan.db import utcnow
+    from aduan.models import User
+
+    from .models import PortalSession
+
+    raw = session.get(SESSION_KEY)
+    if not raw or not isinstance(raw, str):
+        return None
+    row = (PortalSession.select(PortalSession, User).join(User)
+           .where(PortalSession.token_hash == _hash(raw)).first())
+    if row is None:
+        return None
+    u = row.user
+    now = utcnow()
+    hours = float(current_app.config.get("PORTAL_SESSION_HOURS", 12))
+    idle = (now - row.last_seen_at).total_seconds()
+    if (not u.active or u.role not in ("admin", "coordinator", "officer") or row.epoch != (u.session_epoch or 0)
+            or idle > hours * 3600):
+        PortalSession.delete().where(PortalSession.id == row.id).execute()
+        return None
+    if idle > _TOUCH_SECONDS:
+        PortalSession.update(last_seen_at=now).where(PortalSession.id == row.id).execute()
+    return row
+
+
+def current_user():
+    """The signed-in staff member's ``User`` row, or ``None``. Cached for the request."""
+    if "portal_user" not in g:
+        row = _session_row()
+        g.portal_user = row.user if row is not None else None
+    return g.portal_user
 
 
 def current_staff() -> Actor | None:
     """The signed-in staff member, or ``None``. Cached for the request."""
     if "portal_staff" in g:
         return g.portal_staff
-    actor = None
-    uid = session.get("staff_uid")
-    if uid:
-        from aduan.models import User
-
-        u = User.get_or_none((User.id == uid) & (User.active == True))  # noqa: E712
-        if u is not None and u.role in ("admin", "coordinator", "officer"):
-            actor = Actor(role=u.role, user_id=u.id, agency_id=u.agency_id, username=u.username)
+    u = current_user()
+    actor = Actor(role=u.role, user_id=u.id, agency_id=u.agency_id, username=u.username) if u is not None else None
     g.portal_staff = actor
     return actor
 
 
+def end_session(everywhere: bool = False, keep_current: bool = False) -> int:
+    """Sign out: this session, or with ``everywhere`` every session of the signed-in user (all but
+    this one with ``keep_current``). Returns how many sessions ended."""
+    from .models import PortalSession
+
+    raw = session.get(SESSION_KEY)
+    u = current_user()
+    n = 0
+    if everywhere and u is not None:
+        q = PortalSession.delete().where(PortalSession.user == u.id)
+        if keep_current and raw:
+            q = q.where(PortalSession.token_hash != _hash(raw))
+        n = q.execute()
+    elif raw:
+        n = PortalSession.delete().where(PortalSession.token_hash == _hash(str(raw))).execute()
+    if not keep_current:
+        lang = session.get("lang")
+        session.clear()
+        if lang:
+            session["lang"] = lang
+        g.portal_staff = None
+        g.portal_user = None
+    return n
+
+
 def staff_required(*roles: str) -> Callable:
     """Guard a view: not signed in → the sign-in page (coming back afterwards); signed in with
-    another role → 404 (a page a role may not use does not exist for it)."""
+    another role → 404 (a page a role may not use does not exist for it); a temporary password →
+    the page that changes it, before anything else."""
 
     def deco(view):
         @functools.wraps(view)
@@ -132,6 +217,9 @@ def staff_required(*roles: str) -> Callable:
             actor = current_staff()
             if actor is None:
                 return redirect(url_for("portal.sign_in", next=request.full_path.rstrip("?")))
+            if current_user().password_temporary and request.endpoint not in ("portal.change_password",
+                                                                               "portal.sign_out"):
+                return redirect(url_for("portal.change_password"))
             if roles and actor.role not in roles:
                 abort(404)
             return view(*args, **kwargs)

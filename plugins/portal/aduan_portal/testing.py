@@ -8,7 +8,10 @@ from .security import session_payload
 
 def sign_in(client, user) -> None:
     """Put ``user`` in the test client's portal session, as signing in with a password would."""
-    payload = session_payload(user)
+    from aduan.db import database
+
+    with client.application.app_context(), database.connection_context():
+        payload = session_payload(user)
     with client.session_transaction() as s:
         s.update(payload)
 

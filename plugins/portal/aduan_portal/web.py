@@ -71,3 +71,4 @@ def init_app(app) -> None:
 
 # Route modules (each registers its views on ``bp``).
 from . import accounts, citizen  # noqa: E402,F401
+from . import staff  # noqa: E402,F401
