@@ -250,7 +250,8 @@ def test_rows_written_under_0010_survive_0011_and_lists_use_its_indexes(bare_db)
                    anonymous=False, secret=False, share_identity=False, channel="web", status="dispatched",
                    created_at=now + dt.timedelta(minutes=i), updated_at=now, breached="", language="id")
                for i in range(3)]
-    assert migrate({"core": CORE_MIGRATIONS}) == ["core:0011_list_indexes"]
+    assert core_runner(db).up("0011_list_indexes") == ["0011_list_indexes"]
+    migrate({"core": CORE_MIGRATIONS})  # and any later one
     assert schema_mismatches(db, CORE_MODELS) == []
     rows = list(Complaint.select().order_by(Complaint.id))
     assert [c.id for c in rows] == ids and [c.title for c in rows] == [f"Jalan berlubang {i}" for i in range(3)]
@@ -274,7 +275,7 @@ def test_rows_written_under_0010_survive_0011_and_lists_use_its_indexes(bare_db)
     else:
         assert create_search_indexes(db) is False
     # back down and up again
-    assert core_runner(db).down("0011_list_indexes") == ["0011_list_indexes"]
+    assert core_runner(db).down("0011_list_indexes")[-1] == "0011_list_indexes"
     assert Complaint.select().count() == 3
-    assert migrate({"core": CORE_MIGRATIONS}) == ["core:0011_list_indexes"]
+    assert "core:0011_list_indexes" in migrate({"core": CORE_MIGRATIONS})
     assert schema_mismatches(db, CORE_MODELS) == []
