@@ -5,8 +5,8 @@ Run with ``make bench`` (``.venv/bin/python bench/run.py``). What each row means
 ``bench/README.md``. Absolute times depend on the machine and are printed for context only;
 nothing here passes or fails on a time.
 
-    bench/run.py [--quick] [--database-url postgresql://...] [--only filing,list,worker,lapor,threads,opendata,sms]
-                 [--opendata-sizes 10000,100000,1000000]
+    bench/run.py [--quick] [--database-url postgresql://...] [--only filing,list,worker,lapor,threads,opendata,sms,serve,lists]
+                 [--opendata-sizes 10000,100000,1000000] [--list-urls URL_SMALL,URL_LARGE] [--list-sizes 10000,1000000]
 
 Default database: a temporary SQLite file (WAL, like a regency deployment). With
 ``--database-url`` (or ``ADUAN_BENCH_DATABASE_URL``) pointing at PostgreSQL, the *public schema
@@ -346,9 +346,14 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run, noisier ratios)")
     ap.add_argument("--database-url", default=os.environ.get("ADUAN_BENCH_DATABASE_URL"),
                     help="PostgreSQL URL (its public schema is DROPPED); default: a temporary SQLite file")
-    ap.add_argument("--only", default="filing,list,worker,lapor,threads,opendata,sms")
+    ap.add_argument("--only", default="filing,list,worker,lapor,threads,opendata,sms,serve,lists")
     ap.add_argument("--opendata-sizes", default="10000,100000,1000000",
                     help="complaint counts for the open-data export case (comma-separated)")
+    ap.add_argument("--list-urls", default=os.environ.get("ADUAN_BENCH_LIST_URLS"),
+                    help="lists: two PostgreSQL URLs, small and large (their public schemas are DROPPED unless "
+                         "--keep finds them filled); default: two SQLite files")
+    ap.add_argument("--list-sizes", default="10000,1000000", help="lists: complaints in the small and large database")
+    ap.add_argument("--keep", action="store_true", help="lists: reuse databases already holding the sizes asked")
     args = ap.parse_args(argv)
     only = set(args.only.split(","))
     q = args.quick
@@ -421,6 +426,21 @@ def main(argv=None) -> int:
             return "sqlite:///" + os.path.join(tmp, f"sms-{random.randrange(10**9)}.db")
 
         sms_bench.bench(fresh_url, n=100 if q else 300, rounds=rounds, row=row)
+    if "serve" in only or "lists" in only:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    if "serve" in only:
+        import serve_bench
+
+        app = fresh()
+        seed(app)
+        serve_bench.bench(app.config["DATABASE_URL"], rounds=rounds, n=400 if q else 1200, seconds=4 if q else 8, rows_out=ROWS)
+    if "lists" in only:
+        import lists_bench
+
+        sizes = tuple(int(x) for x in args.list_sizes.split(","))
+        list_urls = args.list_urls.split(",") if args.list_urls else [
+            "sqlite:///" + os.path.join(tmp, f"lists-{size}.db") for size in sizes]
+        lists_bench.bench(list_urls, sizes, rounds, 5 if q else 10, args.keep, ROWS)
 
     print()
     print(f"{'measurement':<46} {'baseline':<28} {'time vs baseline':<28} ratio")

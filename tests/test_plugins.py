@@ -120,6 +120,13 @@ class Probe:
         return None
 
     @hookimpl
+    def complaint_extras(self, complaints, audience):
+        if audience in ("coordinator", "admin", "officer"):
+            self.calls.append(f"extras:{len(complaints)}")
+            return {c.id: {"seen_by": audience, "batched": True} for c in complaints}
+        return None
+
+    @hookimpl
     def enqueue_jobs(self, event):
         if event.type == "file":
             return [JobRequest("probe.note", {"type": event.type, "tracking_id": event.tracking_id},
@@ -199,9 +206,15 @@ def test_every_hook_takes_effect(make_app, monkeypatch, tmp_path):
     # track_event after commit
     assert ("file", tid) in probe.tracked
     # complaint_extra: staff see it, the public does not
+    # complaint_extras (batched) wins over complaint_extra: once per list page, once for one complaint
     staff = client.get(f"/api/v1/complaints/{tid}", headers={"X-Probe": "secret-handshake"}).json
-    assert staff["extra"] == {"probe": {"seen_by": "coordinator"}}
+    assert staff["extra"] == {"probe": {"seen_by": "coordinator", "batched": True}}
     assert "extra" not in client.get(f"/api/v1/complaints/{tid}").json
+    client.post("/api/v1/complaints", json={"body": "Jembatan retak lagi"})
+    probe.calls.clear()
+    page = client.get("/api/v1/complaints", headers={"X-Probe": "secret-handshake"}).json["items"]
+    assert [v["extra"] for v in page] == [{"probe": {"seen_by": "coordinator", "batched": True}}] * 2
+    assert probe.calls == ["extras:2"]
     # register_commands + register_exporters through the CLI
     runner = CliRunner()
     from aduan.cli import main

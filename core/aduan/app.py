@@ -38,6 +38,7 @@ class AduanState:
     exporters: dict[str, Any] = field(default_factory=dict)
     models: list = field(default_factory=list)
     migrations: dict[str, str] = field(default_factory=dict)
+    lookup_cache: dict = field(default_factory=dict)  # aduan.services: categories and regions by id/code
 
 
 def _raw_config(app: Flask, mapping: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -228,6 +228,21 @@ def db_upgrade():
     click.echo("up to date" if not names else f"{len(names)} applied")
 
 
+@db_group.command("search-index")
+@_connected
+def db_search_index():
+    """PostgreSQL: create the trigram indexes that serve the lists' text search (q), once pg_trgm
+    can be used (migration 0011 already made them when the database role could create it)."""
+    from .db import create_search_indexes
+
+    if create_search_indexes():
+        click.echo("search indexes ready (pg_trgm)")
+    else:
+        click.echo("no search index: PostgreSQL with the pg_trgm extension is needed "
+                   "(CREATE EXTENSION pg_trgm, as a superuser); q still works, by scanning")
+        sys.exit(1)
+
+
 @db_group.command("status")
 @_connected
 def db_status():
@@ -315,15 +330,24 @@ def _refuse_development_key(app) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
-@click.option("--threads", default=8, type=int)
+@click.option("--threads", default=None, type=click.IntRange(1, 256), help="Request threads (default: SERVE_THREADS, 8).")
+@click.option("--connection-limit", default=None, type=click.IntRange(1, 100000),
+              help="Most open client connections (default: SERVE_CONNECTION_LIMIT, 1000).")
+@click.option("--backlog", default=None, type=click.IntRange(1, 65535),
+              help="Listen backlog (default: SERVE_BACKLOG, 2048).")
+@click.option("--channel-timeout", default=None, type=click.FloatRange(1, 3600),
+              help="Seconds before an idle connection is closed (default: SERVE_CHANNEL_TIMEOUT, 60).")
 @click.option("--with-worker", is_flag=True, help="Also run the job worker in this process (demo, small sites).")
 @with_appcontext
-def serve_cmd(host, port, threads, with_worker):
-    """Serve the API with waitress (a production WSGI server)."""
+def serve_cmd(host, port, threads, connection_limit, backlog, channel_timeout, with_worker):
+    """Serve the API with waitress (a production WSGI server).
+
+    Threads, connection limit, backlog and channel timeout come from SERVE_* (``aduan config``);
+    an option given here wins."""
     import threading
 
     from .logs import configure_from_app
-    from .serving import GracefulServer
+    from .serving import GracefulServer, adjustments
 
     app = current_app._get_current_object()
     _refuse_development_key(app)
@@ -332,7 +356,10 @@ def serve_cmd(host, port, threads, with_worker):
     with database.connection_context():  # fail now, in one line, if the database cannot be reached
         pass
     # Binds now, so a port in use is a one-line error before anything else starts.
-    srv = GracefulServer(app, host=host, port=port, threads=threads, grace=app.config["SHUTDOWN_GRACE_SECONDS"])
+    adj = adjustments(app.config, threads=threads, connection_limit=connection_limit, backlog=backlog,
+                      channel_timeout=channel_timeout)
+    srv = GracefulServer(app, host=host, port=port, threads=adj.pop("threads"),
+                         grace=app.config["SHUTDOWN_GRACE_SECONDS"], **adj)
     srv.install_signal_handlers()
     w = None
     if with_worker:

@@ -206,8 +206,22 @@ class CoreConfig(OpsConfig):
         "Public filing limit per client address, as N/second|minute|hour|day."))
     RATE_LIMIT_TRACK = fields.String(load_default="300/hour", validate=_rate, metadata=_d(
         "Limit per client address on access-code checks and lookups of unknown tracking ids."))
+    LOOKUP_CACHE_SECONDS = fields.Float(load_default=30, validate=validate.Range(min=0), metadata=_d(
+        "How long a web process reuses a category or region it looked up for a filing (0: never). An admin's "
+        "change is seen at once by the process that made it, by the others within this many seconds."))
     TRUSTED_PROXIES = fields.Integer(load_default=0, validate=validate.Range(min=0), metadata=_d(
         "Number of reverse proxies in front of the app whose X-Forwarded-For may be trusted."))
+    # aduan serve (waitress)
+    SERVE_THREADS = fields.Integer(load_default=8, validate=validate.Range(min=1, max=256), metadata=_d(
+        "Threads answering requests in each aduan serve process (each holds one database connection while it "
+        "works; keep DATABASE_POOL_SIZE at least this on PostgreSQL)."))
+    SERVE_CONNECTION_LIMIT = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=100000), metadata=_d(
+        "Most client connections one aduan serve process holds open at once; past it, new connections wait in "
+        "the listen backlog."))
+    SERVE_BACKLOG = fields.Integer(load_default=2048, validate=validate.Range(min=1, max=65535), metadata=_d(
+        "Connections the kernel queues for aduan serve before accepting them (capped by net.core.somaxconn)."))
+    SERVE_CHANNEL_TIMEOUT = fields.Float(load_default=60, validate=validate.Range(min=1, max=3600), metadata=_d(
+        "Seconds an idle or silent client connection is kept open before aduan serve closes it."))
     # Staff sign-in (aduan.passwords)
     LOGIN_MAX_FAILURES = fields.Integer(load_default=5, validate=validate.Range(min=1, max=1000), metadata=_d(
         "Consecutive failed password sign-ins after which a staff account is locked."))

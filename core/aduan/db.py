@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import os
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -37,6 +38,37 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
+class PooledPostgres(PooledPostgresqlDatabase):
+    """peewee's pool, without a ``SELECT 1`` round trip (under the pool's lock) at every checkout.
+
+    peewee asks the server whether each connection it hands out is still alive. Under load that
+    round trip, taken while every other thread waits for the pool lock, limited filings to about
+    half of what the server could do (bench/README.md). A connection that went back to the pool
+    less than ``RECHECK_SECONDS`` ago and is idle by the driver's own (local) status is handed out
+    as it is; one that waited longer is checked as before, so a server restart or a connection cut
+    while idle is still noticed before a request uses it.
+    """
+
+    RECHECK_SECONDS = 1.0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._returned_at: dict = {}
+
+    def _close(self, conn, close_conn=False):
+        self._returned_at[self.conn_key(conn)] = time.monotonic()
+        return super()._close(conn, close_conn=close_conn)
+
+    def _is_closed(self, conn):
+        if conn.closed:
+            return True
+        back = self._returned_at.pop(self.conn_key(conn), None)
+        if (back is not None and time.monotonic() - back < self.RECHECK_SECONDS
+                and self._adapter.txn_status(conn) == self._adapter.txn_idle):
+            return False
+        return super()._is_closed(conn)
+
+
 def make_database(url: str, *, pool_size: int = 10) -> peewee.Database:
     """Build a peewee database from a URL (``sqlite:///path``, ``postgresql://...``)."""
     scheme = urlparse(url).scheme
@@ -58,7 +90,7 @@ def make_database(url: str, *, pool_size: int = 10) -> peewee.Database:
         name = parsed.pop("database")
         # An unreachable server (host down, packets dropped) must fail fast with 503, not hang requests.
         parsed.setdefault("connect_timeout", 5)
-        return PooledPostgresqlDatabase(name, max_connections=pool_size, stale_timeout=300,
+        return PooledPostgres(name, max_connections=pool_size, stale_timeout=300,
                                         timeout=30, autorollback=False, **parsed)
     return db_url.connect(url)
 
@@ -137,3 +169,78 @@ def migration_status(migration_dirs: dict[str, str | Path]) -> list[tuple[str, s
         for m in Runner(database.obj, str(directory), table_name=table).status():
             rows.append((owner, m.name, m.applied))
     return rows
+
+
+def create_search_indexes(db=None) -> bool:
+    """PostgreSQL: the ``pg_trgm`` trigram GIN indexes on ``complaint.title`` and ``complaint.body``
+    that serve the lists' ``q`` search (migration 0011 makes them when it can; ``aduan db
+    search-index`` after an administrator installed the extension). Returns whether they exist;
+    SQLite: False (``q`` scans, which is fast enough at a regency's size)."""
+    db = db or database.obj
+    if not is_postgres(db):
+        return False
+    try:
+        with db.atomic():  # a savepoint: a refusal must not abort a caller's transaction
+            db.execute_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    except peewee.DatabaseError:
+        pass
+    if not db.execute_sql("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'").fetchone():
+        return False
+    for col in ("title", "body"):
+        db.execute_sql(f'CREATE INDEX IF NOT EXISTS "complaint_{col}_trgm" ON "complaint" '
+                       f'USING gin ("{col}" gin_trgm_ops)')
+    return True
+
+
+_INSERT_SQL: dict = {}
+
+
+def _returning_ok(db) -> bool:
+    import sqlite3
+
+    return is_postgres(db) or sqlite3.sqlite_version_info >= (3, 35, 0)
+
+
+def create_row(model, *, unless_taken: str | None = None, **values):
+    """``model.create(**values)`` with the INSERT's SQL text built by peewee once per model, column
+    set and engine, then reused: building the statement was about 40% of a filing (bench/README.md).
+    Same result as ``create``: defaults applied, the new primary key set, the instance returned.
+
+    ``unless_taken``: the name of a unique column; when its value is already taken, nothing is
+    written and ``None`` is returned (``ON CONFLICT (column) DO NOTHING``: no savepoint needed to
+    try another value, and the transaction stays usable)."""
+    inst = model(**values)
+    meta = model._meta
+    pk = meta.primary_key
+    data = inst.__data__
+    fields = [f for f in meta.sorted_fields if f.name in data and not (f is pk and data[f.name] is None)]
+    db = database.obj
+    pg = is_postgres(db)
+    if unless_taken and not _returning_ok(db):  # pragma: no cover - SQLite older than 3.35
+        try:
+            with db.atomic():
+                return create_row(model, **values)
+        except peewee.IntegrityError:
+            return None
+    key = (model, tuple(f.name for f in fields), pg, unless_taken)
+    sql = _INSERT_SQL.get(key)
+    if sql is None:
+        q = model.insert({f: data[f.name] for f in fields})
+        if pg or unless_taken:
+            q = q.returning(pk)
+        sql = db.get_sql_context().sql(q).query()[0]
+        if unless_taken:  # values are parameters: the only " RETURNING " is peewee's
+            col = meta.fields[unless_taken].column_name
+            sql = sql.replace(" RETURNING ", f' ON CONFLICT ("{col}") DO NOTHING RETURNING ', 1)
+        _INSERT_SQL[key] = sql
+    params = [f.db_value(data[f.name]) for f in fields]
+    cursor = db.execute_sql(sql, params)
+    if unless_taken:
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        inst._pk = row[0]
+    elif data.get(pk.name) is None:
+        inst._pk = cursor.fetchone()[0] if pg else cursor.lastrowid
+    inst._dirty.clear()
+    return inst

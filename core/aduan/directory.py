@@ -238,6 +238,10 @@ def load(path: str, *, dry_run: bool = False) -> LoadReport:
                         report.updated[kind].append(r["code"])
         if dry_run:
             tx.rollback()
+    if not dry_run:
+        from .services import forget_lookups
+
+        forget_lookups()
     return report
 
 

@@ -212,6 +212,25 @@ def track_url(tracking_id: str) -> "str | None":
     """
 
 
+@hookspec
+def complaint_extras(complaints: "list[Complaint]", audience: str) -> "Mapping[int, Mapping[str, Any]] | None":
+    """The batched :func:`complaint_extra`: plugin fields for a whole page of complaints at once.
+
+    Called by the core's list routes (and for a single complaint, with a list of one) instead of
+    :func:`complaint_extra`, so a page costs the plugin a constant number of queries (one ``WHERE
+    complaint_id IN (…)``) instead of one per complaint. The same rules apply: only return what
+    ``audience`` may see (decide per complaint with ``aduan.privacy.shows_identity`` /
+    ``shows_content``). Every complaint of the call has the same audience; the core leaves out the
+    public view of a secret complaint. A plugin implementing this hook should also keep its
+    ``complaint_extra`` for callers of older releases; when both exist the core calls this one.
+
+    :param complaints: the complaint rows (read-only), at most one page.
+    :param audience: who will see the result (an :class:`aduan.privacy.Audience`).
+    :return: a mapping from complaint id to the mapping merged under ``extra.<plugin>`` (leave out
+        complaints with nothing to add), or ``None``.
+    """
+
+
 # --- the life of a complaint ---------------------------------------------------------------------
 
 @hookspec

@@ -127,7 +127,8 @@ class Complaint(BaseModel):
     title = pw.CharField(max_length=255)
     body = pw.TextField()
     category = pw.ForeignKeyField(Category, null=True, backref="complaints", on_delete="SET NULL")
-    agency = pw.ForeignKeyField(Agency, null=True, backref="complaints", on_delete="SET NULL")
+    # indexed with created_at (Meta.indexes): an agency's list, newest first, straight from the index
+    agency = pw.ForeignKeyField(Agency, null=True, backref="complaints", on_delete="SET NULL", index=False)
     urgency = pw.CharField(max_length=16, default="biasa")
     anonymous = pw.BooleanField(default=False)
     secret = pw.BooleanField(default=False)
@@ -140,7 +141,7 @@ class Complaint(BaseModel):
     channel = pw.CharField(max_length=32, default="web", index=True)
     status = pw.CharField(max_length=16, default="received", index=True)
     incident_date = pw.DateField(null=True)
-    created_at = pw.DateTimeField(default=utcnow, index=True)
+    created_at = pw.DateTimeField(default=utcnow)  # indexed with id (Meta.indexes): the lists' order
     updated_at = pw.DateTimeField(default=utcnow, index=True)
     verified_at = pw.DateTimeField(null=True)
     first_response_at = pw.DateTimeField(null=True)
@@ -155,6 +156,11 @@ class Complaint(BaseModel):
     rating = pw.SmallIntegerField(null=True)
     rating_comment = pw.TextField(null=True)
     language = pw.CharField(max_length=8, null=True)  # the reporter's language at filing (id, en)
+
+    class Meta:
+        # Lists are ordered newest first by (created_at, id) (migration 0011; PostgreSQL also has
+        # trigram indexes on title and body for the ``q`` search when pg_trgm is available).
+        indexes = ((("created_at", "id"), False), (("agency", "created_at", "id"), False))
 
 
 class Event(BaseModel):

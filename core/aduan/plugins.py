@@ -117,12 +117,31 @@ class Hooks:
         return self.pm.hook.actor_from_request(request=request)
 
     def complaint_extra(self, complaint, audience: str) -> dict[str, Any]:
-        extra: dict[str, Any] = {}
+        return self.complaint_extras([complaint], audience).get(complaint.id, {})
+
+    def complaint_extras(self, complaints, audience: str) -> dict[int, dict[str, Any]]:
+        """``{complaint_id: {plugin: mapping}}`` for complaints seen by one audience: each plugin's
+        ``complaint_extras`` once for all of them, or (a plugin with only ``complaint_extra``) once each."""
+        complaints = list(complaints)
+        out: dict[int, dict[str, Any]] = {}
+        if not complaints:
+            return out
+        batched = set()
+        for impl in self.pm.hook.complaint_extras.get_hookimpls():
+            batched.add(impl.plugin_name)
+            result = impl.function(complaints=complaints, audience=audience) or {}
+            for c in complaints:
+                got = result.get(c.id)
+                if got:
+                    out.setdefault(c.id, {})[impl.plugin_name] = dict(got)
         for impl in self.pm.hook.complaint_extra.get_hookimpls():
-            result = impl.function(complaint=complaint, audience=audience)
-            if result:
-                extra[impl.plugin_name] = dict(result)
-        return extra
+            if impl.plugin_name in batched:
+                continue
+            for c in complaints:
+                got = impl.function(complaint=c, audience=audience)
+                if got:
+                    out.setdefault(c.id, {})[impl.plugin_name] = dict(got)
+        return out
 
     def channel_info(self, app) -> list[dict[str, Any]]:
         """Every enabled channel's how-to (``channel_info`` hooks), ordered by ``order`` then name."""

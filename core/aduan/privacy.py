@@ -222,8 +222,12 @@ def _status_only_view(complaint: Complaint) -> dict[str, Any]:
     return out
 
 
-def complaint_view(complaint: Complaint, audience: str | Audience, *, hooks=None) -> dict[str, Any]:
-    """The complaint as ``audience`` may see it (a JSON-ready dict)."""
+def complaint_view(complaint: Complaint, audience: str | Audience, *, hooks=None,
+                   extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The complaint as ``audience`` may see it (a JSON-ready dict).
+
+    Plugin fields come from ``hooks`` (``complaint_extras`` for this complaint alone), or from
+    ``extra`` when the caller fetched them for a whole page (``Hooks.complaint_extras``)."""
     aud = get_audience(audience)
     if status_only(complaint, aud):
         return _status_only_view(complaint)
@@ -269,10 +273,10 @@ def complaint_view(complaint: Complaint, audience: str | Audience, *, hooks=None
     if not aud.public:
         out["rating_comment"] = complaint.rating_comment if aud.rating_comment and content else None
         out["reporter"] = reporter_view(complaint.reporter, complaint, aud)
-    if hooks is not None:
+    if extra is None and hooks is not None:
         extra = hooks.complaint_extra(complaint, aud)
-        if extra:
-            out["extra"] = extra
+    if extra:
+        out["extra"] = extra
     return out
 
 

@@ -39,4 +39,7 @@ def load_regions(prefixes: Iterable[str] = ()) -> int:
             (Region.insert_many(batch)
              .on_conflict(conflict_target=[Region.code], preserve=[Region.name, Region.level, Region.parent_code])
              .execute())
+    from .services import forget_lookups
+
+    forget_lookups()
     return len(rows)

@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import hashlib
 import re
+import time
 import unicodedata
 from typing import Any, BinaryIO, Mapping
 
@@ -22,7 +23,7 @@ from flask import current_app
 
 from . import keys, workflow
 from .auth import Actor, hash_access_code, normalise_code, random_code
-from .db import database, is_postgres, utcnow
+from .db import create_row, database, is_postgres, utcnow
 from .events import DomainEvent
 from .i18n import N_, gettext as _, configured_language, isoformat, normalize, note, render_note, requested_language
 from .jobs import enqueue
@@ -144,7 +145,7 @@ def _record(complaint: Complaint, etype: str, actor: Actor, *, from_status=None,
             from_agency=None, to_agency=None, text="", visibility="public", data=None, source=None,
             external_id=None, now=None) -> Event:
     st = _state()
-    ev = Event.create(complaint=complaint, type=etype, actor=actor.user_id, actor_role=actor.role,
+    ev = create_row(Event, complaint=complaint, type=etype, actor=actor.user_id, actor_role=actor.role,
                       from_status=from_status, to_status=to_status, from_agency=from_agency, to_agency=to_agency,
                       text=text, visibility=visibility, data=data or None,
                       source=source or actor.label or "core",
@@ -173,10 +174,53 @@ _UNKNOWN = {
 }
 
 
+#: Most entries a process keeps in its category/region lookup cache (then it starts afresh).
+LOOKUP_CACHE_MAX = 4096
+
+
+def _cached_row(model, by: str, value):
+    """``model`` row whose ``by`` column equals ``value``, from a per-app cache of
+    ``LOOKUP_CACHE_SECONDS`` (a filing looked both up on every request). Each call returns a fresh
+    instance (callers may hold or change it). Writers in this process call :func:`forget_lookups`
+    after commit; other processes see an admin's change once their entry expires. Misses are not
+    cached (an unknown code costs a query, and cannot fill memory)."""
+    ttl = current_app.config.get("LOOKUP_CACHE_SECONDS", 0)
+    if not ttl:
+        return model.get_or_none(getattr(model, by) == value)
+    cache = _state().lookup_cache
+    key = (model.__name__, by, value)
+    now = time.monotonic()
+    hit = cache.get(key)
+    if hit is None or hit[0] < now:
+        row = model.get_or_none(getattr(model, by) == value)
+        if row is None:
+            return None
+        if len(cache) >= LOOKUP_CACHE_MAX:
+            cache.clear()
+        hit = cache[key] = (now + ttl, dict(row.__data__))
+    inst = model(__no_default__=1)
+    inst.__data__ = dict(hit[1])
+    return inst
+
+
+def forget_lookups(app=None) -> None:
+    """Drop the cached categories and regions of this process (call after changing them)."""
+    from flask import has_app_context
+
+    if app is None and not has_app_context():
+        return
+    st = (app or current_app).extensions.get("aduan")
+    if st is not None:
+        st.lookup_cache.clear()
+
+
 def _lookup(model, value, field_name, errors, *, by="id"):
     if value in (None, ""):
         return None
-    q = model.get_or_none(getattr(model, by) == value)
+    if isinstance(value, bool) or (by == "id" and not isinstance(value, int)):
+        q = model.get_or_none(getattr(model, by) == value)
+    else:
+        q = _cached_row(model, by, value)
     if q is None or (hasattr(q, "active") and not q.active):
         errors[field_name] = [_UNKNOWN[field_name](value)]
     return q
@@ -269,25 +313,22 @@ def file_complaint(data: Mapping[str, Any], *, actor: Actor, channel: str = "web
     with database.atomic():
         if reporter is None and (rep_data.get("name") or phone_raw or rep_data.get("email") or nik):
             enc, masked = encrypt_nik(nik) if nik else (None, None)
-            reporter = Reporter.create(
-                name=clean_text(rep_data.get("name"), multiline=False) or None, phone=phone, phone_raw=phone_raw,
+            reporter = create_row(
+                Reporter, name=clean_text(rep_data.get("name"), multiline=False) or None, phone=phone, phone_raw=phone_raw,
                 email=(clean_text(rep_data.get("email"), multiline=False).lower() or None),
                 nik_encrypted=enc, nik_masked=masked, language=language, created_at=now)
         for _attempt in range(8):
             tid = random_code(TRACKING_LEN)
-            try:
-                with database.atomic():
-                    c = Complaint.create(
-                        tracking_id=tid, access_code_hash=hash_access_code(tid, code), kind=kind, title=title,
-                        body=body, category=category, agency=None, urgency=urgency, anonymous=anonymous,
-                        secret=bool(data.get("secret")), share_identity=bool(data.get("share_identity")),
-                        reporter=reporter, lat=lat, lng=lng,
-                        address=clean_text(data.get("address"), multiline=False)[:500] or None,
-                        region=region, channel=channel, status="received", incident_date=data.get("incident_date"),
-                        language=language, created_at=now, updated_at=now, **deadlines)
+            c = create_row(
+                Complaint, unless_taken="tracking_id", tracking_id=tid, access_code_hash=hash_access_code(tid, code),
+                kind=kind, title=title, body=body, category=category, agency=None, urgency=urgency,
+                anonymous=anonymous, secret=bool(data.get("secret")), share_identity=bool(data.get("share_identity")),
+                reporter=reporter, lat=lat, lng=lng,
+                address=clean_text(data.get("address"), multiline=False)[:500] or None,
+                region=region, channel=channel, status="received", incident_date=data.get("incident_date"),
+                language=language, created_at=now, updated_at=now, **deadlines)
+            if c is not None:  # else the tracking id is taken: draw another
                 break
-            except pw.IntegrityError:
-                continue
         else:  # pragma: no cover - 29**8 ids make this practically impossible
             raise RuntimeError("could not allocate a tracking id")
         _record(c, "file", actor, to_status="received", source=source or channel, external_id=external_id,

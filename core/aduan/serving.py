@@ -50,6 +50,9 @@ class GracefulServer:
         self.server = create_server(app, host=host, port=port, threads=threads, ident="aduan", **adjustments)
         self.listeners = _listeners(self.server)
         self.map = self.listeners[0]._map
+        # waitress counts its own sockets (listeners, wake-up trigger) against connection_limit:
+        # the limit configured is the number of client connections.
+        self.listeners[0].adj.connection_limit = self.listeners[0].adj.connection_limit + len(self.map)
         self.dispatcher = self.listeners[0].task_dispatcher
         self.grace = grace
         self.stopping = threading.Event()
@@ -113,10 +116,25 @@ class GracefulServer:
         log.info("stopped")
 
 
-def serve(app, *, host: str, port: int, threads: int = 8, grace: float | None = None) -> None:
+def adjustments(config, **overrides) -> dict:
+    """waitress settings from the ``SERVE_*`` configuration, with ``overrides`` (command-line options)
+    taking precedence when not ``None``. ``poll()`` replaces ``select()`` so more than 1024 connections work."""
+    out = {"threads": config.get("SERVE_THREADS", 8),
+           "connection_limit": config.get("SERVE_CONNECTION_LIMIT", 1000),
+           "backlog": config.get("SERVE_BACKLOG", 2048),
+           "channel_timeout": config.get("SERVE_CHANNEL_TIMEOUT", 60),
+           "asyncore_use_poll": True}
+    out.update({k: v for k, v in overrides.items() if v is not None})
+    # waitress looks for idle connections every cleanup_interval (30 s): often enough for the timeout
+    out["cleanup_interval"] = max(1, min(30, int(out["channel_timeout"] // 2)))
+    return out
+
+
+def serve(app, *, host: str, port: int, threads: int | None = None, grace: float | None = None) -> None:
     """Serve until SIGTERM/SIGINT, then stop gracefully (see the module docstring)."""
-    srv = GracefulServer(app, host=host, port=port, threads=threads,
-                         grace=app.config.get("SHUTDOWN_GRACE_SECONDS", 30) if grace is None else grace)
+    adj = adjustments(app.config, threads=threads)
+    srv = GracefulServer(app, host=host, port=port, threads=adj.pop("threads"),
+                         grace=app.config.get("SHUTDOWN_GRACE_SECONDS", 30) if grace is None else grace, **adj)
     srv.install_signal_handlers()
     for h, p in srv.addresses:
         log.info("listening on http://%s:%s/", h, p)

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from ..db import database
 from ..i18n import gettext as _
 from ..models import Agency, Category, Region
-from ..services import InvalidInput
+from ..services import InvalidInput, forget_lookups
 from . import require
 from .schemas import (AgencyIn, AgencyOut, AgencyPatch, CategoryIn, CategoryOut, CategoryPatch, RegionOut,
                       RegionQuery)
@@ -49,11 +49,14 @@ def _save(model, obj_id, data, refs):
     try:
         with database.atomic():
             if obj_id is None:
-                return model.create(**fields)
-            n = model.update(**fields).where(model.id == obj_id).execute() if fields else 1
-            if not n:
-                abort(404, _("Not found."))
-            return model.get_by_id(obj_id)
+                obj = model.create(**fields)
+            else:
+                n = model.update(**fields).where(model.id == obj_id).execute() if fields else 1
+                if not n:
+                    abort(404, _("Not found."))
+                obj = model.get_by_id(obj_id)
+        forget_lookups()  # filings in this process see the change at once (others within LOOKUP_CACHE_SECONDS)
+        return obj
     except pw.IntegrityError:
         raise InvalidInput({"code": [_("Already in use.")]}) from None
 

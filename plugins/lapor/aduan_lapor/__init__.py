@@ -126,6 +126,16 @@ def complaint_extra(complaint, audience):
 
 
 @hookimpl
+def complaint_extras(complaints, audience):
+    """``complaint_extra`` for a page: every complaint's ticket and next LAPOR! job in one query."""
+    if audience not in ("officer", "coordinator", "admin"):
+        return None
+    from .sync import ticket_views
+
+    return ticket_views(complaints)
+
+
+@hookimpl
 def collect_metrics(app):
     """Tickets and follow-ups by sync state (``uncertain``: a create whose outcome LAPOR! never confirmed)."""
     import peewee as pw

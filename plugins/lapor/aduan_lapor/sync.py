@@ -1049,7 +1049,7 @@ def _iso(v):
 
 def next_job(complaint_id: int):
     return (Job.select().where((Job.complaint == complaint_id) & Job.kind.startswith("lapor.") &
-                               Job.status.in_(["pending", "running"])).order_by(Job.run_at).first())
+                               Job.status.in_(["pending", "running"])).order_by(Job.run_at, Job.id).first())
 
 
 def reforward_agency(agency_id: int) -> int:
@@ -1068,8 +1068,27 @@ def reforward_agency(agency_id: int) -> int:
     return n
 
 
-def ticket_view(t: LaporTicket | None, complaint: Complaint) -> dict[str, Any] | None:
-    job = next_job(complaint.id)
+def ticket_views(complaints: list[Complaint]) -> dict[int, dict[str, Any]]:
+    """:func:`ticket_view` of many complaints in two queries: their tickets, and their pending or
+    running ``lapor.*`` jobs (the first due of each is the one :func:`next_job` picks)."""
+    if not complaints:
+        return {}
+    ids = [c.id for c in complaints]
+    tickets = {t.complaint_id: t for t in LaporTicket.select().where(LaporTicket.complaint.in_(ids))}
+    jobs: dict[int, Job] = {}
+    for job in (Job.select().where(Job.complaint.in_(ids) & Job.kind.startswith("lapor.") &
+                                   Job.status.in_(["pending", "running"])).order_by(Job.run_at, Job.id)):
+        jobs.setdefault(job.complaint_id, job)
+    out = {}
+    for c in complaints:
+        view = ticket_view(tickets.get(c.id), c, job=jobs.get(c.id))
+        if view:
+            out[c.id] = view
+    return out
+
+
+def ticket_view(t: LaporTicket | None, complaint: Complaint, *, job: Any = False) -> dict[str, Any] | None:
+    job = next_job(complaint.id) if job is False else job
     if t is None:
         if job is None:
             return None

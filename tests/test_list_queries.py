@@ -1,0 +1,131 @@
+"""Staff lists cost a constant number of queries per page, whatever the plugins.
+
+Every first-party plugin is enabled (as ``make run`` enables them). Plugin fields (``extra``) come
+from the batched ``complaint_extras`` hook: one call per page, so a page of 50 complaints costs as
+many queries as a page of 5. The fields are the same as on each complaint's own page.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from aduan.db import database
+from aduan.plugins import installed_plugins
+from aduan.testing import auth, seed_basics
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGINS = sorted(p.name for p in (ROOT / "plugins").iterdir()
+                 if (p / "pyproject.toml").exists() and p.name in installed_plugins())
+
+
+@contextmanager
+def counting_queries():
+    """Count the SQL statements the database runs (every peewee query goes through execute_sql)."""
+    db = database.obj
+    seen: list[str] = []
+    original = db.execute_sql
+
+    def execute_sql(sql, params=None, *args, **kwargs):
+        seen.append(sql)
+        return original(sql, params, *args, **kwargs)
+
+    db.execute_sql = execute_sql
+    try:
+        yield seen
+    finally:
+        del db.execute_sql
+
+
+@pytest.fixture
+def listed(make_app):
+    """60 complaints dispatched to agency A, some with LAPOR! tickets and jobs and with messages on
+    each text channel."""
+    assert {"lapor", "sms", "telegram", "whatsapp"} <= set(PLUGINS)
+    app = make_app({"PLUGINS": PLUGINS, "SMS_GENERIC_SECRET": "generic-secret"})
+    from aduan_lapor.models import LaporTicket
+    from aduan_sms.models import SmsMessage
+    from aduan_telegram.models import TelegramMessage
+    from aduan_whatsapp.models import WhatsappMessage
+
+    from aduan.jobs import enqueue
+    from aduan.models import Complaint
+    from aduan import JobRequest
+
+    with app.app_context(), database.connection_context():
+        seed = seed_basics()
+    client = app.test_client()
+    tids = []
+    for i in range(60):
+        r = client.post("/api/v1/complaints", json={"title": f"Jalan rusak {i}", "body": f"Lubang nomor {i}",
+                                                    "category": "jalan"})
+        assert r.status_code == 201, r.json
+        tids.append(r.json["tracking_id"])
+        r = client.post(f"/api/v1/complaints/{tids[-1]}/actions/verify", json={"agency_id": seed.agency_a.id},
+                        headers=auth(seed.coordinator))
+        assert r.status_code == 200, r.json
+    with app.app_context(), database.connection_context():
+        for i, tid in enumerate(tids):
+            c = Complaint.get(Complaint.tracking_id == tid)
+            if i % 3 == 0:
+                LaporTicket.create(complaint=c, lapor_id=f"L{i}", state="created", status_name="Diproses")
+            if i % 4 == 0:
+                enqueue(JobRequest("lapor.poll_one", {"complaint_id": c.id}, key=f"t:{i}", complaint_id=c.id))
+            for k in range(i % 3):
+                SmsMessage.create(direction="in", provider="generic", provider_message_id=f"s{i}-{k}",
+                                  status="received", complaint=c)
+            if i % 5 == 0:
+                TelegramMessage.create(direction="in", chat_id="42", status="received", complaint=c)
+            if i % 7 == 0:
+                WhatsappMessage.create(direction="in", address="+6281907123456", status="received", complaint=c)
+    return app, client, seed
+
+
+def page(client, token, limit):
+    with counting_queries() as seen:
+        r = client.get(f"/api/v1/complaints?limit={limit}", headers=auth(token))
+    assert r.status_code == 200, r.json
+    assert len(r.json["items"]) == limit
+    return r.json["items"], len(seen)
+
+
+@pytest.mark.parametrize("who", ["coordinator", "officer_a", "admin"])
+def test_a_page_costs_the_same_queries_for_5_and_50_complaints(listed, who):
+    app, client, seed = listed
+    token = getattr(seed, who)
+    client.get("/api/v1/complaints?limit=1", headers=auth(token))  # warm: token lookup caches, if any
+    small, n_small = page(client, token, 5)
+    big, n_big = page(client, token, 50)
+    assert n_big == n_small, (n_small, n_big)
+    assert n_big <= 12, n_big  # the token, the page, one per plugin with extras, and little else
+    # the plugins' fields are there, and are what each complaint's own page shows
+    assert any("lapor" in (v.get("extra") or {}) for v in big)
+    assert any("sms" in (v.get("extra") or {}) for v in big)
+    assert any("telegram" in (v.get("extra") or {}) for v in big)
+    assert any("whatsapp" in (v.get("extra") or {}) for v in big)
+    for v in big:
+        one = client.get(f"/api/v1/complaints/{v['tracking_id']}", headers=auth(token)).json
+        assert v.get("extra") == one.get("extra"), v["tracking_id"]
+
+
+def test_the_public_list_shows_no_plugin_fields(listed):
+    app, client, seed = listed
+    r = client.get("/api/v1/complaints?limit=50")
+    assert r.status_code == 200 and len(r.json["items"]) == 50
+    assert all("extra" not in v for v in r.json["items"])
+
+
+def test_cursor_pages_walk_newest_first_without_gaps(listed):
+    app, client, seed = listed
+    seen, cursor = [], None
+    while True:
+        url = "/api/v1/complaints?limit=7" + (f"&cursor={cursor}" if cursor else "")
+        r = client.get(url, headers=auth(seed.coordinator))
+        assert r.status_code == 200, r.json
+        seen += [(v["created_at"], v["tracking_id"]) for v in r.json["items"]]
+        cursor = r.json["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == 60 == len({t for _, t in seen})
+    assert [c for c, _ in seen] == sorted((c for c, _ in seen), reverse=True)
