@@ -340,6 +340,17 @@ def test_init_then_demo_in_a_fresh_folder_writes_the_token_file(tmp_path, fresh_
     assert _mode(tokfile) == 0o600 and _mode(tokfile.parent) == 0o700
     tokens = [ln.split()[-1] for ln in tokfile.read_text().splitlines() if ln.strip()]
     assert len(tokens) == 8 and all(t.startswith("adu_") for t in tokens)
+    # every demo staff member can sign in to the portal with the password printed beside the token
+    rows = [ln.split() for ln in tokfile.read_text().splitlines() if ln.strip()]
+    from aduan import passwords
+    from aduan.db import database
+
+    with database.connection_context():
+        for role, username, password, _tok in rows:
+            if role == "integration":
+                assert password == "-"
+            else:
+                assert passwords.authenticate(username, password).ok, username
     assert cli(tmp_path, "demo", "--if-empty", url=url).exit_code == 0
 
 

@@ -300,8 +300,10 @@ def demo_cmd(if_empty, force):
     if not tokens:
         click.echo("demo data added; every demo account already existed, so no token was issued.")
         return
-    lines = [f"  {role:<12} {user:<22} {tok}" for role, user, tok in tokens]
-    click.echo("\nStaff tokens (Authorization: Bearer <token>):\n" + "\n".join(lines) + "\n")
+    lines = [f"  {role:<12} {user:<14} {pw or '-':<18} {tok}" for role, user, tok, pw in tokens]
+    head = f"  {'role':<12} {'username':<14} {'password':<18} API token (Authorization: Bearer <token>)"
+    click.echo("\nDemo staff accounts (passwords for the portal's sign-in at /portal/sign-in):\n" + head + "\n"
+               + "\n".join(lines) + "\n")
     write_private(tokfile, "\n".join(lines) + "\n")
     click.echo(f"(also written to {tokfile}, readable by you only)")
 

@@ -8,6 +8,7 @@ import random
 from flask import current_app
 
 from .auth import LEGACY_SCOPES, create_token
+from .passwords import PASSWORD_ROLES, set_password, temporary_password
 from .db import database, utcnow
 from .models import Agency, Category, Complaint, Region, User
 from .regions import load_regions
@@ -91,8 +92,8 @@ def database_is_empty() -> bool:
 
 
 def seed() -> list[tuple[str, str, str]]:
-    """Create the demo deployment; returns (role, username, token) for each staff account it created
-    (an account that already existed keeps its tokens and gets none)."""
+    """Create the demo deployment; returns (role, username, token, password or None) for each staff
+    account it created (an account that already existed keeps its tokens and password and gets none)."""
     from .services import file_complaint, perform
     from .auth import Actor
 
@@ -124,7 +125,11 @@ def seed() -> list[tuple[str, str, str]]:
             users[username] = u
             if created:  # never a new token for an account that existed before (a real admin)
                 _, raw = create_token(u, "demo", scopes=LEGACY_SCOPES if role == "integration" else None)
-                tokens.append((role, username, raw))
+                password = None
+                if role in PASSWORD_ROLES:  # staff sign in to the portal's pages with it
+                    password = temporary_password()
+                    set_password(u, password)
+                tokens.append((role, username, raw, password))
     coord = Actor(role="coordinator", user_id=users["koordinator"].id, agency_id=agencies["DISKOMINFOTIK"].id,
                   username="koordinator")
     now = utcnow()
