@@ -253,10 +253,13 @@ def test_dispatch_to_the_destinations_agency_forwards_once_with_what_privacy_all
 
 def test_identity_goes_only_with_send_identity_and_never_for_an_anonymous_reporter(fed, backend):
     app, seed = fed(send_identity=True)
-    file_and_dispatch(app, seed)
-    file_and_dispatch(app, seed, anonymous=True)
+    t_named, _ = file_and_dispatch(app, seed)
+    t_anon, _ = file_and_dispatch(app, seed, anonymous=True)
     run_jobs(app)
-    named, anon = backend.creates
+    # the two forwards go out side by side (a worker runs jobs concurrently): match each by its Ref line
+    assert len(backend.creates) == 2
+    by_tid = {t: c for c in backend.creates for t in (t_named, t_anon) if f":{t}:" in c["description"]}
+    named, anon = by_tid[t_named], by_tid[t_anon]
     assert (named["first_name"], named["last_name"]) == ("Lalu", "Muhammad Zainuddin")
     assert named["phone"].endswith("81907123456") and named["email"] == REPORTER["email"]
     assert REPORTER["nik"] not in json.dumps(named)
