@@ -508,18 +508,11 @@ def track_act(tracking_id: str, action: str):
 @bp.get("/track/<tracking_id>/files/<int:attachment_id>")
 def track_file(tracking_id: str, attachment_id: int):
     """An attachment the reader may see (public, or the reporter's own complaint)."""
-    from flask import send_file
+    from .web import send_attachment
 
     c = _find(services.normalise_tracking_id(tracking_id))
     actor = Actor(role="reporter", complaint_id=c.id) if reporter_access(c.tracking_id, c) else Actor(role="public")
-    att = Attachment.get_or_none((Attachment.id == attachment_id) & (Attachment.complaint == c))
-    if att is None or not privacy.attachment_visible(att, c, privacy.audience_for(actor, c)):
-        abort(404)
-    storage = current_app.extensions["aduan"].storage
-    resp = send_file(storage.open(att.sha256), mimetype=att.content_type, as_attachment=True,
-                     download_name=att.filename)
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return send_attachment(c, actor, attachment_id)
 
 
 # --- public pages --------------------------------------------------------------------------------

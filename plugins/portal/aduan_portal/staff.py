@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import re
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, flash, redirect, request, url_for
 from marshmallow import ValidationError
 from peewee import JOIN, fn
 
@@ -27,7 +27,7 @@ from aduan.sla import overdue_conditions, overdue_stages
 
 from .models import PortalResponseTemplate
 from .security import current_staff, staff_required
-from .web import bp, render
+from .web import bp, render, send_attachment
 
 INT_MAX = 2**31 - 1
 PAGE_SIZE = 25
@@ -361,14 +361,7 @@ def staff_action(tracking_id, action):
 def staff_attachment(tracking_id, attachment_id):
     actor = current_staff()
     c = _complaint_for(actor, tracking_id)
-    att = Attachment.get_or_none((Attachment.id == attachment_id) & (Attachment.complaint == c))
-    if att is None or not privacy.attachment_visible(att, c, privacy.audience_for(actor, c)):
-        abort(404)
-    storage = current_app.extensions["aduan"].storage
-    resp = send_file(storage.open(att.sha256), mimetype=att.content_type, as_attachment=True,
-                     download_name=att.filename)
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return send_attachment(c, actor, attachment_id)
 
 
 # -- response templates --------------------------------------------------------------------------------

@@ -51,6 +51,24 @@ def render(template: str, **context):
     return render_template(template, **context)
 
 
+def send_attachment(complaint, actor, attachment_id: int):
+    """Download one attachment of ``complaint`` if ``actor`` may see it (``aduan.privacy`` decides
+    for the actor's audience); 404 otherwise, the same answer as for an attachment that does not exist."""
+    from flask import abort, send_file
+
+    from aduan import privacy
+    from aduan.models import Attachment
+
+    att = Attachment.get_or_none((Attachment.id == attachment_id) & (Attachment.complaint == complaint))
+    if att is None or not privacy.attachment_visible(att, complaint, privacy.audience_for(actor, complaint)):
+        abort(404)
+    storage = current_app.extensions["aduan"].storage
+    resp = send_file(storage.open(att.sha256), mimetype=att.content_type, as_attachment=True,
+                     download_name=att.filename)
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
 def site_name() -> str:
     return current_app.config.get("PORTAL_SITE_NAME") or "aduan"
 
