@@ -244,3 +244,114 @@ def create_row(model, *, unless_taken: str | None = None, **values):
         inst._pk = cursor.fetchone()[0] if pg else cursor.lastrowid
     inst._dirty.clear()
     return inst
+
+
+# Reads and updates of one row by equality, their SQL text built once per shape (like create_row's
+# INSERT): peewee spent more time building these statements than the database spent running them
+# (bench/README.md, LAPOR! backlog).
+_ROW_SQL: dict = {}
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _select_sql(model, by: tuple[str, ...], related: tuple[str, ...], for_update: bool, pg: bool, param: str):
+    key = ("select", model, by, related, for_update, pg, param)
+    hit = _ROW_SQL.get(key)
+    if hit is None:
+        meta = model._meta
+        cols = [f"t0.{_quote(f.column_name)}" for f in meta.sorted_fields]
+        joins, plan = [], [(None, meta.sorted_fields)]
+        for i, name in enumerate(related, 1):
+            fk = meta.fields[name]
+            rel = fk.rel_model._meta
+            cols += [f"t{i}.{_quote(f.column_name)}" for f in rel.sorted_fields]
+            joins.append(f" LEFT OUTER JOIN {_quote(rel.table_name)} AS t{i} ON (t{i}.{_quote(fk.rel_field.column_name)}"
+                         f" = t0.{_quote(fk.column_name)})")
+            plan.append((fk, rel.sorted_fields))
+        where = " AND ".join(f"t0.{_quote(meta.fields[b].column_name)} = {param}" for b in by)
+        sql = (f"SELECT {', '.join(cols)} FROM {_quote(meta.table_name)} AS t0{''.join(joins)} WHERE {where} LIMIT 1"
+               + (" FOR UPDATE OF t0" if for_update and pg else ""))
+        hit = _ROW_SQL[key] = (sql, plan)
+    return hit
+
+
+def select_row(model, *, related: tuple[str, ...] = (), for_update: bool = False, **where):
+    """``model.get_or_none(field == value, ...)`` for equalities on ``model``'s own fields, with the
+    rows of the foreign keys named in ``related`` read by the same statement (``LEFT OUTER JOIN``) and
+    set on the instance, so ``row.category`` costs no query. ``for_update``: the row is locked for the
+    transaction (PostgreSQL ``FOR UPDATE``; SQLite's write transactions hold the database already).
+    The SQL text is built once per shape. ``None`` when no row matches; a ``None`` value matches nothing."""
+    if any(v is None for v in where.values()):
+        return None
+    db = database.obj
+    by = tuple(sorted(where))
+    sql, plan = _select_sql(model, by, tuple(related), for_update, is_postgres(db), db.param)
+    meta = model._meta
+    params = [meta.fields[b].db_value(where[b]) for b in by]
+    row = db.execute_sql(sql, params).fetchone()
+    if row is None:
+        return None
+    i = 0
+    inst = None
+    for fk, fields in plan:
+        data = {f.name: f.python_value(v) for f, v in zip(fields, row[i:i + len(fields)])}
+        i += len(fields)
+        if fk is None:
+            inst = model(__no_default__=1)
+            inst.__data__ = data
+        else:
+            rel_pk = fk.rel_model._meta.primary_key.name
+            if data.get(rel_pk) is None:
+                continue  # no related row (a null foreign key): left to the accessor, as peewee would
+            rel = fk.rel_model(__no_default__=1)
+            rel.__data__ = data
+            rel._dirty.clear()
+            inst.__rel__[fk.name] = rel
+    inst._dirty.clear()
+    return inst
+
+
+def select_rows(model, **where) -> list:
+    """``list(model.select().where(field == value, ...).order_by(model.id))`` (equalities on ``model``'s own
+    fields), the SQL text built once per shape."""
+    db = database.obj
+    meta = model._meta
+    by = tuple(sorted(where))
+    key = ("select_rows", model, by, db.param)
+    sql = _ROW_SQL.get(key)
+    if sql is None:
+        cols = ", ".join(_quote(f.column_name) for f in meta.sorted_fields)
+        conds = " AND ".join(f"{_quote(meta.fields[b].column_name)} = {db.param}" for b in by)
+        sql = _ROW_SQL[key] = (f"SELECT {cols} FROM {_quote(meta.table_name)} WHERE {conds} "
+                               f"ORDER BY {_quote(meta.primary_key.column_name)}")
+    out = []
+    for row in db.execute_sql(sql, [meta.fields[b].db_value(where[b]) for b in by]).fetchall():
+        inst = model(__no_default__=1)
+        inst.__data__ = {f.name: f.python_value(v) for f, v in zip(meta.sorted_fields, row)}
+        inst._dirty.clear()
+        out.append(inst)
+    return out
+
+
+def update_rows(model, where: dict, *, add: dict | None = None, **values) -> int:
+    """``model.update(**values).where(field == value, ...).execute()`` for equalities on ``model``'s own
+    fields (a ``None`` in ``where`` is ``IS NULL``); ``add``: fields incremented (``"attempts": 1`` is
+    ``attempts = attempts + 1``). The SQL text is built once per shape; returns the rows changed."""
+    db = database.obj
+    meta = model._meta
+    add = add or {}
+    names, added, by = tuple(sorted(values)), tuple(sorted(add)), tuple(sorted(where))
+    nulls = tuple(b for b in by if where[b] is None)
+    key = ("update", model, names, added, by, nulls, db.param)
+    sql = _ROW_SQL.get(key)
+    if sql is None:
+        p = db.param
+        col = lambda n: _quote(meta.fields[n].column_name)  # noqa: E731
+        sets = [f"{col(n)} = {p}" for n in names] + [f"{col(n)} = {col(n)} + {p}" for n in added]
+        conds = [f"{col(b)} IS NULL" if b in nulls else f"{col(b)} = {p}" for b in by]
+        sql = _ROW_SQL[key] = f"UPDATE {_quote(meta.table_name)} SET {', '.join(sets)} WHERE {' AND '.join(conds)}"
+    params = ([meta.fields[n].db_value(values[n]) for n in names] + [add[n] for n in added]
+              + [meta.fields[b].db_value(where[b]) for b in by if b not in nulls])
+    return db.execute_sql(sql, params).rowcount

@@ -23,7 +23,7 @@ from flask import current_app
 
 from . import keys, workflow
 from .auth import Actor, hash_access_code, normalise_code, random_code
-from .db import create_row, database, is_postgres, utcnow
+from .db import create_row, database, is_postgres, select_row, update_rows, utcnow
 from .events import DomainEvent
 from .i18n import N_, gettext as _, configured_language, isoformat, normalize, note, render_note, requested_language
 from .jobs import enqueue
@@ -348,8 +348,24 @@ def _authorise(complaint: Complaint, actor: Actor) -> None:
 def _lock(complaint_id: int) -> Complaint:
     """The complaint row, locked for the rest of the transaction (PostgreSQL ``FOR UPDATE``;
     SQLite's write transactions begin ``IMMEDIATE`` and so already hold the database)."""
-    q = Complaint.select().where(Complaint.id == complaint_id)
-    return (q.for_update() if is_postgres() else q).get()
+    c = select_row(Complaint, id=complaint_id, for_update=True)  # SQL built once (a hot path)
+    if c is None:
+        raise Complaint.DoesNotExist(f"complaint {complaint_id}")
+    return c
+
+
+_EVENT_EXISTS: dict = {}
+
+
+def _event_recorded(complaint_id: int, source: str, external_id: str) -> bool:
+    """Is the entry ``external_id`` of ``source`` on the complaint's timeline already? (SQL built once.)"""
+    db = database.obj
+    sql = _EVENT_EXISTS.get(db.param)
+    if sql is None:
+        p = db.param
+        sql = _EVENT_EXISTS[db.param] = (f'SELECT 1 FROM "event" WHERE "complaint_id" = {p} AND "source" = {p} '
+                                         f'AND "external_id" = {p} LIMIT 1')
+    return db.execute_sql(sql, [complaint_id, source, external_id]).fetchone() is not None
 
 
 def _granted(actor: Actor, allowed: list[str]) -> list[str]:
@@ -369,6 +385,10 @@ def safe_filename(name: str | None) -> str:
         stem, dot, ext = value.rpartition(".")
         value = (stem[:254 - len(ext)] + "." + ext) if dot and len(ext) <= 16 else value[:255]
     return value or "lampiran"
+
+
+#: actions whose deadlines depend on the complaint's category (the others never read it)
+_NEEDS_CATEGORY = frozenset({"verify", "transfer", "resume", "reopen", "reply"})
 
 
 def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str = "", agency_id: int | None = None,
@@ -394,8 +414,7 @@ def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str 
         # written, so a note written before a transfer is never dated after it.
         now = now or utcnow()
         _authorise(c, actor)  # on the locked row: a transfer that just committed is seen
-        if external_id and Event.select().where(Event.complaint == c, Event.source == (source or actor.label or "core"),
-                                                Event.external_id == external_id).exists():
+        if external_id and _event_recorded(c.id, source or actor.label or "core", external_id):
             return None
         try:
             act = workflow.check(action, c.status, actor.role)
@@ -415,7 +434,7 @@ def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str 
         if actor.role == "reporter":
             vis = "public"
         new_agency = c.agency_id
-        category = c.category
+        category = c.category if action in _NEEDS_CATEGORY else None  # read only where a deadline needs it
         if act.needs_agency:
             target = agency_id or (c.category.default_agency_id if c.category_id and action == "verify" else None)
             if not target:
@@ -477,8 +496,10 @@ def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str 
             upd.update(rating=rating, rating_comment=text or None)
         upd["status"] = to_status
         prev_status, prev_agency = c.status, c.agency_id
-        Complaint.update(**upd).where(Complaint.id == c.id).execute()
-        c = Complaint.get_by_id(c.id)
+        update_rows(Complaint, {"id": c.id}, **upd)
+        for k, v in upd.items():  # the row as written, without reading it back
+            setattr(c, k, v)
+        c._dirty.clear()
         ev_data = dict(data or {})
         if rating is not None:
             ev_data["rating"] = rating
