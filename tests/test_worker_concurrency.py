@@ -336,3 +336,37 @@ def test_jobs_without_a_complaint_keep_their_order_per_kind_unless_unordered(mak
     assert Worker(app).run_once(schedules=False)["done"] == 10
     assert [n for k, n in order if k == "msg"] == [0, 1, 2, 3, 4] and gauge.peak["msg"] == 1
     assert gauge.peak["free"] > 1
+
+
+def test_a_full_groups_backlog_is_not_walked_again_after_every_job(make_app):
+    """A bounded group's backlog (a LAPOR! backlog at LAPOR_CONCURRENCY, threads to spare): once a claim for the
+    other kinds found nothing, it is not repeated after each of the group's jobs (each such claim walks every
+    due job of the group); a job of another kind still runs in the same pass."""
+    gauge, release = Gauge(), threading.Event()
+    release.set()  # jobs finish at once
+    jobs = {"wtestc.slow": JobKind(_waiting_handler(gauge, "service", release), concurrency=2, group="service",
+                                   ordered=False),
+            "wtestc.other": JobKind(_waiting_handler(gauge, "other", release), ordered=False)}
+    app = make_app({"WORKER_CONCURRENCY": 4}, plugins=[Plugin(jobs)])
+    with app.app_context(), database.connection_context():
+        _enqueue("wtestc.slow", 60, "s")
+        _enqueue("wtestc.other", 1, "o")
+    seen: list[str] = []
+    db = database.obj
+    original = db.execute_sql
+
+    def execute_sql(sql, params=None, *a, **kw):
+        if "IN (SELECT" in sql or "= (SELECT" in sql:
+            seen.append(sql)
+        return original(sql, params, *a, **kw)
+
+    db.execute_sql = execute_sql
+    try:
+        counts = Worker(app).run_once(schedules=False)
+    finally:
+        del db.execute_sql
+    assert counts["done"] == 61
+    with app.app_context(), database.connection_context():
+        assert CRun.select().count() == 61
+    walking = [s for s in seen if '"kind" NOT IN' in s]  # claims made while the group was full
+    assert len(walking) < 10, len(walking)  # 38 before: one after nearly every job of the group
