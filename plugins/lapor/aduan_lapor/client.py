@@ -136,12 +136,32 @@ def session(idle_limit: float) -> requests.Session:
         s = None
     if s is None:
         s = requests.Session()
+        # the environment (proxies, CA bundle) is read once per process by environment() and passed with
+        # each request: left to requests, it re-reads it (and ~/.netrc) on every request, a large part of
+        # a push's CPU in a backlog; and a netrc entry can no longer replace our Authorization header
+        s.trust_env = False
         adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=2, max_retries=0)
         s.mount("https://", adapter)
         s.mount("http://", adapter)
         _local.session = s
     _local.last_used = now
     return s
+
+
+_environments: dict[str, tuple[dict, Any]] = {}
+
+
+def environment(base: str) -> tuple[dict, Any]:
+    """``(proxies, verify)`` for ``base`` from the process's environment (``HTTPS_PROXY``, ``NO_PROXY``,
+    ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``), as requests would find them; read once per process."""
+    env = _environments.get(base)
+    if env is None:
+        import os
+
+        proxies = requests.utils.get_environ_proxies(base)
+        verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        env = _environments[base] = (proxies, verify)
+    return env
 
 
 class LaporClient:
@@ -166,6 +186,7 @@ class LaporClient:
         self.throttle = throttle_for(self.base)
         self.rate, self.burst = float(config.get("LAPOR_RATE_LIMIT") or 0), int(config.get("LAPOR_RATE_BURST") or 1)
         self.idle = float(config.get("LAPOR_KEEPALIVE_IDLE", 4))
+        self.proxies, self.verify = environment(self.base)
 
     # --- plumbing -----------------------------------------------------------------------------
     def scrub(self, text: str) -> str:
@@ -190,7 +211,7 @@ class LaporClient:
         try:
             resp = session(self.idle).request(method, self.base + path, headers=self._headers, json=json_body,
                                               data=data, files=files, params=params, timeout=self.timeout,
-                                              allow_redirects=False)
+                                              allow_redirects=False, proxies=self.proxies, verify=self.verify)
         except requests.exceptions.ConnectTimeout:
             raise NotSent(f"{where}: connection timed out (not sent)") from None
         except requests.exceptions.SSLError:

@@ -19,6 +19,7 @@ import json
 import os
 import logging
 import re
+import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +28,7 @@ from flask import current_app
 
 from aduan import privacy, services
 from aduan.auth import system
-from aduan.db import database, utcnow
+from aduan.db import create_row, database, select_row, select_rows, update_rows, utcnow
 from aduan.events import JobRequest
 from aduan.i18n import N_, _, configured_language, gettext_in, isoformat, render_note
 from aduan.i18n import note as i18n_note
@@ -89,29 +90,30 @@ class ImportRefused(Exception):
 
 # --- small helpers ---------------------------------------------------------------------------
 
+# Ticket reads and writes are single statements (atomic on their own), their SQL built once
+# (aduan.db.select_row / update_rows / create_row): a backlog of pushes is CPU-bound on building them.
+
 def _update(ticket_id: int, **fields) -> int:
     fields["updated_at"] = utcnow()
-    with database.atomic():
-        return LaporTicket.update(**fields).where(LaporTicket.id == ticket_id).execute()
+    return update_rows(LaporTicket, {"id": ticket_id}, **fields)
 
 
-def _claim(ticket_id: int, expected: str, new: str, **fields) -> bool:
+def _claim(ticket_id: int, expected: str, new: str, *, add: dict | None = None, **fields) -> bool:
+    """``expected`` → ``new`` by a conditional update: true for the one caller that made the change."""
     fields.update(state=new, updated_at=utcnow())
-    with database.atomic():
-        n = LaporTicket.update(**fields).where((LaporTicket.id == ticket_id) & (LaporTicket.state == expected)).execute()
-    return n == 1
+    return update_rows(LaporTicket, {"id": ticket_id, "state": expected}, add=add, **fields) == 1
 
 
-def ticket_for(complaint: Complaint) -> LaporTicket:
-    t = LaporTicket.get_or_none(LaporTicket.complaint == complaint.id)
-    if t is not None:
-        return t
-    try:
-        with database.atomic():
-            now = utcnow()
-            return LaporTicket.create(complaint=complaint.id, created_at=now, updated_at=now)
-    except pw.IntegrityError:
-        return LaporTicket.get(LaporTicket.complaint == complaint.id)
+def ticket_for(complaint: Complaint, *, new: bool = False) -> LaporTicket:
+    """The complaint's ticket, created when it has none. ``new``: most likely none yet (a first push):
+    the insert is tried first (``ON CONFLICT DO NOTHING``), saving the read."""
+    if not new:
+        t = select_row(LaporTicket, complaint=complaint.id)
+        if t is not None:
+            return t
+    now = utcnow()
+    t = create_row(LaporTicket, unless_taken="complaint", complaint=complaint.id, created_at=now, updated_at=now)
+    return t if t is not None else select_row(LaporTicket, complaint=complaint.id)
 
 
 def note(complaint_id: int, n: dict, key: str, data: dict | None = None) -> None:
@@ -127,7 +129,7 @@ def note(complaint_id: int, n: dict, key: str, data: dict | None = None) -> None
 def mapped(kind: str, local_id: int | None) -> int | None:
     if local_id is None:
         return None
-    m = LaporMapping.get_or_none((LaporMapping.kind == kind) & (LaporMapping.local_id == local_id))
+    m = select_row(LaporMapping, kind=kind, local_id=local_id)
     return m.lapor_id if m else None
 
 
@@ -251,19 +253,34 @@ def location_id(region_code: str | None) -> int | None:
 
 
 def region_names(region_code: str | None) -> str:
-    """``Cakranegara Barat, Cakranegara, Kota Mataram, Nusa Tenggara Barat`` for ``52.71.04.1001``."""
+    """``Cakranegara Barat, Cakranegara, Kota Mataram, Nusa Tenggara Barat`` for ``52.71.04.1001``.
+
+    Kept for ``LOOKUP_CACHE_SECONDS`` in the app's lookup cache, as the core keeps regions (cleared
+    with it by :func:`aduan.services.forget_lookups`): every push of a backlog names its region."""
     if not region_code:
         return ""
+    ttl = current_app.config.get("LOOKUP_CACHE_SECONDS", 0)
+    cache = current_app.extensions["aduan"].lookup_cache
+    key = ("lapor.region_names", region_code)
+    hit = cache.get(key) if ttl else None
+    now = time.monotonic()
+    if hit is not None and hit[0] >= now:
+        return hit[1]
     parts = region_code.split(".")
     codes = [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
     names = {r.code: r.name for r in Region.select(Region.code, Region.name).where(Region.code.in_(codes))}
-    return ", ".join(names[c] for c in codes if c in names)
+    text = ", ".join(names[c] for c in codes if c in names)
+    if ttl and text:
+        if len(cache) >= services.LOOKUP_CACHE_MAX:
+            cache.clear()
+        cache[key] = (now + ttl, text)
+    return text
 
 
 def attachment_files(c: Complaint) -> list[tuple[str, bytes, str]]:
     storage = current_app.extensions["aduan"].storage
     out = []
-    for att in c.attachments.order_by(Attachment.id):
+    for att in select_rows(Attachment, complaint=c.id):
         if privacy.attachment_visible(att, c, "external"):
             with storage.open(att.sha256) as fh:
                 out.append((att.filename, fh.read(), att.content_type))
@@ -290,10 +307,11 @@ def desired_institution(c: Complaint) -> tuple[int, bool]:
 
 def push(app, payload: dict, job) -> None:
     """Job ``lapor.push``: upload attachments, create, forward; each step recorded and resumed alone."""
-    c = Complaint.get_or_none(Complaint.id == payload.get("complaint_id"))
+    # one statement for the complaint and the rows the E4 body and the forward read
+    c = select_row(Complaint, id=payload.get("complaint_id"), related=("category", "region", "agency", "reporter"))
     if c is None:
         return
-    t = ticket_for(c)
+    t = ticket_for(c, new=not payload.get("event_id"))
     if t.state == SENDING:
         lease = dt.timedelta(seconds=cfg()["JOB_LEASE_SECONDS"])
         if t.updated_at > utcnow() - lease:
@@ -316,7 +334,7 @@ def push(app, payload: dict, job) -> None:
             if created:  # what _create wrote; nothing else changes a ticket this job holds
                 t.state, t.lapor_id = CREATED, created
             else:
-                t = LaporTicket.get_by_id(t.id)
+                t = select_row(LaporTicket, id=t.id)
         if t.state == CREATED:
             forwarded = _forward(api, c, t, payload.get("event_id"))
     finally:  # one timeline note for what this run achieved, even when a later step failed
@@ -353,7 +371,7 @@ def _create(api: LaporClient, c: Complaint, t: LaporTicket) -> str | None:
                 raise _transient(exc) from None
             _update(t.id, attachment_ids=ids)  # uploaded once, even if the create is retried
     body = create_body(c, ids)
-    if not _claim(t.id, QUEUED, SENDING, attempts=LaporTicket.attempts + 1, attachment_ids=ids):
+    if not _claim(t.id, QUEUED, SENDING, add={"attempts": 1}, attachment_ids=ids):
         return None  # another worker holds it
     try:
         lapor_id = api.create(body)
@@ -379,20 +397,35 @@ def _create(api: LaporClient, c: Complaint, t: LaporTicket) -> str | None:
     now = utcnow()
     try:
         with database.atomic():
-            LaporTicket.update(state=CREATED, lapor_id=lapor_id, last_error=None, next_poll_at=now,
-                               poll_interval=cfg()["LAPOR_POLL_MIN_INTERVAL"], updated_at=now).where(
-                LaporTicket.id == t.id).execute()
-            # replies that waited for the create go now (also one that died waiting under an older release)
-            waited = (Job.complaint == c.id) & (Job.kind == "lapor.reply")
-            Job.update(run_at=now, updated_at=now).where(waited & (Job.status == "pending") & (Job.run_at > now)).execute()
-            Job.update(status="pending", attempts=0, run_at=now, finished_at=None, updated_at=now).where(
-                waited & (Job.status == "dead") & Job.last_error.contains("not in LAPOR! yet")).execute()
+            update_rows(LaporTicket, {"id": t.id}, state=CREATED, lapor_id=lapor_id, last_error=None, next_poll_at=now,
+                        poll_interval=cfg()["LAPOR_POLL_MIN_INTERVAL"], updated_at=now)
+            _wake_replies(c.id, now)
     except pw.IntegrityError:
         # LAPOR! returned an id another ticket already holds: record it, do not lose the answer
         _claim(t.id, SENDING, UNCERTAIN)
         _err(t.id, Exception(f"E4 returned id {lapor_id}, already linked to another complaint"))
         raise PermanentFailure(f"E4 returned id {lapor_id}, already linked to another complaint") from None
     return lapor_id
+
+
+_WAKE_SQL: dict = {}
+
+
+def _wake_replies(complaint_id: int, now: dt.datetime) -> None:
+    """Replies that waited for the create go now: the pending ones waiting for a later try, and one
+    that died waiting under an older release (``not in LAPOR! yet``). One statement, built once."""
+    db = database.obj
+    sql = _WAKE_SQL.get(db.param)
+    if sql is None:
+        p = db.param
+        sql = _WAKE_SQL[db.param] = (
+            'UPDATE "job" SET "attempts" = CASE WHEN "status" = \'dead\' THEN 0 ELSE "attempts" END, '
+            '"finished_at" = CASE WHEN "status" = \'dead\' THEN NULL ELSE "finished_at" END, '
+            f'"status" = \'pending\', "run_at" = {p}, "updated_at" = {p} '
+            f'WHERE "complaint_id" = {p} AND "kind" = \'lapor.reply\' AND (("status" = \'pending\' AND "run_at" > {p}) '
+            f'OR ("status" = \'dead\' AND "last_error" LIKE {p}))')
+    stamp = Job.run_at.db_value(now)
+    db.execute_sql(sql, [stamp, stamp, complaint_id, stamp, "%not in LAPOR! yet%"])
 
 
 def _forward(api: LaporClient, c: Complaint, t: LaporTicket, event_id: int | None = None) -> tuple[int, str] | None:
@@ -405,7 +438,7 @@ def _forward(api: LaporClient, c: Complaint, t: LaporTicket, event_id: int | Non
     """
     target, is_mapped = desired_institution(c)
     current = t.forwarded_to or cfg()["LAPOR_INSTITUTION_ID"]
-    ev = Event.get_or_none(Event.id == event_id) if event_id else None
+    ev = select_row(Event, id=event_id) if event_id else None
     transfer = ev is not None and ev.type == "transfer"
     if not is_mapped and transfer:
         # an agency without a LAPOR! institution is handled under the fallback there; a *transfer* to one
