@@ -8,6 +8,16 @@ of the same E4 bodies to the same simulator from as many threads, with a kept-al
 Also, for context, the same backlog with ``LAPOR_CONCURRENCY=1`` (pushes one at a time, as before).
 
 Run alone: ``.venv/bin/python bench/lapor_bench.py [--quick] [--n 1000] [--latency 100] [--database-url …]``.
+
+The backlog of issue #11, measured whole (not extrapolated)::
+
+    .venv/bin/python bench/lapor_bench.py --backlog 10000 [--latency 100] [--concurrency 8]
+
+files 10,000 complaints (not timed), then times once, end to end: raw posts of 10,000 E4 bodies, then one
+worker process draining the 10,000 ``lapor.push`` jobs (the app's defaults for ``LAPOR_RATE_LIMIT``
+and ``LAPOR_RATE_BURST``; ``WORKER_CONCURRENCY`` = ``LAPOR_CONCURRENCY`` = ``--concurrency``). It prints
+both wall times, their ratio, the rate limit's floor (N / ``LAPOR_RATE_LIMIT``) and whether the worker
+met the target (≤ 5 min).
 """
 from __future__ import annotations
 
@@ -193,12 +203,62 @@ def bench(url: str, instance: str, rounds: int, row, quick: bool = False, reset=
         sim.wait(10)
 
 
+def backlog(url: str, instance: str, n: int, latency_ms: float = 100.0, concurrency: int = 8,
+            reset=None, target_s: float = 300.0, lapor_concurrency: int | None = None) -> dict:
+    """One backlog of ``n`` complaints timed end to end (see the module's docstring); returns the figures."""
+    from aduan.db import database
+    from aduan.testing import seed_basics
+
+    sim, sim_url = start_simulator(latency_ms)
+    try:
+        if reset:
+            reset()
+        lc = lapor_concurrency or concurrency
+        app = build_app(url, instance, sim_url, concurrency, LAPOR_CONCURRENCY=lc)
+        with app.app_context(), database.connection_context():
+            seed_basics()
+        rate = float(app.config["LAPOR_RATE_LIMIT"] or 0)
+        file_backlog(app, 1, 10**7)  # a complaint for the E4 body of the baseline (and a warm worker)
+        push_backlog(app, 1)
+        body = e4_body(app)
+        t0 = time.perf_counter()
+        file_backlog(app, n, 0)
+        filed = time.perf_counter() - t0
+        load = os.getloadavg()
+        print(f"lapor backlog: {n:,} complaints filed in {filed:.0f} s (not timed); simulator answering in "
+              f"{latency_ms:g} ms; one worker process, {concurrency} threads, LAPOR_CONCURRENCY {lc}, "
+              f"LAPOR_RATE_LIMIT {rate:g}/s; "
+              f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}", flush=True)
+        raw = raw_posts(sim_url, n, concurrency, body) * n
+        print(f"  raw posts, {concurrency} threads: {raw:.1f} s ({n / raw:,.1f}/s)", flush=True)
+        cpu0 = time.process_time()
+        wall = push_backlog(app, n) * n
+        cpu = time.process_time() - cpu0  # this process: the worker and its threads (the simulator runs apart)
+        floor = n / rate if rate else 0.0
+        load = os.getloadavg()
+        print(f"  worker, {n:,} pushes: {wall:.1f} s = {wall / 60:.2f} min ({n / wall:,.1f}/s); "
+              f"ratio to raw posts {wall / raw:.2f}x; rate-limit floor {floor:.0f} s ({wall / floor if floor else 0:.2f}x "
+              f"of it); target {target_s / 60:g} min: {'met' if wall <= target_s else 'MISSED'}; "
+              f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}", flush=True)
+        print(f"  the worker process's CPU: {cpu:.1f} s, {cpu / n * 1000:.2f} ms per push (at "
+              f"{rate:g}/s a push may use at most {1000 / rate if rate else 0:.0f} ms of one core)", flush=True)
+        return {"n": n, "worker_s": wall, "raw_s": raw, "floor_s": floor, "ratio": wall / raw, "cpu_s": cpu}
+    finally:
+        sim.terminate()
+        sim.wait(10)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--n", type=int, default=None)
     ap.add_argument("--latency", type=float, default=100.0)
-    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--concurrency", type=int, default=None,
+                    help="worker threads = LAPOR_CONCURRENCY (default 16 for the ratio rows, 8 with --backlog)")
+    ap.add_argument("--lapor-concurrency", type=int, default=None,
+                    help="LAPOR_CONCURRENCY when it should differ from the worker's threads (--backlog only)")
+    ap.add_argument("--backlog", type=int, default=None, metavar="N",
+                    help="time one backlog of N complaints end to end (issue #11: --backlog 10000)")
     ap.add_argument("--database-url", default=os.environ.get("ADUAN_BENCH_DATABASE_URL"))
     args = ap.parse_args(argv)
     sys.path.insert(0, HERE)
@@ -211,8 +271,12 @@ def main(argv=None) -> int:
     tmp = tempfile.mkdtemp(prefix="aduan-lbench-")
     url = args.database_url or "sqlite:///" + os.path.join(tmp, "bench.db")
     reset = (lambda: run.reset_postgres(url)) if url.startswith("postgres") else None
+    if args.backlog:
+        backlog(url, tmp, args.backlog, args.latency, args.concurrency or 8, reset=reset,
+                lapor_concurrency=args.lapor_concurrency)
+        return 0
     bench(url, tmp, 4 if args.quick else 5, run.row, args.quick, reset=reset, n=args.n, latency_ms=args.latency,
-          concurrency=args.concurrency)
+          concurrency=args.concurrency or 16)
     return 0
 
 
