@@ -347,7 +347,8 @@ def test_a_full_groups_backlog_is_not_walked_again_after_every_job(make_app):
     jobs = {"wtestc.slow": JobKind(_waiting_handler(gauge, "service", release), concurrency=2, group="service",
                                    ordered=False),
             "wtestc.other": JobKind(_waiting_handler(gauge, "other", release), ordered=False)}
-    app = make_app({"WORKER_CONCURRENCY": 4}, plugins=[Plugin(jobs)])
+    # the pause after an empty claim is WORKER_POLL_SECONDS (at most 1 s); the tests' 0.05 s would end it between jobs
+    app = make_app({"WORKER_CONCURRENCY": 4, "WORKER_POLL_SECONDS": 1}, plugins=[Plugin(jobs)])
     with app.app_context(), database.connection_context():
         _enqueue("wtestc.slow", 60, "s")
         _enqueue("wtestc.other", 1, "o")
