@@ -282,7 +282,8 @@ def lock_contact(channel: str, address: str, *, phone: bool = False) -> Contact:
     contact = Contact(__no_default__=1)
     contact.__data__ = {f.name: f.python_value(v) for f, v in zip(Contact._meta.sorted_fields, row)}
     contact.blocked_ = bool(row[_CONTACT_WIDTH])
-    contact.phone_reporter_ = row[_CONTACT_WIDTH + 1] if phone else None
+    if phone:
+        contact.phone_reporter_ = row[_CONTACT_WIDTH + 1]
     return contact
 
 

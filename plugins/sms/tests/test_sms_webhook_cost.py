@@ -150,3 +150,22 @@ def test_a_blocked_number_is_recognised_from_the_contact_lock(sms_app, seed, sig
     with app.app_context(), database.connection_context():
         assert Complaint.select().count() == 1
         assert SmsMessage.get(SmsMessage.provider_message_id == "b-2").status == "blocked"
+
+
+def test_a_first_sms_from_a_number_known_from_the_web_files_under_that_reporter(sms_app, seed, signers):
+    """The contact's statement looks the number up among reporters: a number that filed on the web
+    before files its first SMS under the same reporter (read once, never written again)."""
+    app = sms_app()
+    client = app.test_client()
+    r = client.post("/api/v1/complaints", json={"body": TEXT, "reporter": {"phone": "081907075555", "name": "Ani"}})
+    assert r.status_code == 201, r.json
+    with counting() as sql:
+        r = signers.generic(client, {"from": "+6281907075555", "text": TEXT, "id": "w-1"})
+    assert r.status_code == 200 and "lacak" in r.json["reply"]
+    with app.app_context(), database.connection_context():
+        assert Reporter.select().where(Reporter.phone == "+6281907075555").count() == 1
+        rep = Reporter.get(Reporter.phone == "+6281907075555")
+        assert [c.reporter_id for c in Complaint.select().order_by(Complaint.id)] == [rep.id, rep.id]
+        assert Contact.get(Contact.address == "+6281907075555").reporter_id == rep.id
+    assert len(sql) <= TOTAL, sql
+    assert not [q for q in sql if q.lstrip().upper().startswith("INSERT INTO \"REPORTER\"")], sql
