@@ -270,8 +270,9 @@ def file_complaint(data: Mapping[str, Any], *, actor: Actor, channel: str = "web
 
     Called inside the caller's transaction (the conversation engine, the Open311 and LAPOR! imports)
     it writes in that transaction, without a savepoint of its own (two statements fewer per
-    filing): an error while writing propagates, and the caller's transaction is rolled back as a
-    whole. Alone, it commits its rows in one transaction.
+    filing): an error while writing propagates with the rows written so far still in the caller's
+    transaction, which must then be rolled back (leaving the caller's ``atomic`` block does that).
+    Alone, it commits its rows in one transaction.
     """
     errors: dict[str, list[str]] = {}
     now = now or utcnow()
