@@ -106,9 +106,18 @@ def filtered(actor, args: dict, *, related: bool = True):
     return q, order
 
 
-def page(query, order=ORDER, *, limit: int, after: int | None = None) -> tuple[list[Complaint], bool]:
+def page(query, order=ORDER, *, limit: int, after: int | None = None,
+         before: int | None = None) -> tuple[list[Complaint], bool]:
     """One page of a :func:`filtered` query: ``(complaints, more)``, the rows after complaint
-    ``after`` (the previous page's last id) in the list's order."""
+    ``after`` (the previous page's last id) in the list's order; or, with ``before`` (the next
+    page's first id), the page just before it (``more``: there are newer ones still)."""
+    if before:
+        at = Complaint.select(Complaint.created_at).where(Complaint.id == before).scalar()
+        if at is not None:
+            newer = query.where(Tuple(Complaint.created_at, Complaint.id) > Tuple(at, before))
+            rows = fetch_related(newer.order_by(Complaint.created_at.asc(), Complaint.id.asc()).limit(limit + 1),
+                                 Complaint, RELATED)
+            return list(reversed(rows[:limit])), len(rows) > limit
     if after:
         # Keyset on (created_at, id): the rows after the cursor's complaint, which one primary-key
         # read locates.
