@@ -243,9 +243,10 @@ class CoreConfig(OpsConfig):
         "How long a claimed job is reserved; a job whose worker died is reclaimed after this."))
     WORKER_POLL_SECONDS = fields.Float(load_default=2, validate=validate.Range(min=0.01), metadata=_d(
         "Idle sleep between two looks at the job table."))
-    WORKER_CONCURRENCY = fields.Integer(load_default=8, validate=validate.Range(min=1, max=256), metadata=_d(
+    WORKER_CONCURRENCY = fields.Integer(load_default=12, validate=validate.Range(min=1, max=256), metadata=_d(
         "Jobs one worker process runs at once, in threads (jobs mostly wait on other systems); 1 runs them one "
-        "by one. A plugin may bound its own kinds lower (LAPOR_CONCURRENCY)."))
+        "by one. A plugin may bound its own kinds lower (LAPOR_CONCURRENCY, 8): the threads above that bound "
+        "keep other channels' jobs moving beside a LAPOR! backlog."))
 
 
 def parse_env(prefix: str = "ADUAN") -> dict[str, Any]:

@@ -384,20 +384,13 @@ def select_row(model, *, related: tuple[str, ...] = (), for_update: bool = False
     i = 0
     inst = None
     for fk, fields in plan:
-        data = {f.name: f.python_value(v) for f, v in zip(fields, row[i:i + len(fields)])}
-        i += len(fields)
         if fk is None:
-            inst = model(__no_default__=1)
-            inst.__data__ = data
+            inst = _instance(model, fields, row, i)
         else:
-            rel_pk = fk.rel_model._meta.primary_key.name
-            if data.get(rel_pk) is None:
-                continue  # no related row (a null foreign key): left to the accessor, as peewee would
-            rel = fk.rel_model(__no_default__=1)
-            rel.__data__ = data
-            rel._dirty.clear()
-            inst.__rel__[fk.name] = rel
-    inst._dirty.clear()
+            rel = _instance(fk.rel_model, fields, row, i)
+            if rel.__data__.get(fk.rel_model._meta.primary_key.name) is not None:
+                inst.__rel__[fk.name] = rel  # else no related row (a null foreign key): left to the accessor
+        i += len(fields)
     return inst
 
 
@@ -414,13 +407,9 @@ def select_rows(model, **where) -> list:
         conds = " AND ".join(f"{_quote(meta.fields[b].column_name)} = {db.param}" for b in by)
         sql = _ROW_SQL[key] = (f"SELECT {cols} FROM {_quote(meta.table_name)} WHERE {conds} "
                                f"ORDER BY {_quote(meta.primary_key.column_name)}")
-    out = []
-    for row in db.execute_sql(sql, [meta.fields[b].db_value(where[b]) for b in by]).fetchall():
-        inst = model(__no_default__=1)
-        inst.__data__ = {f.name: f.python_value(v) for f, v in zip(meta.sorted_fields, row)}
-        inst._dirty.clear()
-        out.append(inst)
-    return out
+    fields = meta.sorted_fields
+    return [_instance(model, fields, row, 0)
+            for row in db.execute_sql(sql, [meta.fields[b].db_value(where[b]) for b in by]).fetchall()]
 
 
 def update_rows(model, where: dict, *, add: dict | None = None, **values) -> int:
