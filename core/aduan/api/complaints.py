@@ -17,6 +17,7 @@ from ..i18n import complaint_language, current_language, gettext as _, status_la
 from peewee import JOIN, SQL, NodeList, Tuple
 
 from ..models import Agency, Attachment, Category, Complaint, Region, Reporter
+from ..search import text_match
 from ..sla import overdue_stages
 from ..workflow import allowed_actions
 from . import filter_created, rate_limit
@@ -211,9 +212,11 @@ class Complaints(MethodView):
             r = args["region"]
             q = q.where((Complaint.region == r) | (Complaint.region.startswith(r + ".")))
         q = filter_created(q, args)
+        order = (Complaint.created_at.desc(), Complaint.id.desc())
         if args.get("q"):
-            term = args["q"]
-            cond = Complaint.title.contains(term) | Complaint.body.contains(term)
+            # title or body contains q (case-insensitive); on a large PostgreSQL table a rare term
+            # is found through a few rare trigrams and its candidates sorted (aduan.search)
+            cond, order = text_match(args["q"])
             if not staff or (a.role == "integration" and not a.has_scope("secret:read")):
                 cond = cond & (Complaint.secret == False)  # noqa: E712 - never match on hidden content
             q = q.where(cond)
@@ -235,7 +238,7 @@ class Complaints(MethodView):
             else:
                 q = q.where(Tuple(Complaint.created_at, Complaint.id) < Tuple(at, after))
         limit = args["limit"]
-        rows = list(q.order_by(Complaint.created_at.desc(), Complaint.id.desc()).limit(limit + 1))
+        rows = list(q.order_by(*order).limit(limit + 1))
         more = len(rows) > limit
         rows = rows[:limit]
         viewer = a if staff else Actor(role="public")
