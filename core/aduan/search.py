@@ -41,7 +41,7 @@ STATS_SECONDS = 3600.0
 WALK_FRACTION = 0.005
 #: At most this many trigrams are asked of the index for a rare term.
 MAX_PIECES = 3
-#: Trigrams in more than this share of the sample are not asked of the index (unless nothing rarer is left).
+#: Trigrams in more than this share of the sample are not asked of the index.
 COMMON_TRIGRAM = 0.10
 
 
@@ -52,10 +52,17 @@ class Stats:
     rows: float = 0.0
     texts: list = field(default_factory=list)
     counts: dict = field(default_factory=dict)
+    fractions: dict = field(default_factory=dict)
 
     def fraction(self, term: str) -> float:
+        """The share of the sampled texts that contain ``term`` (remembered for the next pages)."""
         t = term.lower()
-        return sum(1 for x in self.texts if t in x) / max(len(self.texts), 1)
+        f = self.fractions.get(t)
+        if f is None:
+            if len(self.fractions) >= 1024:
+                self.fractions.clear()
+            f = self.fractions[t] = sum(1 for x in self.texts if t in x) / max(len(self.texts), 1)
+        return f
 
     def count(self, trigram: str) -> int:
         n = self.counts.get(trigram)
@@ -101,16 +108,12 @@ def stats() -> Stats | None:
     return entry[0]
 
 
-def forget_stats() -> None:
-    """Drop this process's sample (the next search loads a new one)."""
-    current_app.extensions.get("aduan_search", {}).pop("stats", None)
-
-
 def trigram_pieces(term: str, st: Stats) -> list[str]:
     """Up to MAX_PIECES rare trigrams of ``term`` (three ASCII letters or digits in a row, so that
     ``ILIKE '%piece%'`` is implied by ``ILIKE '%term%'`` however either side is lowercased), the
     rarest of each word first, then the rarest left that do not overlap one already taken; none
-    when the term has no such trigram."""
+    when the term has no such trigram, or only common ones (in more than COMMON_TRIGRAM of the
+    sample: asking the index for them alone would fetch a large share of the table)."""
     words, word = [], ""
     for c in term + " ":
         if c.isascii() and c.isalnum():
@@ -135,8 +138,7 @@ def trigram_pieces(term: str, st: Stats) -> list[str]:
             break
         if not any(t[1:] == p[:2] or t[:2] == p[1:] for p in picked):  # "ntu" says little after "tun"
             picked.append(t)
-    rare = [t for t in picked if count(t) / n <= COMMON_TRIGRAM]
-    return rare or picked[:1]
+    return [t for t in picked if count(t) / n <= COMMON_TRIGRAM]
 
 
 def text_match(term: str):
