@@ -40,7 +40,7 @@ STATS_SECONDS = 3600.0
 #: A term in at least this share of the sample is common: the plain condition, and the planner's walk.
 WALK_FRACTION = 0.005
 #: At most this many trigrams are asked of the index for a rare term.
-MAX_PIECES = 3
+MAX_PIECES = 4
 #: Trigrams in more than this share of the sample are not asked of the index.
 COMMON_TRIGRAM = 0.10
 
@@ -111,7 +111,7 @@ def stats() -> Stats | None:
 def trigram_pieces(term: str, st: Stats) -> list[str]:
     """Up to MAX_PIECES rare trigrams of ``term`` (three ASCII letters or digits in a row, so that
     ``ILIKE '%piece%'`` is implied by ``ILIKE '%term%'`` however either side is lowercased), the
-    rarest of each word first, then the rarest left that do not overlap one already taken; none
+    rarest of each word first, then the rarest left (first those that do not overlap one taken); none
     when the term has no such trigram, or only common ones (in more than COMMON_TRIGRAM of the
     sample: asking the index for them alone would fetch a large share of the table)."""
     words, word = [], ""
@@ -132,12 +132,14 @@ def trigram_pieces(term: str, st: Stats) -> list[str]:
     for grams in sorted(per_word, key=lambda g: count(g[0])):
         if len(picked) < MAX_PIECES and grams[0] not in picked:
             picked.append(grams[0])
-    rest = sorted({t for g in per_word for t in g} - set(picked), key=lambda t: (count(t), t))
-    for t in rest:
-        if len(picked) >= MAX_PIECES or count(t) / n > COMMON_TRIGRAM:
-            break
-        if not any(t[1:] == p[:2] or t[:2] == p[1:] for p in picked):  # "ntu" says little after "tun"
-            picked.append(t)
+    rest = [t for t in sorted({t for g in per_word for t in g} - set(picked), key=lambda t: (count(t), t))
+            if count(t) / n <= COMMON_TRIGRAM]
+    # first those that do not overlap a piece taken ("ntu" after "tun" says less than "sen"), then any
+    for overlapping in (False, True):
+        for t in rest:
+            if len(picked) < MAX_PIECES and t not in picked and overlapping == any(
+                    t[1:] == p[:2] or t[:2] == p[1:] for p in picked):
+                picked.append(t)
     return [t for t in picked if count(t) / n <= COMMON_TRIGRAM]
 
 
