@@ -129,3 +129,47 @@ def test_cursor_pages_walk_newest_first_without_gaps(listed):
             break
     assert len(seen) == 60 == len({t for _, t in seen})
     assert [c for c, _ in seen] == sorted((c for c, _ in seen), reverse=True)
+
+
+def test_list_items_are_each_complaints_own_view_in_the_schemas_shape(listed):
+    """The list builds its rows without peewee's join machinery and writes its JSON without a
+    marshmallow pass: every item must still be exactly what the complaint's own page shows the
+    same viewer (timeline and attachments aside), in the documented ``ComplaintPage`` shape, for
+    every audience and language, a secret complaint, an anonymous one and one with no agency included."""
+    from aduan.api.schemas import ComplaintPage
+    from aduan.models import Category
+
+    app, client, seed = listed
+    with app.app_context(), database.connection_context():
+        Category.update(name_en="Roads").where(Category.id == seed.category.id).execute()
+    filed = {}
+    for key, extra in (("secret", {"secret": True, "reporter": {"name": "Wayan Rahasia", "phone": "081907123456"}}),
+                       ("anonymous", {"anonymous": True, "reporter": {"name": "Tanpa Nama", "phone": "081907123457"}}),
+                       ("named", {"reporter": {"name": "Baiq Nurul", "email": "baiq@example.id"},
+                                  "region_code": "52.71"})):
+        r = client.post("/api/v1/complaints", json={"title": f"Aduan {key}", "body": "Jalan berlubang di gang",
+                                                    "category": "jalan", **extra})
+        assert r.status_code == 201, r.json
+        filed[key] = r.json["tracking_id"]
+    for key in ("secret", "named"):  # verified into agency A: the officer and the public list see them
+        r = client.post(f"/api/v1/complaints/{filed[key]}/actions/verify", json={"agency_id": seed.agency_a.id},
+                        headers=auth(seed.coordinator))
+        assert r.status_code == 200, r.json
+    # "anonymous" stays received: no agency (a related row that is absent)
+    for who in (None, seed.coordinator, seed.officer_a, seed.admin, seed.integration):
+        headers = auth(who) if who else {}
+        for lang in ("id", "en"):
+            r = client.get(f"/api/v1/complaints?limit=12&lang={lang}", headers=headers)
+            assert r.status_code == 200, r.json
+            items = r.json["items"]
+            assert ComplaintPage().dump(r.json) == r.json
+            shown = {v["tracking_id"] for v in items}
+            if who in (seed.coordinator, seed.admin):
+                assert set(filed.values()) <= shown
+            for v in items:
+                one = client.get(f"/api/v1/complaints/{v['tracking_id']}?lang={lang}", headers=headers)
+                assert one.status_code == 200, one.json
+                own = {k: x for k, x in one.json.items() if k not in ("timeline", "attachments")}
+                assert v == own, v["tracking_id"]
+            if lang == "en" and who:
+                assert any(v["category"] and v["category"]["name"] == "Roads" for v in items)

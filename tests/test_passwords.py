@@ -15,7 +15,8 @@ from playhouse.migrations import Migration, Runner
 from aduan import passwords, testing as aduan_testing
 from aduan.db import CORE_MIGRATIONS, database, make_database, migrate, utcnow
 from aduan.models import User
-from aduan.passwords import INVALID, LOCKED, OK, PasswordError, authenticate, change_password, set_password
+from aduan.passwords import (INVALID, LOCKED, OK, THROTTLED, PasswordError, authenticate, change_password,
+                             set_password)
 
 GOOD = "kopi-tubruk-lombok-2026"
 
@@ -76,6 +77,32 @@ def test_lockout_after_repeated_failures_then_expiry(staff):
     assert authenticate("koord", GOOD).status == OK
     row = User.get_by_id(staff.id)
     assert (row.failed_logins, row.locked_until) == (0, None)
+
+
+def test_an_unknown_name_locks_like_an_account(staff):
+    """The lockout must not tell which names are accounts: an unknown name answers as an account does,
+    five times 'invalid', then 'locked' with a time to try again."""
+    real = [authenticate("koord", "wrong-password").status for _ in range(6)]
+    unknown = [authenticate("bukan_akun", "wrong-password").status for _ in range(6)]
+    assert real == unknown == [INVALID] * 5 + [LOCKED]
+    locked = authenticate("Bukan_Akun", "wrong-password")  # names are compared as accounts are looked up
+    assert locked.status == LOCKED and utcnow() < locked.locked_until <= utcnow() + dt.timedelta(minutes=15)
+    assert authenticate("another_name", "wrong-password").status == INVALID  # per name, not global
+
+
+def test_failures_from_one_address_are_limited_whatever_the_names(app, staff):
+    """Password spraying: one address trying one password on many names is stopped after
+    LOGIN_FAILURES_PER_ADDRESS failures in the hour, even for a right password; other addresses are not,
+    and successful sign-ins (an office behind one address) never count."""
+    app.config["LOGIN_FAILURES_PER_ADDRESS"] = 4
+    for _ in range(10):
+        assert authenticate("koord", GOOD, client="203.0.113.7").status == OK
+    for name in ("admin", "off_a", "nobody", "koord"):
+        assert authenticate(name, "musim-hujan-2026", client="203.0.113.7").status == INVALID
+    stopped = authenticate("koord", GOOD, client="203.0.113.7")
+    assert stopped.status == THROTTLED and stopped.locked_until > utcnow()
+    assert authenticate("koord", GOOD, client="198.51.100.2").status == OK
+    assert User.get_by_id(staff.id).locked_until is None  # the account itself is not locked
 
 
 def test_a_success_resets_the_count(staff):

@@ -195,9 +195,13 @@ def create_token(user: User, name: str = "", expires_at=None, scopes=None) -> tu
 
 def actor_for_token(raw: str) -> Actor | None:
     now = utcnow()
-    row = (Token.select(Token, User).join(User)
-           .where(Token.token_hash == hash_token(raw), Token.revoked == False, User.active == True)  # noqa: E712
-           .first())
+    from .db import fetch_related, select_related
+
+    # every authenticated request runs this: the column list is compiled once (select_related)
+    rows = fetch_related(select_related(Token, {"user": User})
+                         .where(Token.token_hash == hash_token(raw), Token.revoked == False,  # noqa: E712
+                                User.active == True).limit(1), Token, {"user": User})  # noqa: E712
+    row = rows[0] if rows else None
     if row is None or (row.expires_at and row.expires_at < now):
         return None
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 300:

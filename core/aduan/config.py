@@ -227,6 +227,9 @@ class CoreConfig(OpsConfig):
         "Consecutive failed password sign-ins after which a staff account is locked."))
     LOGIN_LOCKOUT_MINUTES = fields.Float(load_default=15, validate=validate.Range(min=0.01, max=7 * 24 * 60),
                                          metadata=_d("How long a locked staff account stays locked, in minutes."))
+    LOGIN_FAILURES_PER_ADDRESS = fields.Integer(load_default=30, validate=validate.Range(min=1, max=100000), metadata=_d(
+        "Failed password sign-ins accepted from one client address in an hour, whatever the names tried; "
+        "successful sign-ins do not count."))
     PASSWORD_MIN_LENGTH = fields.Integer(load_default=10, validate=validate.Range(min=8, max=128), metadata=_d(
         "Shortest staff password accepted."))
     # Worker

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import os
 import time
 from pathlib import Path
@@ -244,3 +245,90 @@ def create_row(model, *, unless_taken: str | None = None, **values):
         inst._pk = cursor.fetchone()[0] if pg else cursor.lastrowid
     inst._dirty.clear()
     return inst
+
+
+_PROJECTIONS: dict = {}
+
+
+def _joined(q, model, related):
+    for name, rel in related.items():
+        fk = model._meta.fields[name]
+        q = q.join(rel, peewee.JOIN.LEFT_OUTER, on=(fk == fk.rel_field)).switch(model)
+    return q
+
+
+def select_related(model, related: dict[str, type]) -> peewee.ModelSelect:
+    """``SELECT model.*, <each related model>.* FROM model LEFT OUTER JOIN …`` on ``model``'s foreign
+    keys named in ``related`` (``{"agency": Agency, …}``). Filter and order it like any query, then
+    read it with :func:`fetch_related`.
+
+    The column list (some 80 columns for a complaint and its four related rows) is compiled by
+    peewee once per engine and reused as SQL text: the first call checks that the reused text gives
+    exactly the statement peewee builds, and keeps building it field by field if not."""
+    key = (model, tuple(related.items()), is_postgres())
+    projection = _PROJECTIONS.get(key)
+    if projection is None:
+        fields = list(model._meta.sorted_fields)
+        for rel in related.values():
+            fields += rel._meta.sorted_fields
+        full = _joined(model.select(*fields), model, related)
+        sql = full.sql()[0]
+        text = sql[len("SELECT "):sql.index(" FROM ")]
+        same = _joined(model.select(peewee.SQL(text)), model, related).sql()[0] == sql
+        projection = _PROJECTIONS[key] = (text if same else False, fields)
+    text, fields = projection
+    if text:
+        return _joined(model.select(peewee.SQL(text)), model, related)
+    return _joined(model.select(*fields), model, related)
+
+
+def _instance(model, fields, row, start: int):
+    data = {}
+    for i, f in enumerate(fields, start):
+        v = row[i]
+        data[f.name] = None if v is None else f.python_value(v)
+    inst = model.__new__(model)  # what Model.__init__(__no_default__=True) sets, without a setattr per field
+    inst.__data__, inst._dirty, inst.__rel__ = data, set(), {}
+    return inst
+
+
+def fetch_related(query: peewee.ModelSelect, model, related: dict[str, type]) -> list:
+    """The rows of a :func:`select_related` query as ``model`` instances, each related instance in
+    place (``complaint.agency`` reads no more rows; a missing one is ``None``). Same instances as
+    iterating the query, built without peewee's per-column ``setattr`` and join analysis: that was
+    most of a staff list page's time in Python (bench/README.md)."""
+    sql, params = query.sql()
+    cursor = database.execute_sql(sql, params)
+    root_fields = model._meta.sorted_fields
+    spec, at = [], len(root_fields)
+    for name, rel in related.items():
+        rf = rel._meta.sorted_fields
+        spec.append((name, rel, rf, at + rf.index(rel._meta.primary_key)))
+        at += len(rf)
+    out = []
+    for row in cursor.fetchall():
+        inst = _instance(model, root_fields, row, 0)
+        start = len(root_fields)
+        for name, rel, rf, pk_at in spec:
+            if row[pk_at] is None:
+                inst.__rel__[name] = None  # no such row: known absent, no lazy query
+            else:
+                inst.__rel__[name] = _instance(rel, rf, row, start)
+            start += len(rf)
+        out.append(inst)
+    return out
+
+
+def _as_is(value):
+    return value
+
+
+def among(field, values) -> peewee.Expression:
+    """``field IN (values)`` with the whole list as one bound parameter: ``= ANY(%s)`` (an array) on
+    PostgreSQL, ``IN (SELECT value FROM json_each(?))`` on SQLite. Same rows as ``field.in_(values)``
+    and the same index use, without peewee turning each of a page's ids into a parameter of its own
+    (what most of a list page's plugin queries cost in Python). For integer and text values."""
+    values = [field.db_value(v) for v in values]
+    if is_postgres():  # the list as it is (no converter: psycopg2 sends a Python list as an array)
+        return peewee.Expression(field, "=", peewee.fn.ANY(peewee.Value(values, converter=_as_is, unpack=False)))
+    return peewee.Expression(field, "IN", peewee.SQL("(SELECT value FROM json_each(?))", [json.dumps(values)]))

@@ -282,7 +282,19 @@ class EdgeParser(FlaskParser):
     """webargs' Flask parser with the edge's JSON loader and integer bounds
     (:class:`aduan.api.parser.AduanParser` adds translated field messages on top)."""
 
+    _schemas: dict = {}
+
     def _get_schema(self, argmap, req):
+        # ``@blp.arguments(SomeSchema)`` hands webargs the class, which it instantiates on every
+        # request (with its nested schemas and the integer bounds): one instance per class serves
+        # every request (marshmallow schemas keep no state between loads).
+        if isinstance(argmap, type):
+            schema = self._schemas.get(argmap)
+            if schema is None:
+                schema = super()._get_schema(argmap, req)
+                bound_integers(schema)
+                self._schemas[argmap] = schema
+            return schema
         schema = super()._get_schema(argmap, req)
         bound_integers(schema)
         return schema

@@ -11,7 +11,12 @@ Staff (admin, coordinator, officer) may sign in to web pages with a password; AP
   checked, and a success resets the count. However many attempts arrive at once, from however
   many processes, at most ``LOGIN_MAX_FAILURES`` passwords are tried before the lock holds.
 * **Unknown users** cost the same as known ones: the password is checked against a dummy hash, and
-  the answer is the same :data:`INVALID`.
+  the answer is the same :data:`INVALID`; after ``LOGIN_MAX_FAILURES`` failures within
+  ``LOGIN_LOCKOUT_MINUTES`` an unknown name is "locked" too (a fixed window in the shared rate-limit
+  table), so the lockout does not tell which names are accounts.
+* **Per address**: at most ``LOGIN_FAILURES_PER_ADDRESS`` failed sign-ins an hour from one client
+  address, whatever the names tried (password spraying); then :data:`THROTTLED` until the hour's
+  end. Successful sign-ins do not count, so an office behind one address is not locked out.
 * **Temporary passwords** (``aduan user password NAME --temporary``, or an admin's reset) are random,
   shown once, and must be changed at the first sign-in (``user.password_temporary``).
 * **Sessions**: a password change bumps ``user.session_epoch``; web sessions remember the epoch
@@ -38,6 +43,7 @@ MAX_LENGTH = 1024
 OK = "ok"
 INVALID = "invalid"  # unknown user, no password, inactive account or wrong password: one answer
 LOCKED = "locked"
+THROTTLED = "throttled"  # too many failed sign-ins from this client address
 
 _hasher = PasswordHasher()
 _dummy_hash: str | None = None
@@ -47,9 +53,9 @@ _dummy_hash: str | None = None
 class SignIn:
     """The outcome of :func:`authenticate`."""
 
-    status: str  # OK, INVALID, LOCKED
+    status: str  # OK, INVALID, LOCKED, THROTTLED
     user: User | None = None  # on OK
-    locked_until: datetime | None = None  # on LOCKED (naive UTC)
+    locked_until: datetime | None = None  # on LOCKED and THROTTLED: when to try again (naive UTC)
     must_change: bool = False  # on OK: a temporary password, to be changed before anything else
 
     @property
@@ -152,21 +158,60 @@ def _reserve_attempt(user_id: int, now: datetime) -> bool:
     return n == 1
 
 
-def authenticate(username: str, password: str) -> SignIn:
-    """Check a staff member's username and password, with the lockout (see the module)."""
+def _limits():
+    """(secret, per-address spec, unknown-name spec) for :mod:`aduan.ratelimit`; None outside an app."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return None
+    cfg = current_app.config
+    minutes = max(1, round(float(cfg.get("LOGIN_LOCKOUT_MINUTES", 15))))
+    return (cfg["SECRET_KEY"], f"{int(cfg.get('LOGIN_FAILURES_PER_ADDRESS', 30))}/hour",
+            f"{int(cfg.get('LOGIN_MAX_FAILURES', 5))}/{minutes}minutes")
+
+
+def _until(seconds: int) -> datetime:
+    return (utcnow() + timedelta(seconds=seconds)).replace(microsecond=0)
+
+
+def authenticate(username: str, password: str, client: str | None = None) -> SignIn:
+    """Check a staff member's username and password, with the lockout (see the module).
+
+    ``client``: the request's address, for the per-address limit (none for a signed-in user
+    confirming their own password)."""
+    from . import ratelimit
+
     username = (username or "").strip()
     password = password or ""
+    limits = _limits()
+    if client and limits:
+        allowed, reset = ratelimit.current("login-address", client, limits[1], limits[0])
+        if not allowed:
+            return SignIn(THROTTLED, locked_until=_until(reset))
+
+    def failed() -> None:
+        if client and limits:
+            ratelimit.hit("login-address", client, limits[1], limits[0])
+
     user = None
     if username and len(username) <= 64 and len(password) <= MAX_LENGTH:
         user = (User.select().where(User.username == username, User.active == True,  # noqa: E712
                                     User.role.in_(PASSWORD_ROLES), User.password_hash.is_null(False)).first())
     if user is None:
         _dummy_verify(password[:MAX_LENGTH])
+        if limits and username:  # an unknown name locks like an account (see the module)
+            name = username.lower()[:64]
+            allowed, reset = ratelimit.current("login-name", name, limits[2], limits[0])
+            if not allowed:
+                return SignIn(LOCKED, locked_until=_until(reset))
+            ratelimit.hit("login-name", name, limits[2], limits[0])
+        failed()
         return SignIn(INVALID)
     now = utcnow()
     if not _reserve_attempt(user.id, now):
         return SignIn(LOCKED, locked_until=User.get_by_id(user.id).locked_until)
     if not verify_hash(user.password_hash, password):
+        failed()
         return SignIn(INVALID)  # this attempt was counted; the next one finds the lock if it reached the limit
     User.update(failed_logins=0, locked_until=None).where(User.id == user.id).execute()
     if _hasher.check_needs_rehash(user.password_hash):

@@ -51,7 +51,7 @@ from __future__ import annotations
 from typing import Any
 
 from .auth import Actor
-from .i18n import event_text as note_text, isoformat
+from .i18n import deployment_zone, event_text as note_text, isoformat
 from .models import Attachment, Complaint, Event, Reporter
 
 STAFF_AUDIENCES = ("officer", "coordinator", "admin")
@@ -198,8 +198,8 @@ def reporter_view(reporter: Reporter | None, complaint: Complaint, audience: str
     return {"name": reporter.name, "phone": reporter.phone, "email": reporter.email, "nik": reporter.nik_masked}
 
 
-def _iso(v):
-    return isoformat(v)  # the deployment's offset: 2026-12-07T01:58:00+08:00
+def _iso(v, tz=None):
+    return isoformat(v, tz)  # the deployment's offset: 2026-12-07T01:58:00+08:00
 
 
 def _day(v):
@@ -232,6 +232,7 @@ def complaint_view(complaint: Complaint, audience: str | Audience, *, hooks=None
     if status_only(complaint, aud):
         return _status_only_view(complaint)
     content = shows_content(complaint, aud)
+    tz = deployment_zone()
     agency = complaint.agency
     category = complaint.category
     out: dict[str, Any] = {
@@ -251,23 +252,23 @@ def complaint_view(complaint: Complaint, audience: str | Audience, *, hooks=None
         "address": complaint.address if content else None,
         "lat": complaint.lat if content else None,
         "lng": complaint.lng if content else None,
-        "created_at": _iso(complaint.created_at),
-        "updated_at": _iso(complaint.updated_at),
-        "resolved_at": _iso(complaint.resolved_at),
-        "closed_at": _iso(complaint.closed_at),
+        "created_at": _iso(complaint.created_at, tz),
+        "updated_at": _iso(complaint.updated_at, tz),
+        "resolved_at": _iso(complaint.resolved_at, tz),
+        "closed_at": _iso(complaint.closed_at, tz),
         "rating": complaint.rating,
     }
     if aud.deadlines:
         out["due"] = {
-            "first_response": _iso(complaint.due_first_response), "verify": _iso(complaint.due_verify),
-            "followup": _iso(complaint.due_followup), "resolution": _iso(complaint.due_resolution),
-            "close": _iso(complaint.due_close),
+            "first_response": _iso(complaint.due_first_response, tz), "verify": _iso(complaint.due_verify, tz),
+            "followup": _iso(complaint.due_followup, tz), "resolution": _iso(complaint.due_resolution, tz),
+            "close": _iso(complaint.due_close, tz),
         }
         out["incident_date"] = (complaint.incident_date.isoformat() if complaint.incident_date and content
                                 else None)
     if aud.staff_fields:
-        out["verified_at"] = _iso(complaint.verified_at)
-        out["first_response_at"] = _iso(complaint.first_response_at)
+        out["verified_at"] = _iso(complaint.verified_at, tz)
+        out["first_response_at"] = _iso(complaint.first_response_at, tz)
         out["breached"] = [s for s in complaint.breached.split(",") if s]
         out["share_identity"] = complaint.share_identity
     if not aud.public:

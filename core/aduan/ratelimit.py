@@ -27,8 +27,12 @@ _UPSERT = ('INSERT INTO "rate_limit" ("key", "window", "count") VALUES ({p}, {p}
 
 @functools.lru_cache(maxsize=64)
 def parse(spec: str) -> tuple[int, int]:
+    """``"30/hour"`` → (30, 3600); a period may have a count: ``"5/15minutes"`` → (5, 900)."""
     n, _, unit = spec.partition("/")
-    return int(n), PERIODS[unit.strip().rstrip("s")]
+    unit = unit.strip()
+    digits = len(unit) - len(unit.lstrip("0123456789"))
+    times = int(unit[:digits]) if digits else 1
+    return int(n), times * PERIODS[unit[digits:].strip().rstrip("s")]
 
 
 @functools.lru_cache(maxsize=8)
@@ -44,12 +48,27 @@ def _returning_supported(db) -> bool:
     return sqlite3.sqlite_version_info >= (3, 35, 0)
 
 
+def _key(name: str, client: str, secret: str) -> str:
+    return hmac.new(_key_secret(secret), f"{name}|{client}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def current(name: str, client: str, spec: str, secret: str) -> tuple[bool, int]:
+    """Would one more hit be allowed? (allowed, seconds until the window resets), counting nothing:
+    for limits that count only failures (the staff sign-in), checked before the attempt."""
+    limit, period = parse(spec)
+    now = int(time.time())
+    window = now - now % period
+    count = (RateLimit.select(RateLimit.count)
+             .where(RateLimit.key == _key(name, client, secret), RateLimit.window == window).scalar()) or 0
+    return count < limit, window + period - now
+
+
 def hit(name: str, client: str, spec: str, secret: str) -> tuple[bool, int]:
     """Count one request; returns (allowed, seconds until the window resets)."""
     limit, period = parse(spec)
     now = int(time.time())
     window = now - now % period
-    key = hmac.new(_key_secret(secret), f"{name}|{client}".encode(), hashlib.sha256).hexdigest()[:40]
+    key = _key(name, client, secret)
     db = database.obj
     if _returning_supported(db):
         # autocommit: the statement is its own transaction (inside a caller's, it commits with it)

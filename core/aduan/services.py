@@ -23,7 +23,7 @@ from flask import current_app
 
 from . import keys, workflow
 from .auth import Actor, hash_access_code, normalise_code, random_code
-from .db import create_row, database, is_postgres, utcnow
+from .db import create_row, database, fetch_related, is_postgres, select_related, utcnow
 from .events import DomainEvent
 from .i18n import N_, gettext as _, configured_language, isoformat, normalize, note, render_note, requested_language
 from .jobs import enqueue
@@ -133,7 +133,8 @@ def decrypt_nik(reporter: Reporter) -> str | None:
 
 def find_complaint(tracking_id: str) -> Complaint:
     tid = normalise_tracking_id(tracking_id)
-    c = Complaint.get_or_none(Complaint.tracking_id == tid)
+    found = fetch_related(select_related(Complaint, {}).where(Complaint.tracking_id == tid).limit(1), Complaint, {})
+    c = found[0] if found else None
     if c is None:
         raise NotFound(_("No complaint with tracking id %(tid)s.", tid=tracking_id))
     return c

@@ -11,10 +11,10 @@ from flask_smorest.fields import Upload
 
 from .. import privacy, services
 from ..auth import Actor, check_access_code
-from ..db import is_postgres, utcnow
+from ..db import fetch_related, is_postgres, select_related, utcnow
 from ..edge import INT_MAX
 from ..i18n import complaint_language, current_language, gettext as _, status_label
-from peewee import JOIN, SQL, NodeList, Tuple
+from peewee import SQL, NodeList, Tuple
 
 from ..models import Agency, Attachment, Category, Complaint, Region, Reporter
 from ..search import text_match
@@ -28,6 +28,7 @@ blp = Blueprint("complaints", __name__, url_prefix="/api/v1/complaints",
                 description="File, follow and work complaints (pengaduan, aspirasi, permintaan informasi).")
 
 PUBLIC_LIST_STATUSES = ("dispatched", "in_progress", "on_hold", "resolved", "closed")
+LIST_RELATED = {"agency": Agency, "category": Category, "region": Region, "reporter": Reporter}
 
 
 def _hooks():
@@ -82,21 +83,34 @@ def acting_on_complaint(fn):
     return wrapper
 
 
-def full_view(c: Complaint, actor: Actor, *, timeline: bool = True, extras: dict | None = None) -> dict:
+def full_view(c: Complaint, actor: Actor, *, timeline: bool = True, extras: dict | None = None,
+              memo: dict | None = None) -> dict:
     """The complaint as ``actor`` sees it. ``extras``: the plugins' fields of a whole page, fetched at
-    once by :func:`page_extras` (else this complaint's are fetched here)."""
+    once by :func:`page_extras` (else this complaint's are fetched here). ``memo``: a dict shared by
+    the complaints of one page, so what is the same for all of them (labels, actions) is worked out once."""
+    memo = {} if memo is None else memo
     audience = privacy.audience_for(actor, c)
     if extras is None:
         view = privacy.complaint_view(c, audience, hooks=_hooks())
     else:
         view = privacy.complaint_view(c, audience, extra=extras.get(c.id) or {})
-    view["status_label"] = status_label(c.status)
-    if view.get("category") and c.category_id and c.category.name_en and current_language() == "en":
-        view["category"]["name"] = c.category.name_en
-    role = actor.role if actor.role != "public" else None
-    view["allowed_actions"] = allowed_actions(c.status, role) if role else []
-    if actor.role == "integration":
-        view["allowed_actions"] = [x for x in view["allowed_actions"] if actor.has_scope(f"action:{x}")]
+    label = memo.get(("label", c.status))
+    if label is None:
+        label = memo[("label", c.status)] = status_label(c.status)
+    view["status_label"] = label
+    if view.get("category") and c.category_id and c.category.name_en:
+        if "lang" not in memo:
+            memo["lang"] = current_language()
+        if memo["lang"] == "en":
+            view["category"]["name"] = c.category.name_en
+    actions = memo.get(("actions", c.status))
+    if actions is None:
+        role = actor.role if actor.role != "public" else None
+        actions = allowed_actions(c.status, role) if role else []
+        if actor.role == "integration":
+            actions = [x for x in actions if actor.has_scope(f"action:{x}")]
+        memo[("actions", c.status)] = actions
+    view["allowed_actions"] = list(actions)
     if audience in privacy.STAFF_AUDIENCES or audience == "reporter":
         view["overdue"] = overdue_stages(c, utcnow())
         view["language"] = complaint_language(c)
@@ -185,11 +199,7 @@ class Complaints(MethodView):
         staff = a.role in ("admin", "coordinator", "officer", "integration")
         if a.role == "integration" and not a.has_scope("complaints:read"):
             abort(403, _("This token is not granted %(scope)s.", scope="complaints:read"))
-        q = (Complaint.select(Complaint, Agency, Category, Region, Reporter)
-             .join(Agency, JOIN.LEFT_OUTER, on=(Complaint.agency == Agency.id)).switch(Complaint)
-             .join(Category, JOIN.LEFT_OUTER, on=(Complaint.category == Category.id)).switch(Complaint)
-             .join(Region, JOIN.LEFT_OUTER, on=(Complaint.region == Region.code)).switch(Complaint)
-             .join(Reporter, JOIN.LEFT_OUTER, on=(Complaint.reporter == Reporter.id)).switch(Complaint))
+        q = select_related(Complaint, LIST_RELATED)
         # On SQLite, a status filter would pick the status index and then sort every match; the
         # unary "+" (SQLite's documented hint) keeps the walk on the (created_at, id) index, newest first.
         status_col = Complaint.status if is_postgres() else NodeList((SQL("+"), Complaint.status), glue="")
@@ -238,13 +248,18 @@ class Complaints(MethodView):
             else:
                 q = q.where(Tuple(Complaint.created_at, Complaint.id) < Tuple(at, after))
         limit = args["limit"]
-        rows = list(q.order_by(*order).limit(limit + 1))
+        rows = fetch_related(q.order_by(*order).limit(limit + 1), Complaint, LIST_RELATED)
         more = len(rows) > limit
         rows = rows[:limit]
         viewer = a if staff else Actor(role="public")
         extras = page_extras(rows, viewer)
-        items = [full_view(c, viewer, timeline=False, extras=extras) for c in rows]
-        return {"items": items, "next_cursor": _encode_cursor(rows[-1].id) if more and rows else None}
+        memo: dict = {}
+        items = [full_view(c, viewer, timeline=False, extras=extras, memo=memo) for c in rows]
+        page = {"items": items, "next_cursor": _encode_cursor(rows[-1].id) if more and rows else None}
+        # full_view builds exactly ComplaintPage's shape (tests/test_list_queries.py compares it with
+        # the schema's dump for every audience), so the page skips marshmallow's second pass over
+        # every field: a sixth of a page's time.
+        return current_app.json.response(page)
 
 
 @blp.route("/<tracking_id>")

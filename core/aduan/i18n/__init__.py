@@ -398,6 +398,8 @@ def _label(table: dict, key: str, lang: str | None) -> str:
     entry = table.get(key)
     if entry is None:
         return key
+    if lang is None:  # the current language: no switch needed
+        return str(entry)
     with use_language(lang):
         return str(entry)
 

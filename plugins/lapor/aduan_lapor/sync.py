@@ -27,7 +27,7 @@ from flask import current_app
 
 from aduan import privacy, services
 from aduan.auth import system
-from aduan.db import database, utcnow
+from aduan.db import among, database, fetch_related, select_related, utcnow
 from aduan.events import JobRequest
 from aduan.i18n import N_, _, configured_language, gettext_in, isoformat, render_note
 from aduan.i18n import note as i18n_note
@@ -1074,10 +1074,13 @@ def ticket_views(complaints: list[Complaint]) -> dict[int, dict[str, Any]]:
     if not complaints:
         return {}
     ids = [c.id for c in complaints]
-    tickets = {t.complaint_id: t for t in LaporTicket.select().where(LaporTicket.complaint.in_(ids))}
+    # a staff list page runs this: column lists compiled once, the page's ids as one parameter
+    tickets = {t.complaint_id: t for t in fetch_related(
+        select_related(LaporTicket, {}).where(among(LaporTicket.complaint, ids)), LaporTicket, {})}
     jobs: dict[int, Job] = {}
-    for job in (Job.select().where(Job.complaint.in_(ids) & Job.kind.startswith("lapor.") &
-                                   Job.status.in_(["pending", "running"])).order_by(Job.run_at, Job.id)):
+    for job in fetch_related(select_related(Job, {}).where(
+            among(Job.complaint, ids) & Job.kind.startswith("lapor.") & Job.status.in_(["pending", "running"]))
+            .order_by(Job.run_at, Job.id), Job, {}):
         jobs.setdefault(job.complaint_id, job)
     out = {}
     for c in complaints:

@@ -97,15 +97,17 @@ def complaint_extras(complaints, audience):
     """:func:`complaint_extra` for a page of complaints, in one query."""
     if audience not in ("officer", "coordinator", "admin"):
         return None
+    from aduan.db import among
+    from aduan.models import Complaint
+
     from .federation import forward_view
     from .models import Open311Forward
 
     out: dict = {}
-    from aduan.models import Complaint
 
     # joined, so forward_view reads the tracking id without a query per forward
     rows = (Open311Forward.select(Open311Forward, Complaint.id, Complaint.tracking_id).join(Complaint)
-            .where(Open311Forward.complaint.in_([c.id for c in complaints])).order_by(Open311Forward.id))
+            .where(among(Open311Forward.complaint, [c.id for c in complaints])).order_by(Open311Forward.id))
     for f in rows:
         out.setdefault(f.complaint_id, {"forwards": []})["forwards"].append(forward_view(f))
     return out

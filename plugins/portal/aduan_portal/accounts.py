@@ -28,12 +28,15 @@ def sign_in():
             return redirect(_safe_next(nxt))
         return render("portal/accounts/sign_in.html", next=nxt, username="", error=None)
     username = request.form.get("username", "")
-    result = passwords.authenticate(username, request.form.get("password", ""))
-    if result.status == passwords.LOCKED:
+    result = passwords.authenticate(username, request.form.get("password", ""), client=request.remote_addr)
+    if result.status in (passwords.LOCKED, passwords.THROTTLED):
         from aduan.i18n import format_datetime
 
-        error = _("Too many failed attempts: this account is locked until %(when)s.",
+        # one message for a locked account, a "locked" unknown name and a throttled address:
+        # the answer does not tell which names are accounts
+        error = _("Too many failed sign-in attempts. Try again after %(when)s.",
                   when=format_datetime(result.locked_until, weekday=False))
+        return render("portal/accounts/sign_in.html", next=nxt, username=username[:64], error=error), 429
     elif not result.ok:
         error = _("Wrong username or password.")
     else:

@@ -62,12 +62,16 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(pc, with_passwords)
     assert pc.get("/portal/staff/").status_code == 302
 
 
-def test_lockout_is_shown_with_its_local_time(p_app, pc, with_passwords):
+def test_lockout_is_shown_with_its_local_time_and_does_not_tell_accounts_from_unknown_names(p_app, pc, with_passwords):
     for _ in range(5):
         assert sign_in_with(pc, "koord", "tebak-tebakan-saja").status_code == 401
+        assert sign_in_with(pc, "tidak_ada", "tebak-tebakan-saja").status_code == 401
     r = sign_in_with(pc, "koord", PW)  # the right password, but locked
     html = r.get_data(as_text=True)
-    assert r.status_code == 401 and "terkunci sampai" in html and "WITA" in html
+    assert r.status_code == 429 and "Terlalu banyak percobaan masuk yang gagal" in html and "WITA" in html
+    r2 = sign_in_with(pc, "tidak_ada", PW)
+    assert r2.status_code == 429 and "Terlalu banyak percobaan masuk yang gagal" in r2.get_data(as_text=True)
+    assert "terkunci" not in html  # no "this account is locked": that would confirm the account
     assert pc.get("/portal/staff/").status_code == 302
 
 

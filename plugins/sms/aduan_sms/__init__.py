@@ -109,10 +109,12 @@ def complaint_extras(complaints, audience):
         return None
     import peewee as pw
 
+    from aduan.db import among
+
     from .models import SmsMessage
 
     rows = (SmsMessage.select(SmsMessage.complaint, pw.fn.COUNT(SmsMessage.id))
-            .where(SmsMessage.complaint.in_([c.id for c in complaints]))
+            .where(among(SmsMessage.complaint, [c.id for c in complaints]))
             .group_by(SmsMessage.complaint).tuples())
     return {cid: {"messages": n} for cid, n in rows if n}
 

@@ -96,10 +96,12 @@ def complaint_extras(complaints, audience):
         return None
     import peewee as pw
 
+    from aduan.db import among
+
     from .models import TelegramMessage
 
     rows = (TelegramMessage.select(TelegramMessage.complaint, pw.fn.COUNT(TelegramMessage.id))
-            .where(TelegramMessage.complaint.in_([c.id for c in complaints]))
+            .where(among(TelegramMessage.complaint, [c.id for c in complaints]))
             .group_by(TelegramMessage.complaint).tuples())
     return {cid: {"messages": n} for cid, n in rows if n}
 

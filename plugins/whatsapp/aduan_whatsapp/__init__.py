@@ -96,10 +96,12 @@ def complaint_extras(complaints, audience):
         return None
     import peewee as pw
 
+    from aduan.db import among
+
     from .models import WhatsappMessage
 
     rows = (WhatsappMessage.select(WhatsappMessage.complaint, pw.fn.COUNT(WhatsappMessage.id))
-            .where(WhatsappMessage.complaint.in_([c.id for c in complaints]))
+            .where(among(WhatsappMessage.complaint, [c.id for c in complaints]))
             .group_by(WhatsappMessage.complaint).tuples())
     return {cid: {"messages": n} for cid, n in rows if n}
 
