@@ -73,6 +73,23 @@ def test_search_finds_the_same_complaints(filed, q):
         assert {v["tracking_id"] for v in r.json["items"]} == expected(tids, q, public=public), q
 
 
+@pytest.mark.parametrize("q", ["jalan", "rusak", "di"])
+def test_search_pages_by_cursor_newest_first(filed, q):
+    """One complaint a page, by cursor: every match once, newest first, in either way of searching."""
+    app, client, seed, tids = filed
+    seen, cursor = [], None
+    while True:
+        args = {"q": q, "limit": 1, **({"cursor": cursor} if cursor else {})}
+        r = client.get("/api/v1/complaints", query_string=args, headers=auth(seed.coordinator))
+        assert r.status_code == 200, r.json
+        seen += [v["tracking_id"] for v in r.json["items"]]
+        cursor = r.json["next_cursor"]
+        if not cursor:
+            break
+    filed_order = list(tids)  # filed one after the other: the last is the newest
+    assert seen == sorted(expected(tids, q, public=False), key=filed_order.index, reverse=True)
+
+
 def test_postgres_search_uses_the_trigram_indexes(filed):
     app, client, seed, tids = filed
     with app.app_context(), database.connection_context():
