@@ -53,29 +53,7 @@ def rate_limit(name: str, config_key: str) -> None:
         abort(resp)
 
 
-def filter_created(query, args):
-    """Apply ``created_from``/``created_to`` (inclusive days in the deployment's time zone).
-
-    Any date is accepted: a bound that falls outside what a timestamp can hold once converted to UTC
-    (``0001-01-01``, ``9999-12-31``, the usual "no limit" of clients) excludes nothing, so it is
-    simply not applied; ``created_from`` after ``created_to`` is an empty result.
-    """
-    import datetime as dt
-
-    from ..models import Complaint
-
-    cal = current_app.extensions["aduan"].calendar
-    if args.get("created_from"):
-        try:
-            query = query.where(Complaint.created_at >= cal.day_start_utc(args["created_from"]))
-        except OverflowError:
-            pass  # before year 1 in UTC: nothing was filed earlier
-    if args.get("created_to"):
-        try:
-            query = query.where(Complaint.created_at < cal.day_start_utc(args["created_to"] + dt.timedelta(days=1)))
-        except OverflowError:
-            pass  # past year 9999: nothing is filed later
-    return query
+from ..listing import filter_created  # noqa: E402,F401 - where plugins found it before aduan.listing
 
 
 def register(app, api) -> None:

@@ -9,26 +9,22 @@ from flask_smorest import Blueprint
 from flask_smorest import abort as smorest_abort
 from flask_smorest.fields import Upload
 
-from .. import privacy, services
+from .. import listing, privacy, services
 from ..auth import Actor, check_access_code
-from ..db import fetch_related, is_postgres, select_related, utcnow
+from ..db import utcnow
 from ..edge import INT_MAX
 from ..i18n import complaint_language, current_language, gettext as _, status_label
-from peewee import SQL, NodeList, Tuple
-
-from ..models import Agency, Attachment, Category, Complaint, Region, Reporter
-from ..search import text_match
+from ..models import Attachment, Complaint
 from ..sla import overdue_stages
 from ..workflow import allowed_actions
-from . import filter_created, rate_limit
+from . import rate_limit
 from .schemas import (ActionIn, AttachmentOut, ComplaintFilter, ComplaintIn, ComplaintOut, ComplaintPage, FiledOut,
                       UploadIn)
 
 blp = Blueprint("complaints", __name__, url_prefix="/api/v1/complaints",
                 description="File, follow and work complaints (pengaduan, aspirasi, permintaan informasi).")
 
-PUBLIC_LIST_STATUSES = ("dispatched", "in_progress", "on_hold", "resolved", "closed")
-LIST_RELATED = {"agency": Agency, "category": Category, "region": Region, "reporter": Reporter}
+PUBLIC_LIST_STATUSES = listing.PUBLIC_LIST_STATUSES  # (plugins import it from here)
 
 
 def _hooks():
@@ -199,58 +195,9 @@ class Complaints(MethodView):
         staff = a.role in ("admin", "coordinator", "officer", "integration")
         if a.role == "integration" and not a.has_scope("complaints:read"):
             abort(403, _("This token is not granted %(scope)s.", scope="complaints:read"))
-        q = select_related(Complaint, LIST_RELATED)
-        # On SQLite, a status filter would pick the status index and then sort every match; the
-        # unary "+" (SQLite's documented hint) keeps the walk on the (created_at, id) index, newest first.
-        status_col = Complaint.status if is_postgres() else NodeList((SQL("+"), Complaint.status), glue="")
-        if not staff:  # the public list: verified complaints that are not secret (rahasia)
-            q = q.where(status_col.in_(PUBLIC_LIST_STATUSES) & (Complaint.secret == False))  # noqa: E712
-        if a.role == "officer":
-            q = q.where(Complaint.agency == a.agency_id)
-        if a.role == "integration":  # the token's reach
-            if a.channels:
-                q = q.where(Complaint.channel.in_(sorted(a.channels)))
-            if a.agency_limited:
-                q = q.where(Complaint.agency.in_(sorted(a.agency_ids) or [0]))
-        if args.get("status"):
-            q = q.where(status_col.in_(args["status"]))
-        for key, col in (("agency_id", Complaint.agency), ("category_id", Complaint.category),
-                         ("urgency", Complaint.urgency), ("channel", Complaint.channel), ("kind", Complaint.kind)):
-            if args.get(key) is not None:
-                q = q.where(col == args[key])
-        if args.get("region"):
-            r = args["region"]
-            q = q.where((Complaint.region == r) | (Complaint.region.startswith(r + ".")))
-        q = filter_created(q, args)
-        order = (Complaint.created_at.desc(), Complaint.id.desc())
-        if args.get("q"):
-            # title or body contains q (case-insensitive); on a large PostgreSQL table a rare term
-            # is found through a few rare trigrams and its candidates sorted (aduan.search)
-            cond, order = text_match(args["q"])
-            if not staff or (a.role == "integration" and not a.has_scope("secret:read")):
-                cond = cond & (Complaint.secret == False)  # noqa: E712 - never match on hidden content
-            q = q.where(cond)
-        if args.get("overdue") is not None:
-            now = utcnow()
-            od = Complaint.status.in_(["received", "dispatched", "in_progress", "on_hold"]) & (
-                ((Complaint.first_response_at.is_null()) & (Complaint.due_first_response < now)) |
-                ((Complaint.status == "received") & (Complaint.due_verify < now)) |
-                (Complaint.status.in_(["dispatched", "in_progress"]) & (Complaint.due_followup < now)) |
-                (Complaint.due_resolution < now))
-            q = q.where(od if args["overdue"] else ~od)
-        if args.get("cursor"):
-            # Keyset on (created_at, id), the order of the (created_at, id) indexes (migration 0011):
-            # the rows after the cursor's complaint, which one primary-key read locates.
-            after = _decode_cursor(args["cursor"])
-            at = Complaint.select(Complaint.created_at).where(Complaint.id == after).scalar()
-            if at is None:  # a cursor from before 0011 whose complaint is gone: the id order
-                q = q.where(Complaint.id < after)
-            else:
-                q = q.where(Tuple(Complaint.created_at, Complaint.id) < Tuple(at, after))
-        limit = args["limit"]
-        rows = fetch_related(q.order_by(*order).limit(limit + 1), Complaint, LIST_RELATED)
-        more = len(rows) > limit
-        rows = rows[:limit]
+        q, order = listing.filtered(a, args)
+        after = _decode_cursor(args["cursor"]) if args.get("cursor") else None
+        rows, more = listing.page(q, order, limit=args["limit"], after=after)
         viewer = a if staff else Actor(role="public")
         extras = page_extras(rows, viewer)
         memo: dict = {}

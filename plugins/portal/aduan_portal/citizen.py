@@ -30,7 +30,7 @@ from markupsafe import Markup
 
 from cryptography.fernet import InvalidToken
 
-from aduan import keys, privacy, ratelimit, services
+from aduan import keys, listing, privacy, ratelimit, services
 from aduan.api import client_address
 from aduan.api.complaints import PUBLIC_LIST_STATUSES, full_view
 from aduan.auth import Actor, check_access_code
@@ -47,6 +47,7 @@ from .web import bp
 #: what the reporter may do on the tracking page, in this order (offered when the workflow allows)
 REPORTER_ACTIONS = ("reply", "rate", "reopen", "close")
 PAGE_SIZE = 20
+COUNT_CAP = 10_000  # the public list says "more than 10,000" rather than count a whole table
 CONFIRM_SLOT = "portal_filed"
 
 
@@ -121,10 +122,10 @@ def _event_label(e: dict) -> str:
 # --- home ----------------------------------------------------------------------------------------
 
 def _recent(limit: int = 5) -> list[dict]:
-    rows = (Complaint.select().where(Complaint.status.in_(PUBLIC_LIST_STATUSES), Complaint.secret == False)  # noqa: E712
-            .order_by(Complaint.id.desc()).limit(limit))
     public = Actor(role="public")
-    return [_decorate(full_view(c, public, timeline=False)) for c in rows]
+    rows, _more = listing.page(listing.filtered(public, {})[0], limit=limit)
+    memo: dict = {}
+    return [_decorate(full_view(c, public, timeline=False, extras={}, memo=memo)) for c in rows]
 
 
 def _card(public: bool = True, agency_id: int | None = None) -> dict:
@@ -525,31 +526,34 @@ def _int_arg(name: str) -> int | None:
 @bp.route("/complaints")
 def complaints():
     """Verified public complaints (never secret ones), newest first, with filters and pages."""
-    q = Complaint.select().where(Complaint.status.in_(PUBLIC_LIST_STATUSES), Complaint.secret == False)  # noqa: E712
     f = {"status": request.args.get("status") or "", "category_id": _int_arg("category_id"),
          "agency_id": _int_arg("agency_id"), "region": (request.args.get("region") or "").strip()[:16],
          "q": (request.args.get("q") or "").strip()[:100]}
-    if f["status"] in PUBLIC_LIST_STATUSES:
-        q = q.where(Complaint.status == f["status"])
-    if f["category_id"]:
-        q = q.where(Complaint.category == f["category_id"])
-    if f["agency_id"]:
-        q = q.where(Complaint.agency == f["agency_id"])
-    if f["region"]:
-        q = q.where((Complaint.region == f["region"]) | (Complaint.region.startswith(f["region"] + ".")))
-    if f["q"]:
-        q = q.where(Complaint.title.contains(f["q"]) | Complaint.body.contains(f["q"]))
-    page = max(1, min(_int_arg("page") or 1, 10_000))
-    total = q.count()
-    rows = list(q.order_by(Complaint.id.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))
+    # the API's public list (aduan.listing): verified, never secret, newest first, keyset pages
+    # ("older" after the last complaint shown, "newer" before the first), a count that stops at
+    # COUNT_CAP: the same cost at a million complaints as at a hundred
+    args = {"status": [f["status"]] if f["status"] in PUBLIC_LIST_STATUSES else None,
+            "category_id": f["category_id"], "agency_id": f["agency_id"], "region": f["region"] or None,
+            "q": f["q"] if len(f["q"]) >= 2 else None}
     public = Actor(role="public")
-    items = [_decorate(full_view(c, public, timeline=False)) for c in rows]
+    q, order = listing.filtered(public, args)
+    after, before = _int_arg("after"), _int_arg("before")
+    rows, more = listing.page(q, order, limit=PAGE_SIZE, after=after, before=None if after else before)
+    newer = older = None
+    if rows:
+        if before and not after:
+            newer, older = (rows[0].id if more else None), rows[-1].id
+        else:
+            newer, older = (rows[0].id if after else None), (rows[-1].id if more else None)
+    total = listing.bounded_count(listing.filtered(public, args, related=False)[0], COUNT_CAP)
+    memo: dict = {}
+    items = [_decorate(full_view(c, public, timeline=False, extras={}, memo=memo)) for c in rows]
     for item in items:
         item["when"] = _parse_time(item["created_at"])
     regions = (Region.select(Region.code, Region.name).where(Region.level == 2).order_by(Region.name))
     args = {k: v for k, v in f.items() if v}
-    return render_template("portal/citizen/complaints.html", items=items, filters=f, page=page, total=total,
-                           pages=max(1, -(-total // PAGE_SIZE)), args=args,
+    return render_template("portal/citizen/complaints.html", items=items, filters=f, total=total,
+                           capped=total > COUNT_CAP, cap=COUNT_CAP, newer=newer, older=older, args=args,
                            statuses=[(s, status_label(s)) for s in PUBLIC_LIST_STATUSES],
                            categories=_categories(), regions=[(r.code, r.name) for r in regions],
                            agencies=[(a.id, a.name) for a in Agency.select().where(Agency.active == True)  # noqa: E712

@@ -17,7 +17,7 @@ from flask import abort, flash, redirect, request, url_for
 from marshmallow import ValidationError
 from peewee import JOIN, fn
 
-from aduan import privacy, services, workflow
+from aduan import listing, privacy, services, workflow
 from aduan.api.schemas import ComplaintFilter
 from aduan.db import utcnow
 from aduan.i18n import (_, _l, action_label, format_datetime, kind_label, status_label, urgency_label)
@@ -31,6 +31,7 @@ from .web import bp, render, send_attachment
 
 INT_MAX = 2**31 - 1
 PAGE_SIZE = 25
+COUNT_CAP = 1000  # tab counts above it read "1000+"
 STAFF_ROLES = ("admin", "coordinator", "officer")
 MANAGER_ROLES = ("admin", "coordinator")
 
@@ -85,13 +86,6 @@ def _tabs(role: str) -> list[tuple[str, str]]:
     return [("open", _("Open")), ("overdue", _("Overdue")), ("all", _("All"))]
 
 
-def _scope(actor):
-    q = Complaint.select()
-    if actor.role == "officer":
-        q = q.where(Complaint.agency == actor.agency_id)
-    return q
-
-
 def _overdue_condition():
     conds = list(overdue_conditions(utcnow()).values())
     cond = conds[0]
@@ -138,24 +132,6 @@ def _parse_filters(actor) -> tuple[dict, dict]:
     return values, errors
 
 
-def _apply_filters(q, values, actor):
-    from aduan.api import filter_created
-
-    if values.get("status"):
-        q = q.where(Complaint.status.in_(values["status"]))
-    for key, col in (("agency_id", Complaint.agency), ("category_id", Complaint.category),
-                     ("urgency", Complaint.urgency), ("channel", Complaint.channel), ("kind", Complaint.kind)):
-        if values.get(key) is not None:
-            q = q.where(col == values[key])
-    if values.get("region"):
-        r = values["region"]
-        q = q.where((Complaint.region == r) | (Complaint.region.startswith(r + ".")))
-    q = filter_created(q, values)
-    if values.get("q"):
-        q = q.where(Complaint.title.contains(values["q"]) | Complaint.body.contains(values["q"]))
-    return q
-
-
 def _cursor_value(raw: str | None) -> int | None:
     if not raw:
         return None
@@ -183,20 +159,19 @@ def staff_queue():
     if cursor == -1:
         errors["cursor"] = [_("Use the next_cursor of a previous page.")]
         cursor = None
-    base = _apply_filters(_scope(actor), values, actor)
+    # the API's list (aduan.listing): same reach, filters, order and keyset pages; one query for
+    # the page, and tab counts that stop at COUNT_CAP (a table of a million rows is not counted)
+    ids, _order = listing.filtered(actor, values, related=False)
     counts = {}
     for key, _label in tabs:
         cond = _tab_condition(key)
-        counts[key] = (base.where(cond) if cond is not None else base).count()
-    q = base
+        n = listing.bounded_count(ids.where(cond) if cond is not None else ids, COUNT_CAP)
+        counts[key] = f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)
+    q, order = listing.filtered(actor, values)
     cond = _tab_condition(tab)
     if cond is not None:
         q = q.where(cond)
-    if cursor:
-        q = q.where(Complaint.id < cursor)
-    rows = list(q.order_by(Complaint.id.desc()).limit(PAGE_SIZE + 1))
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    rows, more = listing.page(q, order, limit=PAGE_SIZE, after=cursor)
     now = utcnow()
     items = []
     for c in rows:
@@ -212,7 +187,7 @@ def staff_queue():
                   filters=values, args=args, next_url=next_url, tab_urls=tab_urls,
                   agencies=_agencies(), categories=Category.select().order_by(Category.name),
                   statuses=STATUSES, urgencies=URGENCIES,
-                  channels=[r.channel for r in Complaint.select(Complaint.channel).distinct().order_by(Complaint.channel)]), \
+                  channels=listing.distinct_values(Complaint.channel)), \
         (400 if errors else 200)
 
 

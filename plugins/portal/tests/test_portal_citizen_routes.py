@@ -347,6 +347,7 @@ def test_public_list_filters_and_pages(world):
     html = client.get(f"/portal/complaints?agency_id={seed.agency_b.id}").get_data(as_text=True)
     assert not any(t in html for t in tids)
     assert client.get("/portal/complaints?page=99999999999999999999&category_id=x").status_code == 200
+    assert client.get("/portal/complaints?after=99999999999999999999&before=-1").status_code == 200
     page = client.get(f"/portal/complaints/{tids[0]}?lang=en")
     text = text_of(page.get_data(as_text=True))
     assert "Lampu mati nomor 0" in text and "Sudah diganti." in text and "Dinas PUPR" in text
@@ -437,3 +438,39 @@ def test_the_map_is_offered_only_with_a_tile_url_whose_host_the_csp_allows(make_
     plain = make_app(config()).test_client().get("/portal/file")
     assert 'id="map-open"' not in plain.get_data(as_text=True)
     assert "openstreetmap" not in plain.headers["Content-Security-Policy"]
+
+
+def test_public_list_pages_by_keyset_both_ways_and_caps_its_count(world, monkeypatch):
+    """The public list is the API's (aduan.listing): "older" continues after the last complaint shown,
+    "newer" goes back before the first, every complaint once in either direction; the count stops at
+    COUNT_CAP ("more than …") instead of counting a whole table."""
+    from aduan_portal import citizen
+
+    app, seed = world
+    client = app.test_client()
+    tids = []
+    for i in range(7):
+        tid, _ = api_file(client, title=f"Jalan rusak nomor {i}")
+        act(client, seed.coordinator, tid, "verify")
+        tids.append(tid)
+    monkeypatch.setattr(citizen, "PAGE_SIZE", 3)
+    shown = lambda html: [t for t in re.findall(r"/portal/complaints/([A-Z0-9]{6,})\"", html)]  # noqa: E731
+    pages, url = [], "/portal/complaints?q=Jalan rusak"
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        pages.append(shown(html))
+        nxt = re.search(r'href="([^"]+)" rel="next"', html)
+        url = nxt.group(1).replace("&amp;", "&") if nxt else None
+    assert [len(p) for p in pages] == [3, 3, 1]
+    assert sum(pages, []) == list(reversed(tids))  # newest first, each once
+    back = []
+    url = re.search(r'href="([^"]+)" rel="prev"', html).group(1).replace("&amp;", "&")
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        back.append(shown(html))
+        prev = re.search(r'href="([^"]+)" rel="prev"', html)
+        url = prev.group(1).replace("&amp;", "&") if prev else None
+    assert back == pages[-2::-1]
+    assert "7 pengaduan" in client.get("/portal/complaints?q=Jalan rusak").get_data(as_text=True)
+    monkeypatch.setattr(citizen, "COUNT_CAP", 5)
+    assert "Lebih dari 5 pengaduan" in client.get("/portal/complaints?q=Jalan rusak").get_data(as_text=True)

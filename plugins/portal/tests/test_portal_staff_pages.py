@@ -311,3 +311,54 @@ def test_templates_per_agency_and_role(p_app, user_of, world):
                       data={"csrf_token": csrf_of(page)}).status_code == 302
     assert "Umum baru" not in text(koord.get("/portal/staff/templates/"))
     assert koord.post(f"/portal/staff/templates/{ids['PUPR saja']}/delete", data={}).status_code == 400  # CSRF
+
+
+def test_queue_costs_the_same_queries_for_5_and_25_complaints_and_counts_stop_at_the_cap(p_app, p_seed, user_of,
+                                                                                        monkeypatch):
+    """The staff queue is the API's list (aduan.listing): one query for the page whatever its length
+    (no query per row for its agency, category or region), counts that stop at COUNT_CAP instead of
+    counting a whole table, and the channel choices by an index skip scan."""
+    from aduan_portal import staff
+
+    with p_app.app_context(), database.connection_context():
+        koord = User.get(User.username == "koord")
+        actor = Actor(role="coordinator", user_id=koord.id, username="koord")
+        for i in range(31):
+            c, _ = file_complaint({"title": f"Lampu mati {i}", "body": f"Lampu jalan mati di gang {i}.",
+                                   "category": "jalan", "region_code": "52.71"}, actor=Actor(role="reporter"),
+                                  channel=("web", "sms", "whatsapp")[i % 3])
+            perform(c, "verify", actor, agency_id=(p_seed.agency_a if i % 2 else p_seed.agency_b).id)
+    c = client_for(p_app, user_of, "koord")
+    db = database.obj
+    seen: list[str] = []
+    original = db.execute_sql
+
+    def counting(sql, params=None, *a, **k):
+        seen.append(sql)
+        return original(sql, params, *a, **k)
+
+    def queries(url) -> tuple[int, str]:
+        seen.clear()
+        monkeypatch.setattr(db, "execute_sql", counting)
+        try:
+            r = c.get(url)
+        finally:
+            monkeypatch.undo()
+        assert r.status_code == 200
+        return len(seen), text(r)
+
+    monkeypatch.setattr(staff, "PAGE_SIZE", 5)
+    n5, html5 = queries("/portal/staff/?tab=open")
+    assert len(re.findall(r"/portal/staff/complaints/[A-Z0-9]+\"", html5)) == 5
+    monkeypatch.setattr(staff, "PAGE_SIZE", 25)
+    n25, html25 = queries("/portal/staff/?tab=open")
+    assert len(re.findall(r"/portal/staff/complaints/[A-Z0-9]+\"", html25)) == 25
+    assert n5 == n25, (n5, n25)
+    assert not any("DISTINCT" in s for s in seen)
+    for ch in ("sms", "web", "whatsapp"):
+        assert f'<option value="{ch}"' in html25
+    monkeypatch.setattr(staff, "COUNT_CAP", 10)
+    html = queries("/portal/staff/?tab=open")[1]
+    assert "Terbuka <span class=\"count\">(10+)</span>" in html
+    html = queries(f"/portal/staff/?tab=all&agency_id={p_seed.agency_a.id}&channel=sms")[1]
+    assert "Semua <span class=\"count\">(5)</span>" in html  # below the cap: exact
