@@ -1,4 +1,5 @@
-"""The lists' text search ``q``: a case-insensitive substring of a complaint's title or body.
+"""The lists' text search ``q``: a case-insensitive substring of a complaint's title or body
+(:func:`aduan.listing.filtered`, behind ``GET /api/v1/complaints`` and the portal's lists).
 
 On SQLite, and on PostgreSQL while the table is small, the search is the plain condition
 ``title ILIKE '%q%' OR body ILIKE '%q%'``; on PostgreSQL the ``pg_trgm`` GIN indexes of migration
