@@ -11,7 +11,15 @@ Two servers on the same WSGI server (waitress, same thread count), over sockets,
   complaint, its ``file`` event, the reply), answering the same JSON.
 
 Each message comes from a new number with a new gateway id. Rounds alternate (A B A B ...); the
-table shows the median seconds per message of each and their ratio, and the messages/s of each.
+table shows the median seconds per message of each and their ratio, the messages/s of each, and
+each server process's CPU time per message (from ``/proc``; less sensitive to the machine's load
+than the wall time, which a shared machine stretches).
+
+``ADUAN_BENCH_SMS_BEFORE``: a ``PYTHONPATH`` holding other code (an export of an earlier commit:
+``git archive <commit> | tar -x -C /tmp/before``, then ``/tmp/before/core`` and each
+``/tmp/before/plugins/<name>`` joined with ``:``); a third server runs that code's webhook in the
+same rounds, so before and after are measured under the same load. ``ADUAN_BENCH_SMS_PORT``: the
+first of the three ports (default 5310).
 Run through ``bench/run.py --only sms``.
 """
 from __future__ import annotations
@@ -94,39 +102,68 @@ def _send(port: int, path: str, numbers: range) -> float:
     return time.perf_counter() - t0
 
 
-def bench(fresh_url, n: int, rounds: int, row, base_port: int = 5310) -> None:
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far (Linux ``/proc``; None elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def bench(fresh_url, n: int, rounds: int, row, base_port: int | None = None) -> None:
     """One row: seconds per message through the real webhook vs the bare route (medians of
-    ``rounds`` interleaved rounds of ``n`` messages each)."""
-    print(f"sms: {n} inbound messages per round, {THREADS} client threads, real webhook vs bare route", flush=True)
+    ``rounds`` interleaved rounds of ``n`` messages each); with ``ADUAN_BENCH_SMS_BEFORE`` a second
+    row: the same webhook running the code found there."""
+    before = os.environ.get("ADUAN_BENCH_SMS_BEFORE") or None
+    base_port = base_port or int(os.environ.get("ADUAN_BENCH_SMS_PORT") or 5310)
+    print(f"sms: {n} inbound messages per round, {THREADS} client threads, real webhook vs bare route"
+          + (" and the webhook of the code before" if before else ""), flush=True)
+    aduan = os.path.join(os.path.dirname(sys.executable), "aduan")
+    servers = {"real": (False, None), "bare": (True, None)}
+    if before:
+        servers = {"real": (False, None), "before": (False, before), "bare": (True, None)}
     url = fresh_url()
     instance = tempfile.mkdtemp(prefix="aduan-sms-bench-")
-    env = _env(url, instance)
-    aduan = os.path.join(os.path.dirname(sys.executable), "aduan")
-    subprocess.run([aduan, "db", "upgrade"], env=env, check=True, capture_output=True)
-    real_port, bare_port = base_port, base_port + 1
-    procs = [
-        subprocess.Popen([aduan, "serve", "--host", "127.0.0.1", "--port", str(real_port), "--threads", str(THREADS)],
-                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE),
-        subprocess.Popen([sys.executable, os.path.abspath(__file__), "--bare", url, str(bare_port)],
-                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE),
-    ]
+    base_env = _env(url, instance)
+    subprocess.run([aduan, "db", "upgrade"], env=base_env, check=True, capture_output=True)
+    cases, procs = {}, []
     try:
-        _wait(real_port, procs[0])
-        _wait(bare_port, procs[1])
+        for i, (name, (bare, pythonpath)) in enumerate(servers.items()):
+            env = dict(base_env)  # one database and one SECRET_KEY for all (the rounds take turns)
+            if pythonpath:
+                env["PYTHONPATH"] = pythonpath
+            port = base_port + i
+            cmd = ([sys.executable, os.path.abspath(__file__), "--bare", url, str(port)] if bare else
+                   [aduan, "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(THREADS)])
+            procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+            cases[name] = (port, "/bare" if bare else "/hooks/sms/generic", procs[-1])
+        for port, _path, proc in cases.values():
+            _wait(port, proc)
         numbers = iter(range(10**7, 10**8, n))
-        cases = {"real": (real_port, "/hooks/sms/generic"), "bare": (bare_port, "/bare")}
-        for port, path in cases.values():  # warm up
+        for port, path, _proc in cases.values():  # warm up
             start = next(numbers)
             _send(port, path, range(start, start + min(n, 50)))
         samples: dict = {k: [] for k in cases}
-        for _ in range(rounds):
-            for k, (port, path) in cases.items():
-                start = next(numbers)
+        cpu: dict = {k: [] for k in cases}
+        for r in range(rounds):
+            for k, (port, path, proc) in (list(cases.items()) if r % 2 == 0 else list(reversed(cases.items()))):
+                start, c0 = next(numbers), _cpu_seconds(proc.pid)
                 samples[k].append(_send(port, path, range(start, start + n)) / n)
-        real, bare = statistics.median(samples["real"]), statistics.median(samples["bare"])
-        row("sms", "SMS webhook, per inbound message", "bare Flask route, same rows", real, bare)
-        print(f"  ({1 / real:,.0f} messages/s through the webhook, {1 / bare:,.0f}/s through the bare route)",
-              flush=True)
+                c1 = _cpu_seconds(proc.pid)
+                if c0 is not None and c1 is not None:
+                    cpu[k].append((c1 - c0) / n)
+        med = {k: statistics.median(v) for k, v in samples.items()}
+        row("sms", "SMS webhook, per inbound message", "bare Flask route, same rows", med["real"], med["bare"])
+        if before:
+            row("sms", "same, the code before", "bare Flask route, same rows", med["before"], med["bare"])
+        print("  (" + ", ".join(f"{1 / med[k]:,.0f} messages/s {what}" for k, what in
+                                (("real", "through the webhook"), ("before", "through the webhook before"),
+                                 ("bare", "through the bare route")) if k in med) + ")", flush=True)
+        if all(cpu.values()):
+            print("  (server CPU per message: " + ", ".join(
+                f"{k} {statistics.median(v) * 1000:.2f} ms" for k, v in cpu.items()) + ")", flush=True)
     finally:
         for p in procs:
             p.terminate()

@@ -308,14 +308,15 @@ def error_fields(messages: Any) -> dict[str, Any]:
 def _install_request_hooks(app: Flask) -> None:
     from .auth import PUBLIC, actor_for_token
 
-    from .i18n import gettext as _, http_message, negotiate, requested_language
+    from .i18n import DEFAULT_LANGUAGE, gettext as _, http_message, normalize, requested_language
 
     from .health import NO_DB_ENDPOINTS
 
     @app.before_request
     def _connect():
+        # negotiate() without parsing ?lang= and Accept-Language a second time
         g.aduan_language_requested = requested_language(request)
-        g.aduan_language = negotiate(request, app.config["LANGUAGE"])
+        g.aduan_language = g.aduan_language_requested or normalize(app.config["LANGUAGE"]) or DEFAULT_LANGUAGE
         # The edge first: nothing with a NUL, a too-deep JSON body, … reaches auth or a view.
         check_request(request)
         if request.endpoint in NO_DB_ENDPOINTS:

@@ -83,8 +83,17 @@ def system(label: str = "system") -> Actor:
     return Actor(role="system", label=label)
 
 
+#: Bytes below this map evenly onto ALPHABET (``b % 29``); the rest are drawn again.
+_CODE_BYTE_LIMIT = 256 - 256 % len(ALPHABET)
+
+
 def random_code(n: int) -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(n))
+    """``n`` characters of :data:`ALPHABET`, uniformly from the OS's CSPRNG (one read for the whole
+    code instead of one per character: it runs twice for every filing)."""
+    out: list[str] = []
+    while len(out) < n:
+        out += [ALPHABET[b % len(ALPHABET)] for b in secrets.token_bytes(n + 4) if b < _CODE_BYTE_LIMIT]
+    return "".join(out[:n])
 
 
 def normalise_code(value: str) -> str:

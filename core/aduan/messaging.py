@@ -27,6 +27,7 @@ limit), and calls :func:`receive`. Everything else is decided here, the same way
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import logging
@@ -258,7 +259,7 @@ def mask(address: str | None) -> str:
 
 # --- contacts, consent, blocklist ------------------------------------------------------------------
 
-def lock_contact(channel: str, address: str) -> Contact:
+def lock_contact(channel: str, address: str, *, phone: bool = False) -> Contact:
     """The contact row, created if new and locked until the current transaction ends.
 
     Everything the engine decides for one contact (limits, duplicates, drafts) happens under this
@@ -267,10 +268,31 @@ def lock_contact(channel: str, address: str) -> Contact:
     One statement: ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` creates the row or touches the
     existing one, which on PostgreSQL locks it like ``SELECT … FOR UPDATE`` would (SQLite's write
     transactions are serialised anyway). The returned contact carries ``blocked_``: whether
-    :class:`ContactBlock` lists its address (so :func:`is_blocked` needs no query of its own).
+    :class:`ContactBlock` lists its address (so :func:`is_blocked` needs no query of its own), and
+    with ``phone`` (an E.164 address) ``phone_reporter_``: the id of the most recent
+    :class:`Reporter` with that number, or ``None`` (so :func:`reporter_for` reads no reporter for a
+    number never seen).
     """
     now = utcnow()
-    p = database.param
+    stamp = Contact.created_at.db_value(now)
+    rows = database.execute_sql(_lock_sql(database.param, phone),
+                                (channel, address, False, stamp, stamp, channel, address)
+                                + ((address,) if phone else ())).fetchall()
+    row = rows[0]
+    contact = Contact(__no_default__=1)
+    contact.__data__ = {f.name: f.python_value(v) for f, v in zip(Contact._meta.sorted_fields, row)}
+    contact.blocked_ = bool(row[_CONTACT_WIDTH])
+    if phone:
+        contact.phone_reporter_ = row[_CONTACT_WIDTH + 1]
+    return contact
+
+
+_CONTACT_WIDTH = len(Contact._meta.sorted_fields)
+
+
+@functools.lru_cache(maxsize=8)
+def _lock_sql(p: str, phone: bool) -> str:
+    """The text of :func:`lock_contact`'s statement, built once per parameter style."""
     t = Contact._meta
     cols = ", ".join(f'"{f.column_name}"' for f in t.sorted_fields)
     sql = (f'INSERT INTO "{t.table_name}" ("channel", "address", "opted_out", "inbound_count", "reply_count", '
@@ -278,11 +300,10 @@ def lock_contact(channel: str, address: str) -> Contact:
            f'ON CONFLICT ("channel", "address") DO UPDATE SET "channel" = excluded."channel" '
            f'RETURNING {cols}, EXISTS (SELECT 1 FROM "{ContactBlock._meta.table_name}" '
            f'WHERE "channel" = {p} AND "address" = {p}) AS "blocked_"')
-    stamp = Contact.created_at.db_value(now)
-    rows = list(Contact.raw(sql, channel, address, Contact.opted_out.db_value(False), stamp, stamp, channel, address))
-    contact = rows[0]
-    contact.blocked_ = bool(contact.blocked_)
-    return contact
+    if phone:
+        sql += (f', (SELECT "id" FROM "{Reporter._meta.table_name}" WHERE "phone" = {p} '
+                f'ORDER BY "id" DESC LIMIT 1) AS "phone_reporter_"')
+    return sql
 
 
 def get_contact(channel: str, address: str | None) -> Contact | None:
@@ -360,8 +381,13 @@ def reporter_for(ch: Channel, contact: Contact | None) -> Reporter | None:
         if rows:
             return rows[0]
     if ch.phone_addresses:
-        rows = list(Reporter.raw(select + f'WHERE "phone" = {database.param} ORDER BY "id" DESC LIMIT 1',
-                                 contact.address))
+        if hasattr(contact, "phone_reporter_"):  # lock_contact looked the number up already
+            if contact.phone_reporter_ is None:
+                return None
+            rows = list(Reporter.raw(select + f'WHERE "id" = {database.param}', contact.phone_reporter_))
+        else:
+            rows = list(Reporter.raw(select + f'WHERE "phone" = {database.param} ORDER BY "id" DESC LIMIT 1',
+                                     contact.address))
         return rows[0] if rows else None
     return None
 
@@ -515,7 +541,7 @@ def receive(ch: Channel, msg: Inbound, *, inline: bool) -> Outcome:
     address = ch.normalise(raw)
     body = clean_text(msg.text)[:MAX_STORED]  # the core refuses more than 10,000 characters anyway
     with database.atomic():
-        contact = lock_contact(ch.name, address) if address else None
+        contact = lock_contact(ch.name, address, phone=ch.phone_addresses) if address else None
         now = utcnow()  # read under the lock: the windows of one contact only move forward
         if ch.skips_duplicates:
             rec = ch.log_inbound(msg, address, raw, body)

@@ -8,6 +8,7 @@ apply to every one of them.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -266,6 +267,12 @@ def file_complaint(data: Mapping[str, Any], *, actor: Actor, channel: str = "web
     ``phone``, ``email``, ``nik``, ``language``), ``lat``, ``lng``, ``address``, ``region_code``,
     ``incident_date``, ``language`` (the reporter's language when there is no ``reporter``; see
     :func:`filing_language`). Channels pass an existing ``reporter`` they matched themselves.
+
+    Called inside the caller's transaction (the conversation engine, the Open311 and LAPOR! imports)
+    it writes in that transaction, without a savepoint of its own (two statements fewer per
+    filing): an error while writing propagates with the rows written so far still in the caller's
+    transaction, which must then be rolled back (leaving the caller's ``atomic`` block does that).
+    Alone, it commits its rows in one transaction.
     """
     errors: dict[str, list[str]] = {}
     now = now or utcnow()
@@ -311,7 +318,7 @@ def file_complaint(data: Mapping[str, Any], *, actor: Actor, channel: str = "web
     st = _state()
     deadlines = Deadlines(current_app.config, st.calendar).on_file(now, urgency)
     code = random_code(ACCESS_CODE_LEN)
-    with database.atomic():
+    with (contextlib.nullcontext() if database.in_transaction() else database.atomic()):
         if reporter is None and (rep_data.get("name") or phone_raw or rep_data.get("email") or nik):
             enc, masked = encrypt_nik(nik) if nik else (None, None)
             reporter = create_row(

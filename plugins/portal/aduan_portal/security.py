@@ -43,11 +43,18 @@ class PortalSessionInterface(SecureCookieSessionInterface):
     """Flask's cookie session, signed with the ``portal-session`` derived key (rotation-aware)."""
 
     def get_signing_serializer(self, app):
-        secrets_ = [k.hex() for k in keys.derive_all("portal-session", app.config)]
-        # itsdangerous signs with the last key and verifies with any of them.
-        return URLSafeTimedSerializer(list(reversed(secrets_)), salt=self.salt, serializer=self.serializer,
-                                      signer_kwargs={"key_derivation": self.key_derivation,
-                                                     "digest_method": self.digest_method})
+        # Flask opens the session of every request (webhooks and API calls too): the serializer is
+        # built once per set of keys (a rotation changes the set) instead of once per request.
+        return _serializer(tuple(keys.secrets_in_use(app.config)), self.salt, self.serializer,
+                           self.key_derivation, self.digest_method)
+
+
+@functools.lru_cache(maxsize=8)
+def _serializer(secrets_in_use, salt, serializer, key_derivation, digest_method) -> URLSafeTimedSerializer:
+    secrets_ = [keys.derive_from(s, "portal-session").hex() for s in secrets_in_use]
+    # itsdangerous signs with the last key and verifies with any of them.
+    return URLSafeTimedSerializer(list(reversed(secrets_)), salt=salt, serializer=serializer,
+                                  signer_kwargs={"key_derivation": key_derivation, "digest_method": digest_method})
 
 
 def init_sessions(app) -> None:

@@ -12,8 +12,12 @@ _BASIC = frozenset(GSM7_BASIC) - {"\x1b"}
 _EXT = frozenset(GSM7_EXT)
 
 
+_GSM7 = _BASIC | _EXT
+_NO_EXT = {ord(ch): None for ch in _EXT}  # str.translate table deleting the extension characters
+
+
 def is_gsm7(text: str) -> bool:
-    return all(ch in _BASIC or ch in _EXT for ch in text)
+    return _GSM7.issuperset(text)
 
 
 def _units(text: str, gsm: bool) -> list[int]:
@@ -21,6 +25,13 @@ def _units(text: str, gsm: bool) -> list[int]:
     if gsm:
         return [2 if ch in _EXT else 1 for ch in text]
     return [2 if ord(ch) > 0xFFFF else 1 for ch in text]
+
+
+def _size(text: str, gsm: bool) -> int:
+    """``sum(_units(text, gsm))`` without a loop in Python (it runs for every message and reply)."""
+    if gsm:
+        return 2 * len(text) - len(text.translate(_NO_EXT))
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def encoding(text: str) -> str:
@@ -32,7 +43,7 @@ def segments(text: str) -> int:
     if not text:
         return 0
     gsm = is_gsm7(text)
-    n = sum(_units(text, gsm))
+    n = _size(text, gsm)
     single, multi = (160, 153) if gsm else (70, 67)
     return 1 if n <= single else math.ceil(n / multi)
 

@@ -14,9 +14,15 @@ from aduan_sms.models import SmsMessage
 
 TEXT = "Lapor: lampu jalan di Jl. Udayana mati sejak seminggu, gelap sekali malam hari"
 
-#: what the conversation engine may add to the filing itself: lock (or create) the contact, log
-#: the message, find the reporter, mark the message processed, log the reply, update the contact
-ENGINE_QUERIES = 6
+#: what the conversation engine adds to the filing itself for a number never seen: lock (or
+#: create) the contact (which also looks the number up among reporters), log the message, mark it
+#: processed, log the reply, update the contact
+ENGINE_QUERIES = 5
+#: a known number also reads its reporter (the filing then writes no reporter)
+ENGINE_QUERIES_KNOWN = 6
+#: the whole of an inbound message that files a complaint, filing included: the five above, and the
+#: reporter (written, or read when known), the complaint and its ``file`` event, without savepoints
+TOTAL = 8
 
 
 class _Queries(logging.Handler):
@@ -59,7 +65,7 @@ def _filing_queries(app, reporter=None, phone=None) -> int:
         return len(sql)
 
 
-def test_an_inbound_sms_costs_the_filing_plus_six_queries_and_a_retry_two(sms_app, seed, signers):
+def test_an_inbound_sms_costs_eight_statements_and_a_retry_two(sms_app, seed, signers):
     app = sms_app()
     client = app.test_client()
     sender = "+6281907071111"
@@ -80,7 +86,12 @@ def test_an_inbound_sms_costs_the_filing_plus_six_queries_and_a_retry_two(sms_ap
     new_number = _filing_queries(app, phone="+6281907072222")
     known_number = _filing_queries(app, reporter=rep)
     assert len(first) <= new_number + ENGINE_QUERIES, first
-    assert len(second) <= known_number + ENGINE_QUERIES, second
+    assert len(second) <= known_number + ENGINE_QUERIES_KNOWN, second
+    assert len(first) <= TOTAL and len(second) <= TOTAL, (first, second)
+    # inside the engine's transaction the filing takes no savepoint, and a new number is looked up
+    # among reporters by the contact's own statement
+    assert not [q for q in first + second if "SAVEPOINT" in q.upper()], first + second
+    assert not [q for q in first if q.lstrip().upper().startswith("SELECT")], first
     assert len(retry) <= 2, retry  # lock the contact, try to log the message: nothing else
 
 
@@ -139,3 +150,22 @@ def test_a_blocked_number_is_recognised_from_the_contact_lock(sms_app, seed, sig
     with app.app_context(), database.connection_context():
         assert Complaint.select().count() == 1
         assert SmsMessage.get(SmsMessage.provider_message_id == "b-2").status == "blocked"
+
+
+def test_a_first_sms_from_a_number_known_from_the_web_files_under_that_reporter(sms_app, seed, signers):
+    """The contact's statement looks the number up among reporters: a number that filed on the web
+    before files its first SMS under the same reporter (read once, never written again)."""
+    app = sms_app()
+    client = app.test_client()
+    r = client.post("/api/v1/complaints", json={"body": TEXT, "reporter": {"phone": "081907075555", "name": "Ani"}})
+    assert r.status_code == 201, r.json
+    with counting() as sql:
+        r = signers.generic(client, {"from": "+6281907075555", "text": TEXT, "id": "w-1"})
+    assert r.status_code == 200 and "lacak" in r.json["reply"]
+    with app.app_context(), database.connection_context():
+        assert Reporter.select().where(Reporter.phone == "+6281907075555").count() == 1
+        rep = Reporter.get(Reporter.phone == "+6281907075555")
+        assert [c.reporter_id for c in Complaint.select().order_by(Complaint.id)] == [rep.id, rep.id]
+        assert Contact.get(Contact.address == "+6281907075555").reporter_id == rep.id
+    assert len(sql) <= TOTAL, sql
+    assert not [q for q in sql if q.lstrip().upper().startswith("INSERT INTO \"REPORTER\"")], sql
