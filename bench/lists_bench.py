@@ -114,7 +114,8 @@ def cases(ids: dict) -> dict:
     }
 
 
-def bench(urls: list[str], sizes: tuple[int, int], rounds: int, n: int, keep: bool, rows_out: list) -> None:
+def bench(urls: list[str], sizes: tuple[int, int], rounds: int, n: int, keep: bool, rows_out: list,
+          only: str | None = None) -> None:
     from aduan.db import database
 
     small, large = sizes
@@ -158,7 +159,8 @@ def bench(urls: list[str], sizes: tuple[int, int], rounds: int, n: int, keep: bo
                 r = client.get(url, headers=headers)
             finally:
                 del obj.execute_sql
-            page_sql = next(x for x in seen if "ORDER BY" in x[0] and '"created_at" DESC' in x[0])
+            page_sql = next(x for x in seen if "ORDER BY" in x[0] and '"created_at"' in x[0] and " DESC" in x[0]
+                            and "LIMIT" in x[0])
             return len(seen), len(r.get_json()["items"]), page_sql
 
         def sql_batch(page_sql) -> list:
@@ -177,6 +179,8 @@ def bench(urls: list[str], sizes: tuple[int, int], rounds: int, n: int, keep: bo
     print(f"lists: {PAGE} a page, {large:,} vs {small:,} complaints, {rounds} rounds of {n}", flush=True)
     p95 = lambda xs: statistics.quantiles(xs, n=20)[18]  # noqa: E731
     for name, (qs, who) in cases(built[small][2]).items():
+        if only and not any(o.strip() and o.strip() in name for o in only.split(",")):
+            continue
         b_small, count_small, sql_small = runner(small, qs, who)
         # the large database's ids (agency, category) for the same case
         qs_large = cases(built[large][2])[name][0]
@@ -216,6 +220,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("-n", type=int, default=10)
     ap.add_argument("--keep", action="store_true", help="reuse databases that already hold the sizes asked")
+    ap.add_argument("--only", help="run only the cases whose name contains one of these (comma-separated), "
+                                   "e.g. --only q  (the text-search cases: 'q=…' and 'q + …')")
     args = ap.parse_args(argv)
     logging.getLogger("aduan").setLevel(logging.ERROR)
     if args.list_urls:
@@ -224,7 +230,7 @@ def main(argv=None) -> int:
         tmp = tempfile.mkdtemp(prefix="aduan-lists-")
         urls = [f"sqlite:///{tmp}/small.db", f"sqlite:///{tmp}/large.db"]
     rows: list = []
-    bench(urls, (args.small, args.large), args.rounds, args.n, args.keep, rows)
+    bench(urls, (args.small, args.large), args.rounds, args.n, args.keep, rows, only=args.only)
     return 0
 
 

@@ -22,6 +22,7 @@ from peewee import SQL, NodeList, Tuple
 
 from .db import fetch_related, is_postgres, select_related, utcnow
 from .models import Agency, Category, Complaint, Region, Reporter
+from .search import text_match
 
 #: What the public list shows: verified complaints (not received, rejected or archived).
 PUBLIC_LIST_STATUSES = ("dispatched", "in_progress", "on_hold", "resolved", "closed")
@@ -95,8 +96,9 @@ def filtered(actor, args: dict, *, related: bool = True):
     q = filter_created(q, args)
     order = ORDER
     if args.get("q"):
-        term = args["q"]
-        cond = Complaint.title.contains(term) | Complaint.body.contains(term)
+        # title or body contains q (case-insensitive); on a large PostgreSQL table a rare term is
+        # found through a few rare trigrams and its candidates sorted (aduan.search)
+        cond, order = text_match(args["q"])
         if not staff or (actor.role == "integration" and not actor.has_scope("secret:read")):
             cond = cond & (Complaint.secret == False)  # noqa: E712 - never match on hidden content
         q = q.where(cond)
