@@ -9,8 +9,9 @@ One query per page whatever the filters and the table's size:
 * **Order and pages**: newest first by ``(created_at, id)``, the order of the ``(created_at, id)``
   and ``(agency_id, created_at, id)`` indexes (core migration 0011); a page is the rows after a
   cursor complaint (keyset), so page 1,000 costs what page 1 costs.
-* **Rows** come with their agency, category, region and reporter from one joined query
-  (:func:`aduan.db.select_related` / :func:`aduan.db.fetch_related`): no query per row.
+* **Rows** come with their reporter from one joined query (:func:`aduan.db.select_related` /
+  :func:`aduan.db.fetch_related`) and their agency, category and region from the process's
+  directory cache (:func:`attach_directory`): no query per row.
 * **Counts** for tabs are bounded (:func:`bounded_count`): "1000+" costs at most 1,001 index
   entries, where an exact count of a million-row table reads every row.
 """
@@ -26,8 +27,11 @@ from .search import text_match
 
 #: What the public list shows: verified complaints (not received, rejected or archived).
 PUBLIC_LIST_STATUSES = ("dispatched", "in_progress", "on_hold", "resolved", "closed")
-#: The rows read with each complaint of a page.
-RELATED = {"agency": Agency, "category": Category, "region": Region, "reporter": Reporter}
+#: The rows read with each complaint of a page: the reporter joined; agency, category and region
+#: from the process's directory cache (:func:`attach_directory`).
+RELATED = {"reporter": Reporter}
+#: The directory rows a complaint names: (foreign key, model, the column it points at).
+DIRECTORY = (("agency", Agency, "id"), ("category", Category, "id"), ("region", Region, "code"))
 #: Newest first: the lists' order, and the keyset's.
 ORDER = (Complaint.created_at.desc(), Complaint.id.desc())
 STAFF_ROLES = ("admin", "coordinator", "officer", "integration")
@@ -129,7 +133,25 @@ def page(query, order=ORDER, *, limit: int, after: int | None = None,
         else:
             query = query.where(Tuple(Complaint.created_at, Complaint.id) < Tuple(at, after))
     rows = fetch_related(query.order_by(*order).limit(limit + 1), Complaint, RELATED)
-    return rows[:limit], len(rows) > limit
+    return attach_directory(rows[:limit]), len(rows) > limit
+
+
+def attach_directory(rows: list[Complaint]) -> list[Complaint]:
+    """Set each complaint's agency, category and region from the process's directory cache
+    (:func:`aduan.services.cached_rows`, ``LOOKUP_CACHE_SECONDS``; what is not cached is read in one
+    query per table). Joining the three small tables into the page's query made PostgreSQL spend
+    more time planning it than running it (bench/README.md); a changed name shows at once in the
+    process that changed it and within ``LOOKUP_CACHE_SECONDS`` in the others."""
+    from .services import cached_rows
+
+    for name, model, by in DIRECTORY:
+        fk = Complaint._meta.fields[name].name
+        found = cached_rows(model, by, [c.__data__.get(fk) for c in rows])
+        for c in rows:
+            value = c.__data__.get(fk)
+            if value is not None:
+                c.__rel__[name] = found.get(value)
+    return rows
 
 
 def bounded_count(query, cap: int = 1000) -> int:

@@ -205,6 +205,40 @@ def _cached_row(model, by: str, value):
     return inst
 
 
+def cached_rows(model, by: str, values) -> dict:
+    """``{value: row}`` for the ``model`` rows whose ``by`` column is one of ``values``, from the same
+    per-app cache as :func:`_cached_row` (``LOOKUP_CACHE_SECONDS``): the rows not cached are read in
+    one query. For lists, whose every page names a few agencies, categories and regions: joining
+    those tables cost the database more to plan than to run (bench/README.md). Instances are shared
+    by the rows of one call; unknown values are left out."""
+    from .db import among
+
+    wanted = {v for v in values if v is not None}
+    if not wanted:
+        return {}
+    ttl = current_app.config.get("LOOKUP_CACHE_SECONDS", 0)
+    cache = _state().lookup_cache if ttl else {}
+    now = time.monotonic()
+    out, missing = {}, []
+    for v in wanted:
+        hit = cache.get((model.__name__, by, v))
+        if hit is not None and hit[0] >= now:
+            inst = model(__no_default__=1)
+            inst.__data__ = dict(hit[1])
+            out[v] = inst
+        else:
+            missing.append(v)
+    if missing:
+        field = getattr(model, by)
+        for row in model.select().where(among(field, sorted(missing))):
+            out[getattr(row, by)] = row
+            if ttl:
+                if len(cache) >= LOOKUP_CACHE_MAX:
+                    cache.clear()
+                cache[(model.__name__, by, getattr(row, by))] = (now + ttl, dict(row.__data__))
+    return out
+
+
 def forget_lookups(app=None) -> None:
     """Drop the cached categories and regions of this process (call after changing them)."""
     from flask import has_app_context

@@ -347,13 +347,16 @@ def test_queue_costs_the_same_queries_for_5_and_25_complaints_and_counts_stop_at
         assert r.status_code == 200
         return len(seen), text(r)
 
+    # a cold directory cache reads the page's agencies, categories and regions: one query per table
+    monkeypatch.setattr(staff, "PAGE_SIZE", 25)
+    n_cold = queries("/portal/staff/?tab=open")[0]
     monkeypatch.setattr(staff, "PAGE_SIZE", 5)
     n5, html5 = queries("/portal/staff/?tab=open")
     assert len(re.findall(r"/portal/staff/complaints/[A-Z0-9]+\"", html5)) == 5
     monkeypatch.setattr(staff, "PAGE_SIZE", 25)
     n25, html25 = queries("/portal/staff/?tab=open")
     assert len(re.findall(r"/portal/staff/complaints/[A-Z0-9]+\"", html25)) == 25
-    assert n5 == n25, (n5, n25)
+    assert n5 == n25 <= n_cold <= n25 + 3, (n5, n25, n_cold)
     assert not any("DISTINCT" in s for s in seen)
     for ch in ("sms", "web", "whatsapp"):
         assert f'<option value="{ch}"' in html25
