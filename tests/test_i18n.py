@@ -411,3 +411,38 @@ def test_plurals_follow_the_languages_rule():
     for n in (0, 1, 2, 5):
         assert translations("id").ungettext("%(num)d file", "%(num)d files", n) == "%(num)d berkas"
     assert translations("en").ungettext("%(num)d file", "%(num)d files", 2) == "%(num)d files"
+
+
+def test_isoformat_fast_path_writes_what_the_zone_conversion_writes():
+    """aduan.i18n.isoformat shifts a stored UTC time by its day's offset instead of converting it with
+    the zone; the text must be the conversion's for every zone and day, offset changes and the
+    extremes included."""
+    import datetime as dt
+    import random
+    from zoneinfo import ZoneInfo
+
+    from aduan.i18n import isoformat
+
+    def slow(v, tz):
+        return v.replace(tzinfo=dt.timezone.utc).astimezone(tz).replace(microsecond=0).isoformat()
+
+    rnd = random.Random(7)
+    zones = [ZoneInfo(z) for z in ("Asia/Makassar", "Asia/Jakarta", "Asia/Jayapura", "Europe/Berlin",
+                                   "America/Sao_Paulo", "Australia/Lord_Howe", "UTC")]
+    values = [dt.datetime(1, 1, 1), dt.datetime(1, 1, 1, 23, 59, 59), dt.datetime(1900, 1, 1, 12),
+              dt.datetime(1932, 10, 31, 16, 7, 36), dt.datetime(1963, 12, 31, 23, 30),  # Indonesian offset changes
+              dt.datetime(2026, 3, 29, 0, 59, 59), dt.datetime(2026, 3, 29, 1, 0, 0),  # Berlin: summer time
+              dt.datetime(2026, 10, 25, 0, 59, 59, 999999), dt.datetime(2026, 10, 25, 1, 0),
+              dt.datetime(9999, 12, 30, 12)]
+    values += [dt.datetime(1900, 1, 1) + dt.timedelta(seconds=rnd.randrange(0, 200 * 365 * 86400),
+                                                      microseconds=rnd.randrange(10 ** 6)) for _ in range(3000)]
+    for tz in zones:
+        for v in values:
+            try:
+                want = slow(v, tz)
+            except OverflowError:  # before year 1 or after 9999 in that zone: both refuse alike
+                with pytest.raises(OverflowError):
+                    isoformat(v, tz)
+                continue
+            assert isoformat(v, tz) == want, (tz, v)
+    assert isoformat(None, zones[0]) is None

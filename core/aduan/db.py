@@ -282,11 +282,33 @@ def select_related(model, related: dict[str, type]) -> peewee.ModelSelect:
     return _joined(model.select(*fields), model, related)
 
 
-def _instance(model, fields, row, start: int):
+#: Field classes whose ``python_value`` leaves psycopg2's value as it is (a str, int, bool, float,
+#: date or naive datetime): on PostgreSQL their values are taken without the call. Exact classes
+#: only: a subclass may convert (an encrypted or JSON field).
+_NATIVE_ON_POSTGRES = {peewee.CharField, peewee.TextField, peewee.IntegerField, peewee.BigIntegerField,
+                       peewee.SmallIntegerField, peewee.AutoField, peewee.BigAutoField, peewee.BooleanField,
+                       peewee.FloatField, peewee.DoubleField, peewee.DateTimeField, peewee.DateField}
+_CONVERTERS: dict = {}
+
+
+def _converters(fields, pg: bool) -> list:
+    """``[(name, python_value or None), …]`` for ``fields`` on this engine (None: the driver's value is kept)."""
+    key = (tuple(fields), pg)
+    conv = _CONVERTERS.get(key)
+    if conv is None:
+        def native(f):
+            while isinstance(f, peewee.ForeignKeyField):
+                f = f.rel_field
+            return pg and type(f) in _NATIVE_ON_POSTGRES
+        conv = _CONVERTERS[key] = [(f.name, None if native(f) else f.python_value) for f in fields]
+    return conv
+
+
+def _instance(model, fields, row, start: int, conv: list | None = None):
     data = {}
-    for i, f in enumerate(fields, start):
+    for i, (name, py) in enumerate(conv or _converters(fields, is_postgres()), start):
         v = row[i]
-        data[f.name] = None if v is None else f.python_value(v)
+        data[name] = v if v is None or py is None else py(v)
     inst = model.__new__(model)  # what Model.__init__(__no_default__=True) sets, without a setattr per field
     inst.__data__, inst._dirty, inst.__rel__ = data, set(), {}
     return inst
@@ -299,21 +321,23 @@ def fetch_related(query: peewee.ModelSelect, model, related: dict[str, type]) ->
     most of a staff list page's time in Python (bench/README.md)."""
     sql, params = query.sql()
     cursor = database.execute_sql(sql, params)
+    pg = is_postgres()
     root_fields = model._meta.sorted_fields
+    root_conv = _converters(root_fields, pg)
     spec, at = [], len(root_fields)
     for name, rel in related.items():
         rf = rel._meta.sorted_fields
-        spec.append((name, rel, rf, at + rf.index(rel._meta.primary_key)))
+        spec.append((name, rel, rf, at + rf.index(rel._meta.primary_key), _converters(rf, pg)))
         at += len(rf)
     out = []
     for row in cursor.fetchall():
-        inst = _instance(model, root_fields, row, 0)
+        inst = _instance(model, root_fields, row, 0, root_conv)
         start = len(root_fields)
-        for name, rel, rf, pk_at in spec:
+        for name, rel, rf, pk_at, conv in spec:
             if row[pk_at] is None:
                 inst.__rel__[name] = None  # no such row: known absent, no lazy query
             else:
-                inst.__rel__[name] = _instance(rel, rf, row, start)
+                inst.__rel__[name] = _instance(rel, rf, row, start, conv)
             start += len(rf)
         out.append(inst)
     return out

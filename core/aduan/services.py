@@ -24,11 +24,11 @@ from flask import current_app
 
 from . import keys, workflow
 from .auth import Actor, hash_access_code, normalise_code, random_code
-from .db import create_row, database, fetch_related, is_postgres, select_related, select_row, update_rows, utcnow
+from .db import create_row, database, is_postgres, select_row, update_rows, utcnow
 from .events import DomainEvent
 from .i18n import N_, gettext as _, configured_language, isoformat, normalize, note, render_note, requested_language
 from .jobs import enqueue
-from .models import (KINDS, OPEN_STATUSES, URGENCIES, Agency, Attachment, Category, Complaint, Event, Region,
+from .models import (KINDS, URGENCIES, Agency, Attachment, Category, Complaint, Event, Region,
                      Reporter)
 from .privacy import can_see
 from .sla import Deadlines, overdue_conditions, overdue_stages
@@ -134,8 +134,7 @@ def decrypt_nik(reporter: Reporter) -> str | None:
 
 def find_complaint(tracking_id: str) -> Complaint:
     tid = normalise_tracking_id(tracking_id)
-    found = fetch_related(select_related(Complaint, {}).where(Complaint.tracking_id == tid).limit(1), Complaint, {})
-    c = found[0] if found else None
+    c = select_row(Complaint, tracking_id=tid)
     if c is None:
         raise NotFound(_("No complaint with tracking id %(tid)s.", tid=tracking_id))
     return c

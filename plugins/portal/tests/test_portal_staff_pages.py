@@ -12,7 +12,7 @@ import pytest
 from aduan import workflow
 from aduan.auth import Actor
 from aduan.db import database, utcnow
-from aduan.models import Agency, Complaint, User
+from aduan.models import Complaint, User
 from aduan.services import add_attachment, file_complaint, perform
 from aduan_portal.testing import csrf_of, sign_in
 
