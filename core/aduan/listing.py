@@ -123,7 +123,7 @@ def page(query, order=ORDER, *, limit: int, after: int | None = None,
             newer = query.where(Tuple(Complaint.created_at, Complaint.id) > Tuple(at, before))
             rows = fetch_related(newer.order_by(Complaint.created_at.asc(), Complaint.id.asc()).limit(limit + 1),
                                  Complaint, RELATED)
-            return list(reversed(rows[:limit])), len(rows) > limit
+            return attach_directory(list(reversed(rows[:limit]))), len(rows) > limit
     if after:
         # Keyset on (created_at, id): the rows after the cursor's complaint, which one primary-key
         # read locates.
