@@ -6,36 +6,17 @@ many queries as a page of 5. The fields are the same as on each complaint's own 
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from aduan.db import database
 from aduan.plugins import installed_plugins
-from aduan.testing import auth, seed_basics
+from aduan.testing import auth, recording_queries, seed_basics
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = sorted(p.name for p in (ROOT / "plugins").iterdir()
                  if (p / "pyproject.toml").exists() and p.name in installed_plugins())
-
-
-@contextmanager
-def counting_queries():
-    """Count the SQL statements the database runs (every peewee query goes through execute_sql)."""
-    db = database.obj
-    seen: list[str] = []
-    original = db.execute_sql
-
-    def execute_sql(sql, params=None, *args, **kwargs):
-        seen.append(sql)
-        return original(sql, params, *args, **kwargs)
-
-    db.execute_sql = execute_sql
-    try:
-        yield seen
-    finally:
-        del db.execute_sql
 
 
 @pytest.fixture
@@ -83,7 +64,7 @@ def listed(make_app):
 
 
 def page(client, token, limit):
-    with counting_queries() as seen:
+    with recording_queries() as seen:
         r = client.get(f"/api/v1/complaints?limit={limit}", headers=auth(token))
     assert r.status_code == 200, r.json
     assert len(r.json["items"]) == limit

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from aduan.db import database, is_postgres
-from aduan.testing import auth, seed_basics
+from aduan.testing import auth, recording_queries, seed_basics
 
 TEXTS = [
     ("Jalan berlubang di Narmada", "Lubang besar dekat masjid, bahaya untuk motor."),
@@ -105,14 +105,8 @@ def test_postgres_search_uses_the_trigram_indexes(filed):
 
 def list_sql(app, client, headers, q):
     """The list query (SQL, params) a ``GET /api/v1/complaints?q=…`` ran."""
-    seen = []
-    obj = database.obj
-    orig = obj.execute_sql
-    obj.execute_sql = lambda sql, params=None, *a, **k: (seen.append((sql, params)), orig(sql, params, *a, **k))[1]
-    try:
+    with recording_queries() as seen:
         r = client.get("/api/v1/complaints", query_string={"q": q}, headers=headers)
-    finally:
-        del obj.execute_sql
     assert r.status_code == 200, r.json
     return next(x for x in seen if "ORDER BY" in x[0] and "LIMIT" in x[0])
 

@@ -24,7 +24,7 @@ from aduan import JobKind, JobRequest
 from aduan.db import database, is_postgres
 from aduan.jobs import RetryLater, Worker, enqueue
 from aduan.models import BaseModel, Job
-from aduan.testing import TEST_DB_ENV
+from aduan.testing import TEST_DB_ENV, recording_queries
 
 HELPER = Path(__file__).with_name("helpers_worker.py")
 _spec = importlib.util.spec_from_file_location("aduan_tests_helpers_worker_c", HELPER)
@@ -352,20 +352,9 @@ def test_a_full_groups_backlog_is_not_walked_again_after_every_job(make_app):
     with app.app_context(), database.connection_context():
         _enqueue("wtestc.slow", 60, "s")
         _enqueue("wtestc.other", 1, "o")
-    seen: list[str] = []
-    db = database.obj
-    original = db.execute_sql
-
-    def execute_sql(sql, params=None, *a, **kw):
-        if "IN (SELECT" in sql or "= (SELECT" in sql:
-            seen.append(sql)
-        return original(sql, params, *a, **kw)
-
-    db.execute_sql = execute_sql
-    try:
+    with recording_queries() as run:
         counts = Worker(app).run_once(schedules=False)
-    finally:
-        del db.execute_sql
+    seen = [sql for sql, _params in run if "IN (SELECT" in sql or "= (SELECT" in sql]
     assert counts["done"] == 61
     with app.app_context(), database.connection_context():
         assert CRun.select().count() == 61

@@ -61,12 +61,14 @@ def filter_created(query, args):
 
 
 def overdue_condition(now: dt.datetime):
-    """Open complaints past any of their clocks (``overdue=true``)."""
-    return Complaint.status.in_(["received", "dispatched", "in_progress", "on_hold"]) & (
-        ((Complaint.first_response_at.is_null()) & (Complaint.due_first_response < now)) |
-        ((Complaint.status == "received") & (Complaint.due_verify < now)) |
-        (Complaint.status.in_(["dispatched", "in_progress"]) & (Complaint.due_followup < now)) |
-        (Complaint.due_resolution < now))
+    """Open complaints past any of their clocks (``overdue=true``, the staff queue's *Overdue* tab):
+    any stage of :func:`aduan.sla.overdue_conditions`, with the open statuses written once in front."""
+    from functools import reduce
+
+    from .models import OPEN_STATUSES
+    from .sla import overdue_conditions
+
+    return Complaint.status.in_(OPEN_STATUSES) & reduce(lambda a, b: a | b, overdue_conditions(now).values())
 
 
 def filtered(actor, args: dict, *, related: bool = True):

@@ -10,7 +10,9 @@ Fixtures:
 * ``app`` / ``client``: one built with no plugins;
 * ``seed``: agencies, a category, regions and staff tokens (:class:`Seed`; its integration token
   holds :data:`aduan.auth.LEGACY_SCOPES`);
-* ``auth(token)``: the ``Authorization`` header for a token.
+* ``auth(token)``: the ``Authorization`` header for a token;
+* ``recording_queries()``: a context manager listing the ``(sql, params)`` of every statement run
+  inside it (query counts are tests; timings are not).
 
 Test apps use ``JOB_BACKOFF_BASE=0``: a failed job is due again at once, and
 ``Worker(app).run_once()`` runs each job at most once per pass, so a test of retries calls
@@ -19,6 +21,7 @@ Test apps use ``JOB_BACKOFF_BASE=0``: a failed job is due again at once, and
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -145,3 +148,24 @@ def db(app):
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@contextmanager
+def recording_queries():
+    """Record every statement the database runs inside the block (every peewee query goes through
+    ``execute_sql``): yields a list of ``(sql, params)`` that grows as they run."""
+    from .db import database
+
+    db = database.obj
+    seen: list[tuple[str, object]] = []
+    original = db.execute_sql
+
+    def execute_sql(sql, params=None, *args, **kwargs):
+        seen.append((sql, params))
+        return original(sql, params, *args, **kwargs)
+
+    db.execute_sql = execute_sql
+    try:
+        yield seen
+    finally:
+        del db.execute_sql

@@ -4,6 +4,7 @@ each statement, and peewee building it, is paid 10,000 times."""
 from aduan.db import database
 from aduan.jobs import Worker
 from aduan.models import Complaint, Event, Job
+from aduan.testing import recording_queries
 from aduan_lapor.models import LaporTicket
 from aduan_lapor.testing import file
 
@@ -17,28 +18,14 @@ def _table(sql: str) -> str:
     return "?"
 
 
-def _counting(seen):
-    db = database.obj
-    original = db.execute_sql
-
-    def execute_sql(sql, params=None, *a, **kw):
-        seen.append(sql)
-        return original(sql, params, *a, **kw)
-
-    db.execute_sql = execute_sql
-
-
 def test_one_push_is_eleven_statements_and_reads_the_complaint_once(lapor, sim):
     app, client, seed = lapor(LAPOR_PUSH_ON="file", LAPOR_RATE_LIMIT=0)
     file(client, title="Pemanasan")  # the first push of the process builds its statements
     Worker(app).run_once(schedules=False)
     tid, _code = file(client, title="Jalan berlubang di Ampenan")
-    seen: list[str] = []
-    _counting(seen)
-    try:
+    with recording_queries() as run:
         counts = Worker(app, worker_id="w").run_once(schedules=False)
-    finally:
-        del database.obj.execute_sql
+    seen = [sql for sql, _params in run]
     assert counts["done"] == 1, counts
     (e4,) = sim.complaints_with(tid)
     assert "Kota Mataram" in e4["content"] and e4["body"]["nameUser"] == "Baiq Nurul"  # region, reporter were read

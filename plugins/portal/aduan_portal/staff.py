@@ -23,7 +23,7 @@ from aduan.db import utcnow
 from aduan.i18n import (_, _l, action_label, format_datetime, kind_label, status_label, urgency_label)
 from aduan.i18n.validation import translate_messages
 from aduan.models import (OPEN_STATUSES, STATUSES, URGENCIES, Agency, Attachment, Category, Complaint)
-from aduan.sla import overdue_conditions, overdue_stages
+from aduan.sla import overdue_stages
 
 from .models import PortalResponseTemplate
 from .security import current_staff, staff_required
@@ -86,19 +86,11 @@ def _tabs(role: str) -> list[tuple[str, str]]:
     return [("open", _("Open")), ("overdue", _("Overdue")), ("all", _("All"))]
 
 
-def _overdue_condition():
-    conds = list(overdue_conditions(utcnow()).values())
-    cond = conds[0]
-    for c in conds[1:]:
-        cond = cond | c
-    return cond
-
-
 def _tab_condition(tab: str):
     if tab == "incoming":
         return Complaint.status == "received"
     if tab == "overdue":
-        return _overdue_condition()
+        return listing.overdue_condition(utcnow())
     if tab == "open":
         return Complaint.status.in_(OPEN_STATUSES)
     return None

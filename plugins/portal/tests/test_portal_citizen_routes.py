@@ -473,17 +473,11 @@ def test_public_list_pages_by_keyset_both_ways_and_caps_its_count(world, monkeyp
     assert back == pages[-2::-1]
     # a "newer" page costs what an "older" page costs (its rows' agencies, categories and regions
     # from the directory cache, not a query per row)
-    from aduan.db import database
+    from aduan.testing import recording_queries
 
     def queries(u):
-        seen = []
-        orig = database.obj.execute_sql
-        monkeypatch.setattr(database.obj, "execute_sql", lambda sql, params=None, *a, **k: (
-            seen.append(sql), orig(sql, params, *a, **k))[1])
-        try:
+        with recording_queries() as seen:
             assert client.get(u).status_code == 200
-        finally:
-            monkeypatch.setattr(database.obj, "execute_sql", orig)
         return len(seen)
 
     middle = client.get("/portal/complaints?q=Jalan rusak").get_data(as_text=True)

@@ -14,6 +14,7 @@ from aduan.auth import Actor
 from aduan.db import database, utcnow
 from aduan.models import Complaint, User
 from aduan.services import add_attachment, file_complaint, perform
+from aduan.testing import recording_queries
 from aduan_portal.testing import csrf_of, sign_in
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\0" * 64
@@ -329,23 +330,14 @@ def test_queue_costs_the_same_queries_for_5_and_25_complaints_and_counts_stop_at
                                   channel=("web", "sms", "whatsapp")[i % 3])
             perform(c, "verify", actor, agency_id=(p_seed.agency_a if i % 2 else p_seed.agency_b).id)
     c = client_for(p_app, user_of, "koord")
-    db = database.obj
-    seen: list[str] = []
-    original = db.execute_sql
-
-    def counting(sql, params=None, *a, **k):
-        seen.append(sql)
-        return original(sql, params, *a, **k)
+    seen: list = []
 
     def queries(url) -> tuple[int, str]:
-        seen.clear()
-        monkeypatch.setattr(db, "execute_sql", counting)
-        try:
+        with recording_queries() as run:
             r = c.get(url)
-        finally:
-            monkeypatch.undo()
         assert r.status_code == 200
-        return len(seen), text(r)
+        seen[:] = [sql for sql, _params in run]
+        return len(run), text(r)
 
     # a cold directory cache reads the page's agencies, categories and regions: one query per table
     monkeypatch.setattr(staff, "PAGE_SIZE", 25)
