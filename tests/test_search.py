@@ -174,3 +174,36 @@ def test_trigram_pieces_are_rare_substrings_of_the_term():
     # nothing to ask of the index: no three ASCII letters or digits in a row
     assert trigram_pieces("u 🙏", st) == [] and trigram_pieces("n_b", st) == [] and trigram_pieces("50%", st) == []
     assert all(p.isascii() for p in trigram_pieces("Kafé Senaru", st))
+
+
+def test_postgres_search_sample_keeps_no_secret_text(make_app, monkeypatch):
+    """The sample that chooses how to search (kept in each process's memory for an hour) never holds
+    a secret (rahasia) complaint's text; the secret complaint is still found by staff."""
+    import os
+
+    from aduan import search
+
+    pg_url = os.environ.get("ADUAN_TEST_DATABASE_URL", "")
+    if not pg_url.startswith("postgres"):
+        pytest.skip("PostgreSQL only")
+    app = make_app()
+    with app.app_context(), database.connection_context():
+        if not database.execute_sql("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'").fetchone():
+            pytest.skip("pg_trgm is not available to this role")
+        seed = seed_basics()
+    client = app.test_client()
+    monkeypatch.setattr(search, "MIN_ROWS", 0)
+    for i in range(30):
+        secret = i % 10 == 3
+        r = client.post("/api/v1/complaints", json={
+            "title": "Pungli kartu keluarga" if secret else f"Jalan rusak no {i}",
+            "body": f"Petugas kelurahan Zulkarnaen minta uang {i}" if secret else f"Aspal berlubang di gang {i}",
+            "secret": secret})
+        assert r.status_code == 201, r.json
+    headers = auth(seed.coordinator)
+    r = client.get("/api/v1/complaints", query_string={"q": "Zulkarnaen"}, headers=headers)
+    assert r.status_code == 200 and len(r.json["items"]) == 3, r.json
+    with app.app_context():
+        st = search.stats()
+    assert st is not None and len(st.texts) == 27
+    assert not any("zulkarnaen" in t or "pungli" in t for t in st.texts)
