@@ -38,6 +38,7 @@ def filed(make_app, monkeypatch, request):
     if request.param == "rare-trigrams":  # as at a million complaints, every term taken as rare
         monkeypatch.setattr(search, "MIN_ROWS", 0)
         monkeypatch.setattr(search, "WALK_FRACTION", 2.0)
+        monkeypatch.setattr(search, "COMMON_TRIGRAM", 2.0)  # and every trigram rare enough to ask for
     config = {}
     pg_url = os.environ.get("ADUAN_TEST_DATABASE_URL", "")
     if pg_url.startswith("postgres"):
@@ -207,3 +208,33 @@ def test_postgres_search_sample_keeps_no_secret_text(make_app, monkeypatch):
         st = search.stats()
     assert st is not None and len(st.texts) == 27
     assert not any("zulkarnaen" in t or "pungli" in t for t in st.texts)
+
+
+@pytest.mark.parametrize("q", ["jalan", "rusak", "di"])
+def test_search_pages_newer_by_before(filed, q):
+    """The portal's "newer" pages (the page before the first complaint shown) give every match once,
+    in order, in either way of searching; a rare search's newer page sorts its candidates as its
+    older pages do (the row-value order of ``aduan.search``) rather than walking the list's index."""
+    from aduan import listing
+    from aduan.auth import Actor
+
+    app, client, seed, tids = filed
+    oldest_first = list(tids)
+    want = [t for t in oldest_first if t in expected(tids, q, public=True)]
+    public = Actor(role="public")
+    with app.test_request_context(), database.connection_context():
+        query, order = listing.filtered(public, {"q": q})
+        seen, first = [], None
+        # start below the oldest match: the newer pages, one complaint each, up to the newest
+        older, _ = listing.page(query, order, limit=100)
+        first = older[-1].id if older else None
+        seen = [older[-1].tracking_id] if older else []
+        while first:
+            with recording_queries() as sql:
+                rows, more = listing.page(query, order, limit=1, before=first)
+            if len(order) == 1:  # the rare-trigram search: candidates sorted, also going newer
+                page_sql = next(s for s, _ in sql if "ORDER BY" in s)
+                assert 'ORDER BY ("t1"."created_at", "t1"."id") ASC' in page_sql, page_sql
+            seen += [c.tracking_id for c in rows]
+            first = rows[0].id if rows and more else None
+    assert seen == want

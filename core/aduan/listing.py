@@ -123,8 +123,11 @@ def page(query, order=ORDER, *, limit: int, after: int | None = None,
         at = Complaint.select(Complaint.created_at).where(Complaint.id == before).scalar()
         if at is not None:
             newer = query.where(Tuple(Complaint.created_at, Complaint.id) > Tuple(at, before))
-            rows = fetch_related(newer.order_by(Complaint.created_at.asc(), Complaint.id.asc()).limit(limit + 1),
-                                 Complaint, RELATED)
+            # oldest first from the cursor, written as the list's order was: a rare search's row value
+            # (aduan.search: sort the few candidates) or the columns (walk the index)
+            asc = ((Tuple(Complaint.created_at, Complaint.id).asc(),) if len(order) == 1
+                   else (Complaint.created_at.asc(), Complaint.id.asc()))
+            rows = fetch_related(newer.order_by(*asc).limit(limit + 1), Complaint, RELATED)
             return attach_directory(list(reversed(rows[:limit]))), len(rows) > limit
     if after:
         # Keyset on (created_at, id): the rows after the cursor's complaint, which one primary-key
