@@ -122,12 +122,7 @@ def page(query, order=ORDER, *, limit: int, after: int | None = None,
     if before:
         at = Complaint.select(Complaint.created_at).where(Complaint.id == before).scalar()
         if at is not None:
-            newer = query.where(Tuple(Complaint.created_at, Complaint.id) > Tuple(at, before))
-            # oldest first from the cursor, written as the list's order was: a rare search's row value
-            # (aduan.search: sort the few candidates) or the columns (walk the index)
-            asc = ((Tuple(Complaint.created_at, Complaint.id).asc(),) if len(order) == 1
-                   else (Complaint.created_at.asc(), Complaint.id.asc()))
-            rows = fetch_related(newer.order_by(*asc).limit(limit + 1), Complaint, RELATED)
+            rows = _beyond(query, order, at, before, newer=True, limit=limit)
             return attach_directory(list(reversed(rows[:limit]))), len(rows) > limit
     if after:
         # Keyset on (created_at, id): the rows after the cursor's complaint, which one primary-key
@@ -136,9 +131,38 @@ def page(query, order=ORDER, *, limit: int, after: int | None = None,
         if at is None:  # a cursor from before 0011 whose complaint is gone: the id order
             query = query.where(Complaint.id < after)
         else:
-            query = query.where(Tuple(Complaint.created_at, Complaint.id) < Tuple(at, after))
+            rows = _beyond(query, order, at, after, newer=False, limit=limit)
+            return attach_directory(rows[:limit]), len(rows) > limit
     rows = fetch_related(query.order_by(*order).limit(limit + 1), Complaint, RELATED)
     return attach_directory(rows[:limit]), len(rows) > limit
+
+
+def _beyond(query, order, at, cid: int, *, newer: bool, limit: int) -> list[Complaint]:
+    """Up to ``limit + 1`` rows past the cursor complaint ``(at, cid)``: older ones in the list's
+    order, or (``newer``) newer ones, oldest first.
+
+    PostgreSQL's index takes the row value ``(created_at, id) < (at, cid)`` as its range. SQLite's
+    takes only ``created_at`` from it and then filters every complaint filed at that same instant
+    one by one (a bulk import can give thousands the same time: the last page of 10,000 such took 10
+    times the first). There the two parts are asked in turn: the same instant beyond ``cid``, which
+    the ``(created_at, id)`` index finds exactly, then, if the page is not full, the instants beyond."""
+    if newer:
+        # written as the list's order was: a rare search's row value (aduan.search: sort the few
+        # candidates) or the columns (walk the index)
+        ordering = ((Tuple(Complaint.created_at, Complaint.id).asc(),) if len(order) == 1
+                    else (Complaint.created_at.asc(), Complaint.id.asc()))
+    else:
+        ordering = order
+    if is_postgres():
+        key, cursor = Tuple(Complaint.created_at, Complaint.id), Tuple(at, cid)
+        past = query.where(key > cursor if newer else key < cursor)
+        return fetch_related(past.order_by(*ordering).limit(limit + 1), Complaint, RELATED)
+    same = query.where((Complaint.created_at == at) & ((Complaint.id > cid) if newer else (Complaint.id < cid)))
+    rows = fetch_related(same.order_by(*ordering).limit(limit + 1), Complaint, RELATED)
+    if len(rows) <= limit:
+        rest = query.where((Complaint.created_at > at) if newer else (Complaint.created_at < at))
+        rows += fetch_related(rest.order_by(*ordering).limit(limit + 1 - len(rows)), Complaint, RELATED)
+    return rows
 
 
 def attach_directory(rows: list[Complaint]) -> list[Complaint]:
