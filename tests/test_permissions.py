@@ -192,3 +192,38 @@ def test_admin_issues_a_token_that_works_once_shown(client, seed):
     assert me["username"] == "dishub" and me["agency_id"] == seed.agency_b.id
     r = client.post("/api/v1/users", json={"username": "x1", "name": "X", "role": "officer"}, headers=auth(seed.admin))
     assert r.status_code == 422 and "agency_id" in r.json["errors"]
+
+
+def test_plugin_routes_do_not_confirm_a_complaint_out_of_reach(make_app):
+    """Every plugin route about one complaint (``/api/v1/plugins/…/<tracking_id>…``, GET) answers an
+    officer of another agency exactly as it answers a tracking id that does not exist: the same 404
+    and the same message, in the reader's language. (The SMS and Telegram message logs answered
+    with a message of their own, which told that the complaint existed.)"""
+    from pathlib import Path
+
+    from aduan.db import database
+    from aduan.plugins import installed_plugins
+    from aduan.testing import seed_basics
+
+    root = Path(__file__).resolve().parent.parent / "plugins"
+    plugins = [p.name for p in sorted(root.iterdir()) if (p / "pyproject.toml").exists()
+               and p.name in installed_plugins()]
+    app = make_app({"PLUGINS": plugins, "SMS_GENERIC_SECRET": "generic-secret"})
+    with app.app_context(), database.connection_context():
+        seed = seed_basics()
+    client = app.test_client()
+    tid, _ = file(client)
+    dispatch(client, tid, seed, seed.agency_a)
+    routes = sorted({r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/plugins/")
+                     and "<tracking_id>" in r.rule and "GET" in r.methods and r.rule.count("<") == 1})
+    assert len(routes) >= 3, routes  # sms, telegram, whatsapp message logs; lapor's ticket
+    for lang, word in (("id", "Tidak ada pengaduan"), ("en", "No complaint")):
+        for rule in routes:
+            headers = {**auth(seed.officer_b), "Accept-Language": lang}
+            theirs = client.get(rule.replace("<tracking_id>", tid), headers=headers)
+            unknown = client.get(rule.replace("<tracking_id>", "ZZZZ2222"), headers=headers)
+            assert theirs.status_code == unknown.status_code == 404, (rule, theirs.json, unknown.json)
+            assert theirs.json["message"] == unknown.json["message"].replace("ZZZZ2222", tid), rule
+            assert word in theirs.json["message"], (rule, theirs.json)
+            mine = client.get(rule.replace("<tracking_id>", tid), headers={**auth(seed.officer_a)})
+            assert mine.status_code in (200, 404), (rule, mine.json)  # 404: lapor's "not synchronised"

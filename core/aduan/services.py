@@ -133,10 +133,22 @@ def decrypt_nik(reporter: Reporter) -> str | None:
 
 
 def find_complaint(tracking_id: str) -> Complaint:
+    """The complaint with this tracking id (any case or spacing), or :class:`NotFound`."""
     tid = normalise_tracking_id(tracking_id)
     c = select_row(Complaint, tracking_id=tid)
     if c is None:
-        raise NotFound(_("No complaint with tracking id %(tid)s.", tid=tracking_id))
+        raise NotFound(_("No complaint with tracking id %(tid)s.", tid=tracking_id[:64]))
+    return c
+
+
+def visible_complaint(tracking_id: str, actor: Actor) -> Complaint:
+    """The complaint ``actor`` may see, for staff routes of plugins (a complaint's messages, its
+    LAPOR! ticket…). One that exists but is out of the actor's reach (another agency's, for an
+    officer) is :class:`NotFound` with the very message of an unknown tracking id, so a route never
+    confirms that a complaint exists to someone who may not see it."""
+    c = find_complaint(tracking_id)
+    if not can_see(actor, c):
+        raise NotFound(_("No complaint with tracking id %(tid)s.", tid=tracking_id[:64]))
     return c
 
 

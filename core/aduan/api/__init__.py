@@ -17,17 +17,24 @@ def actor() -> Actor:
     return g.actor
 
 
+def check_role(*roles: str) -> Actor:
+    """The request's actor, or 401 without credentials and 403 with none of ``roles`` (any staff
+    role when none is given): :func:`require` inside a view, for routes that decide late."""
+    a = g.actor
+    if a.role in ("public", "reporter"):
+        abort(401, _("Authentication required: Authorization: Bearer <token>"))
+    if roles and a.role not in roles:
+        abort(403, _("This needs one of the roles: %(roles)s", roles=", ".join(roles)))
+    return a
+
+
 def require(*roles: str):
-    """Decorator: 401 without credentials, 403 with the wrong role."""
+    """Decorator: 401 without credentials, 403 with the wrong role (:func:`check_role`)."""
 
     def deco(fn):
         @wraps(fn)
         def wrapper(*args, **kwargs):
-            a = g.actor
-            if a.role in ("public", "reporter"):
-                abort(401, _("Authentication required: Authorization: Bearer <token>"))
-            if roles and a.role not in roles:
-                abort(403, _("This needs one of the roles: %(roles)s", roles=", ".join(roles)))
+            check_role(*roles)
             return fn(*args, **kwargs)
 
         wrapper._aduan_roles = roles  # for the OpenAPI security note

@@ -6,8 +6,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from aduan import privacy, services
+from aduan import services
+from aduan.api import check_role
 from aduan.db import database
+from aduan.i18n import gettext as _
 from aduan.models import Agency, Category, Complaint
 
 from . import sync
@@ -21,13 +23,7 @@ blp = Blueprint("lapor", __name__, url_prefix="/api/v1/plugins/lapor",
 MANAGERS = ("admin", "coordinator")
 
 
-def _require(*roles):
-    a = g.actor
-    if a.role in ("public", "reporter"):
-        abort(401, "authentication required: Authorization: Bearer <token>")
-    if a.role not in roles:
-        abort(403, f"this needs one of the roles: {', '.join(roles)}")
-    return a
+_require = check_role  # the core's 401/403, in the reader's language
 
 
 def _lapor_error(exc: LaporError):
@@ -35,7 +31,7 @@ def _lapor_error(exc: LaporError):
     404 for a ``lapor_id`` the caller gave is the caller's mistake: 422 naming the field."""
     if isinstance(exc, Rejected) and exc.status == 404 and "lapor_id" in (request.get_json(silent=True) or {}):
         resp = jsonify(code=422, status="Unprocessable Entity", message=f"SP4N-LAPOR!: {exc}", kind=exc.kind,
-                       errors={"lapor_id": ["SP4N-LAPOR! has no complaint with this id"]})
+                       errors={"lapor_id": [_("SP4N-LAPOR! has no complaint with this id.")]})
         resp.status_code = 422
         abort(resp)
     code = 503 if isinstance(exc, NotConfigured) else 502
@@ -46,13 +42,7 @@ def _lapor_error(exc: LaporError):
 
 
 def _complaint(tracking_id: str) -> Complaint:
-    try:
-        c = services.find_complaint(tracking_id)
-    except services.NotFound:
-        abort(404, f"no complaint with tracking id {tracking_id!r}")
-    if not privacy.can_see(g.actor, c):
-        abort(404, f"no complaint with tracking id {tracking_id!r}")
-    return c
+    return services.visible_complaint(tracking_id, g.actor)
 
 
 # --- schemas ---------------------------------------------------------------------------------------
@@ -204,7 +194,7 @@ class Ticket(MethodView):
         c = _complaint(tracking_id)
         view = sync.ticket_view(LaporTicket.get_or_none(LaporTicket.complaint == c.id), c)
         if view is None:
-            abort(404, f"complaint {c.tracking_id} is not synchronised with SP4N-LAPOR!")
+            abort(404, _("Complaint %(tid)s is not synchronised with SP4N-LAPOR!.", tid=c.tracking_id))
         return view
 
 
@@ -246,7 +236,7 @@ class PollNow(MethodView):
         c = _complaint(tracking_id)
         t = LaporTicket.get_or_none(LaporTicket.complaint == c.id)
         if t is None or not t.lapor_id:
-            abort(409, f"complaint {c.tracking_id} has no LAPOR! id yet")
+            abort(409, _("Complaint %(tid)s has no SP4N-LAPOR! number yet.", tid=c.tracking_id))
         try:
             api = sync.LaporClient(current_app.config)
         except LaporError as exc:
@@ -355,11 +345,12 @@ class AgencyMapping(MethodView):
         """Map an agency to a LAPOR! institution (complaints disposed to it are forwarded there)."""
         _require(*MANAGERS)
         if Agency.get_or_none(Agency.id == agency_id) is None:
-            abort(404, "no such agency")
+            abort(404, _("No such agency."))
         inst = data["institution_id"]
         if inst is not None and LaporInstitution.get_or_none(LaporInstitution.id == inst) is None:
             raise services.InvalidInput({"institution_id": [
-                f"unknown LAPOR! institution {inst}: sync the directory first (aduan lapor institutions sync)"]})
+                _("Unknown SP4N-LAPOR! institution %(id)s: synchronise the directory first "
+                  "(aduan lapor institutions sync).", id=inst)]})
         set_mapping("agency", agency_id, inst)
         return _mappings()
 
@@ -373,6 +364,6 @@ class CategoryMapping(MethodView):
         """Map a category to a LAPOR! category_id (sent as E4 category_id)."""
         _require(*MANAGERS)
         if Category.get_or_none(Category.id == category_id) is None:
-            abort(404, "no such category")
+            abort(404, _("No such category."))
         set_mapping("category", category_id, data["lapor_category_id"])
         return _mappings()

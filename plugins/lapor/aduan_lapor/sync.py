@@ -960,8 +960,8 @@ def import_complaint(lapor_id: str, api: LaporClient | None = None) -> Complaint
     lapor_id = str(lapor_id).strip()
     existing = LaporTicket.get_or_none(LaporTicket.lapor_id == lapor_id)
     if existing is not None:
-        raise ImportRefused(f"LAPOR! complaint {lapor_id} is already linked to {existing.complaint.tracking_id}", 409,
-                            existing.complaint.tracking_id)
+        raise ImportRefused(_("SP4N-LAPOR! number %(id)s is already linked to %(tid)s.", id=lapor_id,
+                              tid=existing.complaint.tracking_id), 409, existing.complaint.tracking_id)
     api = api or LaporClient(cfg())
     data, _logs = api.status(lapor_id)
     conf = cfg()
@@ -971,8 +971,9 @@ def import_complaint(lapor_id: str, api: LaporClient | None = None) -> Complaint
     except (TypeError, ValueError):
         raise BadResponse("E6: results.data.disposition_id is missing or not a number") from None
     if disp not in ours:
-        raise ImportRefused(f"LAPOR! complaint {lapor_id} is disposed to {institution_name(disp)} ({disp}), "
-                            f"not to this deployment (institution {conf['LAPOR_INSTITUTION_ID']} or a mapped agency)")
+        raise ImportRefused(_("SP4N-LAPOR! complaint %(id)s is disposed to %(name)s (%(disp)s), not to this "
+                              "deployment (institution %(ours)s or a mapped agency).", id=lapor_id,
+                              name=institution_name(disp), disp=disp, ours=conf["LAPOR_INSTITUTION_ID"]))
     content = services.clean_text(str(data.get("content") or ""))
     if not content:
         raise BadResponse("E6: results.data has no content to import")
@@ -990,7 +991,7 @@ def import_complaint(lapor_id: str, api: LaporClient | None = None) -> Complaint
                                    created_at=now, updated_at=now)
     except pw.IntegrityError:
         other = LaporTicket.get_or_none(LaporTicket.lapor_id == lapor_id)
-        raise ImportRefused(f"LAPOR! complaint {lapor_id} was imported meanwhile", 409,
+        raise ImportRefused(_("SP4N-LAPOR! complaint %(id)s was imported meanwhile.", id=lapor_id), 409,
                             other.complaint.tracking_id if other else None) from None
     note(c.id, _n(N_("Imported from SP4N-LAPOR! number %(id)s."), id=lapor_id), f"imported:{lapor_id}")
     poll_one(t, api)
@@ -1011,19 +1012,22 @@ def link(c: Complaint, lapor_id: str, *, force: bool = False) -> LaporTicket:
     if t.state == CREATED and t.lapor_id == lapor_id:
         return t
     if t.state not in (UNCERTAIN, FAILED, QUEUED):
-        raise services.Conflict(f"the ticket is {t.state}; only uncertain, failed or queued tickets can be linked")
+        raise services.Conflict(_("The ticket is %(state)s; only uncertain, failed or queued tickets can be linked.",
+                                  state=t.state))
     other = LaporTicket.get_or_none((LaporTicket.lapor_id == lapor_id) & (LaporTicket.id != t.id))
     if other is not None:
-        raise services.Conflict(f"LAPOR! id {lapor_id} is already linked to {other.complaint.tracking_id}")
+        raise services.Conflict(_("SP4N-LAPOR! number %(id)s is already linked to %(tid)s.", id=lapor_id,
+                                  tid=other.complaint.tracking_id))
     if not force:
         data, _logs = LaporClient(cfg()).status(lapor_id)
         if not str(data.get("content") or "").strip() and not str(data.get("title") or "").strip():
-            raise services.Conflict(f"LAPOR! returned no content for complaint {lapor_id}, so it cannot be checked "
-                                    f"against {c.tracking_id}: link with force (--force, \"force\": true) if you "
-                                    f"are sure it is this complaint")
+            raise services.Conflict(_(
+                "SP4N-LAPOR! returned no content for complaint %(id)s, so it cannot be checked against %(tid)s: "
+                "link with force (--force, \"force\": true) if you are sure it is this complaint.",
+                id=lapor_id, tid=c.tracking_id))
         if c.tracking_id not in str(data.get("content") or "") + str(data.get("title") or ""):
-            raise services.Conflict(f"LAPOR! complaint {lapor_id} does not mention {c.tracking_id}: check the id "
-                                    f"(or link with force when you are sure)")
+            raise services.Conflict(_("SP4N-LAPOR! complaint %(id)s does not mention %(tid)s: check the number "
+                                      "(or link with force when you are sure).", id=lapor_id, tid=c.tracking_id))
     now = utcnow()
     with database.atomic():
         LaporTicket.update(state=CREATED, lapor_id=lapor_id, last_error=None, next_poll_at=now,
@@ -1041,7 +1045,8 @@ def resend(c: Complaint) -> LaporTicket:
     """The operator checked LAPOR! and the complaint is not there: send it again (knowingly)."""
     t = ticket_for(c)
     if t.state not in (UNCERTAIN, FAILED):
-        raise services.Conflict(f"the ticket is {t.state}; only uncertain or failed tickets can be resent")
+        raise services.Conflict(_("The ticket is %(state)s; only uncertain or failed tickets can be resent.",
+                                  state=t.state))
     prev = list(t.previous_ids or [])
     if t.lapor_id:
         prev.append(t.lapor_id)
@@ -1050,7 +1055,7 @@ def resend(c: Complaint) -> LaporTicket:
                                 lapor_id=None, last_error=None, updated_at=utcnow())
              .where((LaporTicket.id == t.id) & (LaporTicket.state == t.state)).execute())
         if n != 1:
-            raise services.Conflict("the ticket changed meanwhile; look again")
+            raise services.Conflict(_("The ticket changed meanwhile; look again."))
         enqueue(JobRequest("lapor.push", {"complaint_id": c.id}, key=f"lapor.push:{c.id}:resend:{t.resends + 1}",
                            complaint_id=c.id), default_max_attempts=cfg()["JOB_MAX_ATTEMPTS"])
     note(c.id, _n(N_("An operator had the complaint sent to SP4N-LAPOR! again.")), f"resend:{t.id}:{t.resends + 1}")
@@ -1061,9 +1066,10 @@ def resolve_reply(reply_id: int, action: str) -> LaporReply:
     """An uncertain or failed reply: ``resend`` it (the operator checked LAPOR!) or ``dismiss`` it."""
     r = LaporReply.get_or_none(LaporReply.id == reply_id)
     if r is None:
-        raise services.NotFound(f"no LAPOR! reply {reply_id}")
+        raise services.NotFound(_("No SP4N-LAPOR! reply %(id)s.", id=reply_id))
     if r.state not in (UNCERTAIN, FAILED):
-        raise services.Conflict(f"the reply is {r.state}; only uncertain or failed replies can be settled")
+        raise services.Conflict(_("The reply is %(state)s; only uncertain or failed replies can be settled.",
+                                  state=r.state))
     with database.atomic():
         if action == "dismiss":
             LaporReply.update(state=CREATED, last_error=f"dismissed by an operator after: {r.last_error or ''}"[:2000],

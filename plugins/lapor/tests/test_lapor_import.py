@@ -29,7 +29,7 @@ def test_import_by_id_with_history_then_kept_in_sync(lapor, sim):
     r = client.post("/api/v1/plugins/lapor/import", json={"lapor_id": lid}, headers=auth(seed.coordinator))
     assert r.status_code == 409 and r.json["tracking_id"] == tid
     out = app.test_cli_runner().invoke(lapor_group, ["import", lid])
-    assert out.exit_code != 0 and "already linked" in out.output
+    assert out.exit_code != 0 and "sudah ditautkan" in out.output
     # nothing of it was sent back to LAPOR! (it came from there)
     drain(app)
     assert sim.calls("E4") == [] and sim.calls("E5") == [] and sim.calls("E8") == []
@@ -51,12 +51,12 @@ def test_import_refuses_what_is_not_ours_or_unknown(lapor, sim):
     app, client, seed = lapor()
     other = sim.new_complaint(title="Tol", content="Jalan tol rusak", disposition_id=9001)
     r = client.post("/api/v1/plugins/lapor/import", json={"lapor_id": other}, headers=auth(seed.coordinator))
-    assert r.status_code == 422 and "not to this deployment" in r.json["errors"]["lapor_id"][0]
+    assert r.status_code == 422 and "bukan ke instansi ini" in r.json["errors"]["lapor_id"][0]
     r = client.post("/api/v1/plugins/lapor/import", json={"lapor_id": "999999"}, headers=auth(seed.coordinator))
     # an id SP4N-LAPOR! does not know is the caller's mistake (422), not a gateway failure (502)
     assert r.status_code == 422 and "HTTP 404" in r.json["message"] and "lapor_id" in r.json["errors"]
     out = app.test_cli_runner().invoke(lapor_group, ["import", other])
-    assert out.exit_code != 0 and "not to this deployment" in out.output
+    assert out.exit_code != 0 and "bukan ke instansi ini" in out.output
     ours = sim.new_complaint(title="Lampu", content="Lampu jalan padam", disposition_id=1001)
     out = app.test_cli_runner().invoke(lapor_group, ["import", ours])
     assert out.exit_code == 0, out.output

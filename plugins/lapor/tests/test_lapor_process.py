@@ -299,8 +299,8 @@ def test_link_without_content_in_lapor_says_so_and_suggests_force(lapor, sim):
     body = {"action": "link", "lapor_id": str(created["id"])}
     r = client.post(f"/api/v1/plugins/lapor/tickets/{tid}/resolve", json=body, headers=auth(seed.coordinator))
     assert r.status_code == 409
-    assert "no content" in r.json["message"] and "force" in r.json["message"]
-    assert "does not mention" not in r.json["message"]
+    assert "tidak mengembalikan isi" in r.json["message"] and "--force" in r.json["message"]
+    assert "tidak menyebut" not in r.json["message"]
     r = client.post(f"/api/v1/plugins/lapor/tickets/{tid}/resolve", json={**body, "force": True},
                     headers=auth(seed.coordinator))
     assert r.status_code == 200 and r.json["state"] == "created"

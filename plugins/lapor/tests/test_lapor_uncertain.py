@@ -90,11 +90,15 @@ def test_timeout_and_server_error_are_uncertain_and_resend_is_explicit(lapor, si
     r = client.post(f"/api/v1/plugins/lapor/tickets/{broken}/resolve",
                     json={"action": "link", "lapor_id": str(sim.complaints_with(slow)[0]["id"])},
                     headers=auth(seed.coordinator))
-    assert r.status_code == 409 and "already linked" in r.json["message"]
+    assert r.status_code == 409 and "sudah ditautkan ke" in r.json["message"]  # the deployment's language
+    r = client.post(f"/api/v1/plugins/lapor/tickets/{broken}/resolve",
+                    json={"action": "link", "lapor_id": str(sim.complaints_with(slow)[0]["id"])},
+                    headers={**auth(seed.coordinator), "Accept-Language": "en"})
+    assert r.status_code == 409 and "is already linked to" in r.json["message"]  # or the reader's
     other = sim.new_complaint(title="Lain", content="Aduan warga lain")
     r = client.post(f"/api/v1/plugins/lapor/tickets/{broken}/resolve", json={"action": "link", "lapor_id": other},
                     headers=auth(seed.coordinator))
-    assert r.status_code == 409 and f"does not mention {broken}" in r.json["message"]
+    assert r.status_code == 409 and f"tidak menyebut {broken}" in r.json["message"]
     r = client.post(f"/api/v1/plugins/lapor/tickets/{broken}/resolve", json={"action": "resend"},
                     headers=auth(seed.coordinator))
     assert r.status_code == 200 and r.json["state"] == "queued"

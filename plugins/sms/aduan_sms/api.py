@@ -9,10 +9,10 @@ from marshmallow import Schema, fields, validate
 from aduan import privacy
 from aduan.api import require
 from aduan.models import Complaint
-from aduan.services import InvalidInput, find_complaint
+from aduan.services import InvalidInput, visible_complaint
 
 from aduan import messaging
-from aduan.i18n import isoformat
+from aduan.i18n import gettext as _, isoformat
 
 from .models import SmsMessage
 from .phones import normalise
@@ -76,9 +76,7 @@ class ComplaintMessages(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def get(self, tracking_id):
         """SMS exchanged about one complaint, oldest first (officers: complaints of their agency only)."""
-        c = find_complaint(tracking_id)
-        if not privacy.can_see(g.actor, c):
-            abort(404, f"no complaint with tracking id {tracking_id!r}")
+        c = visible_complaint(tracking_id, g.actor)
         aud = privacy.audience_for(g.actor, c)
         rows = SmsMessage.select().where(SmsMessage.complaint == c).order_by(SmsMessage.id)
         return [message_view(m, aud, c) for m in rows]
@@ -140,4 +138,4 @@ class BlockItem(MethodView):
         """Unblock a number."""
         key = normalise(phone) or phone.strip()
         if not messaging.unblock("sms", key):
-            abort(404, "this number is not blocked")
+            abort(404, _("This number is not blocked."))

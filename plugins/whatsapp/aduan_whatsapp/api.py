@@ -1,15 +1,15 @@
 """Staff API under ``/api/v1/plugins/whatsapp/``: the WhatsApp messages about one complaint."""
 from __future__ import annotations
 
-from flask import abort, g
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from aduan import privacy
 from aduan.api import require
-from aduan.i18n import _, isoformat
-from aduan.services import find_complaint
+from aduan.i18n import isoformat
+from aduan.services import visible_complaint
 
 from .models import WhatsappMessage
 
@@ -41,9 +41,7 @@ class ComplaintMessages(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def get(self, tracking_id):
         """WhatsApp messages about one complaint, oldest first (officers: complaints of their agency only)."""
-        c = find_complaint(tracking_id)
-        if not privacy.can_see(g.actor, c):
-            abort(404, str(_("no complaint with tracking id %(tid)s", tid=tracking_id[:32])))
+        c = visible_complaint(tracking_id, g.actor)
         aud = privacy.audience_for(g.actor, c)
         show_id, show_body = privacy.shows_identity(c, aud), privacy.shows_content(c, aud)
         return [{"id": m.id, "direction": m.direction, "kind": m.kind, "address": m.address if show_id else None,
