@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from aduan import services
 from aduan.api import check_role
 from aduan.db import database
-from aduan.i18n import gettext as _
+from aduan.i18n import _l, gettext as _
 from aduan.models import Agency, Category, Complaint
 
 from . import sync
@@ -55,16 +55,16 @@ class TicketQuery(Schema):
 class ResolveIn(Schema):
     action = fields.String(required=True, validate=validate.OneOf(["link", "resend"]), metadata={
         "description": "link: the complaint exists in LAPOR! under lapor_id; resend: it does not, send it again"})
-    lapor_id = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$", error="a LAPOR! complaint id"))
+    lapor_id = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$", error=_l("Must be a SP4N-LAPOR! complaint number (letters, digits, - or _).")))
     force = fields.Boolean(load_default=False, metadata={
         "description": "link without checking in LAPOR! that the complaint there carries our tracking id"})
 
     @validates_schema
     def _need_id(self, data, **kwargs):
         if data.get("action") == "link" and not data.get("lapor_id"):
-            raise ValidationError({"lapor_id": ["required to link"]})
+            raise ValidationError({"lapor_id": [_("Required to link.")]})
         if data.get("action") == "resend" and data.get("lapor_id"):
-            raise ValidationError({"lapor_id": ["not used when resending"]})
+            raise ValidationError({"lapor_id": [_("Not used when resending.")]})
 
 
 class ReplyResolveIn(Schema):
@@ -74,7 +74,7 @@ class ReplyResolveIn(Schema):
 
 class ImportIn(Schema):
     lapor_id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$",
-                                                                    error="a LAPOR! complaint id"))
+                                                                    error=_l("Must be a SP4N-LAPOR! complaint number (letters, digits, - or _).")))
 
 
 class AgencyMapIn(Schema):

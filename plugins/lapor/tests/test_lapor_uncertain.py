@@ -99,6 +99,13 @@ def test_timeout_and_server_error_are_uncertain_and_resend_is_explicit(lapor, si
     r = client.post(f"/api/v1/plugins/lapor/tickets/{broken}/resolve", json={"action": "link", "lapor_id": other},
                     headers=auth(seed.coordinator))
     assert r.status_code == 409 and f"tidak menyebut {broken}" in r.json["message"]
+    # the operator's slips get field messages in their language, and change nothing
+    for body, field_text in (({"action": "link"}, "Wajib diisi untuk menautkan."),
+                             ({"action": "resend", "lapor_id": "70001"}, "Tidak dipakai saat mengirim ulang."),
+                             ({"action": "link", "lapor_id": "70 001"}, "Harus berupa nomor pengaduan SP4N-LAPOR!")):
+        r = client.post(f"/api/v1/plugins/lapor/tickets/{broken}/resolve", json=body, headers=auth(seed.coordinator))
+        assert r.status_code == 422 and field_text in r.json["errors"]["lapor_id"][0], r.json
+    assert _ticket(client, seed.coordinator, broken)["state"] == "uncertain"
     r = client.post(f"/api/v1/plugins/lapor/tickets/{broken}/resolve", json={"action": "resend"},
                     headers=auth(seed.coordinator))
     assert r.status_code == 200 and r.json["state"] == "queued"
