@@ -194,11 +194,12 @@ def test_admin_issues_a_token_that_works_once_shown(client, seed):
     assert r.status_code == 422 and "agency_id" in r.json["errors"]
 
 
-def test_plugin_routes_do_not_confirm_a_complaint_out_of_reach(make_app):
-    """Every plugin route about one complaint (``/api/v1/plugins/…/<tracking_id>…``, GET) answers an
-    officer of another agency exactly as it answers a tracking id that does not exist: the same 404
-    and the same message, in the reader's language. (The SMS and Telegram message logs answered
-    with a message of their own, which told that the complaint existed.)"""
+def test_routes_do_not_confirm_a_complaint_out_of_reach(make_app):
+    """Every API route about one complaint (``/api/v1/…/<tracking_id>…``, GET, core and plugins)
+    answers an officer of another agency exactly as it answers a tracking id that does not exist:
+    the same 404 and the same message, in the reader's language, however the id is typed. (The SMS
+    and Telegram message logs answered with a message of their own, and the core wrote the id as
+    typed for an unknown one but upper case for one out of reach: both told that it existed.)"""
     from pathlib import Path
 
     from aduan.db import database
@@ -214,14 +215,14 @@ def test_plugin_routes_do_not_confirm_a_complaint_out_of_reach(make_app):
     client = app.test_client()
     tid, _ = file(client)
     dispatch(client, tid, seed, seed.agency_a)
-    routes = sorted({r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/plugins/")
+    routes = sorted({r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/")
                      and "<tracking_id>" in r.rule and "GET" in r.methods and r.rule.count("<") == 1})
-    assert len(routes) >= 3, routes  # sms, telegram, whatsapp message logs; lapor's ticket
+    assert len(routes) >= 5, routes  # the complaint, its attachments; sms, telegram, whatsapp logs; lapor
     for lang, word in (("id", "Tidak ada pengaduan"), ("en", "No complaint")):
         for rule in routes:
             headers = {**auth(seed.officer_b), "Accept-Language": lang}
-            theirs = client.get(rule.replace("<tracking_id>", tid), headers=headers)
-            unknown = client.get(rule.replace("<tracking_id>", "ZZZZ2222"), headers=headers)
+            theirs = client.get(rule.replace("<tracking_id>", tid.lower()), headers=headers)
+            unknown = client.get(rule.replace("<tracking_id>", "zzzz2222"), headers=headers)
             assert theirs.status_code == unknown.status_code == 404, (rule, theirs.json, unknown.json)
             assert theirs.json["message"] == unknown.json["message"].replace("ZZZZ2222", tid), rule
             assert word in theirs.json["message"], (rule, theirs.json)

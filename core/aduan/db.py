@@ -44,7 +44,7 @@ class PooledPostgres(PooledPostgresqlDatabase):
 
     peewee asks the server whether each connection it hands out is still alive. Under load that
     round trip, taken while every other thread waits for the pool lock, limited filings to about
-    half of what the server could do (bench/README.md). A connection that went back to the pool
+    half of what the server could do (bench/HISTORY.md). A connection that went back to the pool
     less than ``RECHECK_SECONDS`` ago and is idle by the driver's own (local) status is handed out
     as it is; one that waited longer is checked as before, so a server restart or a connection cut
     while idle is still noticed before a request uses it.
@@ -204,7 +204,7 @@ def _returning_ok(db) -> bool:
 
 def create_row(model, *, unless_taken: str | None = None, **values):
     """``model.create(**values)`` with the INSERT's SQL text built by peewee once per model, column
-    set and engine, then reused: building the statement was about 40% of a filing (bench/README.md).
+    set and engine, then reused: building the statement was about 40% of a filing (bench/HISTORY.md).
     Same result as ``create``: defaults applied, the new primary key set, the instance returned.
 
     ``unless_taken``: the name of a unique column; when its value is already taken, nothing is
@@ -318,7 +318,7 @@ def fetch_related(query: peewee.ModelSelect, model, related: dict[str, type]) ->
     """The rows of a :func:`select_related` query as ``model`` instances, each related instance in
     place (``complaint.agency`` reads no more rows; a missing one is ``None``). Same instances as
     iterating the query, built without peewee's per-column ``setattr`` and join analysis: that was
-    most of a staff list page's time in Python (bench/README.md)."""
+    most of a staff list page's time in Python (bench/HISTORY.md)."""
     sql, params = query.sql()
     cursor = database.execute_sql(sql, params)
     pg = is_postgres()
@@ -360,7 +360,7 @@ def among(field, values) -> peewee.Expression:
 
 # Reads and updates of one row by equality, their SQL text built once per shape (like create_row's
 # INSERT): peewee spent more time building these statements than the database spent running them
-# (bench/README.md, LAPOR! backlog).
+# (bench/HISTORY.md, LAPOR! backlog).
 _ROW_SQL: dict = {}
 
 

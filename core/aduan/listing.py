@@ -169,7 +169,7 @@ def attach_directory(rows: list[Complaint]) -> list[Complaint]:
     """Set each complaint's agency, category and region from the process's directory cache
     (:func:`aduan.services.cached_rows`, ``LOOKUP_CACHE_SECONDS``; what is not cached is read in one
     query per table). Joining the three small tables into the page's query made PostgreSQL spend
-    more time planning it than running it (bench/README.md); a changed name shows at once in the
+    more time planning it than running it (bench/HISTORY.md); a changed name shows at once in the
     process that changed it and within ``LOOKUP_CACHE_SECONDS`` in the others."""
     from .services import cached_rows
 

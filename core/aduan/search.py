@@ -8,7 +8,7 @@ On SQLite, and on PostgreSQL while the table is small, the search is the plain c
 At a million complaints one kind of term is slow that way: a rare phrase made of common trigrams
 ("gantung di Senaru": the trigrams of " di " are in almost every body, "gan" in a third). GIN
 matches a ``LIKE`` by intersecting the posting lists of *every* trigram of the pattern, and it walks
-each list from end to end whatever the rarest one says: 0.2 s for 297 matches (bench/README.md,
+each list from end to end whatever the rarest one says: 0.2 s for 297 matches (bench/HISTORY.md,
 "Staff lists"). :func:`text_match` then asks the index only for a few *rare* trigrams of the term
 (``title ILIKE '%tun%' AND title ILIKE '%nar%' …``, each a substring of the term, so a necessary
 condition), checks the exact substring on the few candidates (``strpos(lower(col), lower(q)) > 0``,

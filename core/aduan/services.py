@@ -137,7 +137,9 @@ def find_complaint(tracking_id: str) -> Complaint:
     tid = normalise_tracking_id(tracking_id)
     c = select_row(Complaint, tracking_id=tid)
     if c is None:
-        raise NotFound(_("No complaint with tracking id %(tid)s.", tid=tracking_id[:64]))
+        # the id as it is written (upper case, no spaces), as the message about a complaint out of
+        # reach writes it: the two must not differ
+        raise NotFound(_("No complaint with tracking id %(tid)s.", tid=tid[:64] or tracking_id[:64]))
     return c
 
 
@@ -148,7 +150,7 @@ def visible_complaint(tracking_id: str, actor: Actor) -> Complaint:
     confirms that a complaint exists to someone who may not see it."""
     c = find_complaint(tracking_id)
     if not can_see(actor, c):
-        raise NotFound(_("No complaint with tracking id %(tid)s.", tid=tracking_id[:64]))
+        raise NotFound(_("No complaint with tracking id %(tid)s.", tid=c.tracking_id))
     return c
 
 
@@ -220,7 +222,7 @@ def cached_rows(model, by: str, values) -> dict:
     """``{value: row}`` for the ``model`` rows whose ``by`` column is one of ``values``, from the same
     per-app cache as :func:`_cached_row` (``LOOKUP_CACHE_SECONDS``): the rows not cached are read in
     one query. For lists, whose every page names a few agencies, categories and regions: joining
-    those tables cost the database more to plan than to run (bench/README.md). Instances are shared
+    those tables cost the database more to plan than to run (bench/HISTORY.md). Instances are shared
     by the rows of one call; unknown values are left out."""
     from .db import among
 

@@ -1,5 +1,5 @@
 """What one push (``lapor.push``: E4 create, ticket, timeline note) costs the database, and that the cheaper
-path keeps what it wrote. A backlog of pushes is CPU-bound in the worker (bench/README.md, LAPOR! backlog):
+path keeps what it wrote. A backlog of pushes is CPU-bound in the worker (bench/HISTORY.md, LAPOR! backlog):
 each statement, and peewee building it, is paid 10,000 times."""
 from aduan.db import database
 from aduan.jobs import Worker
@@ -45,7 +45,7 @@ def test_one_push_is_eleven_statements_and_reads_the_complaint_once(lapor, sim):
     assert [k for k in kinds if k[0] != "SELECT"] == [
         ("INSERT", "lapor_ticket"), ("UPDATE", "lapor_ticket"), ("UPDATE", "lapor_ticket"), ("UPDATE", "job"),
         ("UPDATE", "complaint"), ("INSERT", "event")], kinds
-    assert len(push) == 11, kinds  # 19 before (bench/README.md)
+    assert len(push) == 11, kinds  # 19 before (bench/HISTORY.md)
 
     with app.app_context(), database.connection_context():
         c = Complaint.get(Complaint.tracking_id == tid)
