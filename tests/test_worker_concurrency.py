@@ -360,3 +360,56 @@ def test_a_full_groups_backlog_is_not_walked_again_after_every_job(make_app):
         assert CRun.select().count() == 61
     walking = [s for s in seen if '"kind" NOT IN' in s]  # claims made while the group was full
     assert len(walking) < 10, len(walking)  # 38 before: one after nearly every job of the group
+
+
+def test_quick_jobs_run_in_the_workers_own_thread_on_sqlite(make_app):
+    """On SQLite (one writer) a kind whose jobs take under ``INLINE_SECONDS`` runs in the worker's
+    own thread once it has been timed: handing each job to a job thread and back cost more than the
+    job (12 threads drained no-op jobs at a quarter of a bare claim loop's rate). A kind that waits
+    on other systems keeps running in job threads, side by side; a quick kind that turns slow goes
+    back to them after one such job."""
+    from aduan.jobs import INLINE_SECONDS
+
+    slow_now = threading.Event()
+    gauge = Gauge()
+
+    def quick(app, payload, job):
+        CRun.create(job_id=job.id, worker="quick", thread=threading.current_thread().name)
+        if slow_now.is_set():
+            time.sleep(10 * INLINE_SECONDS)
+
+    def waits(app, payload, job):
+        gauge.enter("wait")
+        try:
+            CRun.create(job_id=job.id, worker="wait", thread=threading.current_thread().name)
+            time.sleep(0.05)
+        finally:
+            gauge.leave("wait")
+
+    app = make_app({"WORKER_CONCURRENCY": 4}, plugins=[Plugin({
+        "wtestc.quick": JobKind(quick, ordered=False), "wtestc.wait": JobKind(waits, ordered=False)})])
+    with app.app_context(), database.connection_context():
+        if is_postgres():
+            pytest.skip("SQLite only: on PostgreSQL every job runs in a job thread (writers run side by side)")
+        _enqueue("wtestc.quick", 30, "q")
+        _enqueue("wtestc.wait", 8, "w")
+    here = threading.current_thread().name
+    worker = Worker(app, worker_id="inline")
+    counts = worker.run_once(schedules=False)
+    assert counts["done"] == 38
+    with app.app_context(), database.connection_context():
+        quick_threads = [r.thread for r in CRun.select().where(CRun.worker == "quick")]
+        wait_threads = [r.thread for r in CRun.select().where(CRun.worker == "wait")]
+    # all but the first few (timed in a job thread); a loaded machine may send a few more there
+    assert len(quick_threads) == 30 and quick_threads.count(here) >= 20, quick_threads
+    assert here not in wait_threads and gauge.peak["wait"] >= 2, (wait_threads, gauge.peak)
+
+    slow_now.set()  # the quick kind now waits on something: back to job threads after one job
+    with app.app_context(), database.connection_context():
+        CRun.delete().execute()
+        _enqueue("wtestc.quick", 6, "q2")
+    assert worker.run_once(schedules=False)["done"] == 6
+    worker.close()
+    with app.app_context(), database.connection_context():
+        threads = [r.thread for r in CRun.select().order_by(CRun.id)]
+    assert threads.count(here) <= 1 and len(threads) == 6, threads

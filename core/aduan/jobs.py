@@ -9,7 +9,9 @@
   Finishing a job is one ``UPDATE``.
 * Jobs run in up to ``WORKER_CONCURRENCY`` threads of one worker (they mostly wait on other
   systems); a kind registered as :class:`aduan.JobKind` may bound its group lower. A pass claims
-  only jobs due when it started, so a job runs at most once per pass.
+  only jobs due when it started, so a job runs at most once per pass. On SQLite (one writer) a
+  kind whose jobs lately took under :data:`INLINE_SECONDS` runs in the worker's own thread:
+  handing it to a job thread would cost more than the job.
 * Failures retry with exponential back-off and full jitter until ``max_attempts``, then the job is
   ``dead`` (visible in ``aduan jobs list`` and ``GET /api/v1/jobs``; ``retry`` revives it).
 * Schedules (``register_schedules``) are claimed by a conditional update on ``schedule_state``, so
@@ -40,6 +42,14 @@ from .events import JobKind, JobRequest
 from .models import Job, ScheduleState
 
 log = logging.getLogger("aduan.jobs")
+
+#: On SQLite, a job kind whose handler took less than this on average (recent runs weighing most)
+#: runs in the worker's own thread rather than a job thread. Such a job only works the database,
+#: which takes one writer at a time: threads gain nothing, and the hand-over to a thread and back
+#: (with the GIL) cost more than the job; 12 threads drained no-op jobs at a quarter of a bare
+#: claim loop's rate. A kind runs in a job thread until it has been timed, and goes back to one as
+#: soon as it turns slow (waiting on another system), so no slow job holds up the others.
+INLINE_SECONDS = 0.002
 
 
 class RetryLater(Exception):
@@ -114,6 +124,8 @@ class Worker:
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.stopping = threading.Event()
         self._pool: ThreadPoolExecutor | None = None
+        #: kind → its handler's recent average time in seconds (an exponential moving average)
+        self._took: dict[str, float] = {}
         if self.concurrency > 1:
             _make_room(self.concurrency + 2)
 
@@ -189,9 +201,14 @@ class Worker:
         if handler is None:
             self._finish(job, status="dead", last_error=f"no handler for job kind {job.kind!r} (plugin not enabled?)")
             return "dead"
+        t0 = time.perf_counter()
         try:
-            with self.app.app_context():
-                handler(self.app, job.payload or {}, job)
+            try:
+                with self.app.app_context():
+                    handler(self.app, job.payload or {}, job)
+            finally:
+                took, prev = time.perf_counter() - t0, self._took.get(job.kind)
+                self._took[job.kind] = took if prev is None else 0.7 * prev + 0.3 * took
         except PermanentFailure as exc:
             log.warning("job %s (%s) failed permanently: %s", job.id, job.kind, _safe_error(exc))
             self._finish(job, status="dead", last_error=_safe_error(exc), finished_at=utcnow())
@@ -300,6 +317,17 @@ class Worker:
         # (SQLite, holding the write lock) after every job. Such a claim is not repeated with the same
         # groups full for a moment (≤ WORKER_POLL_SECONDS, at most 1 s); a group with room claims at once.
         quiet_full, quiet_until = None, 0.0
+        inline = not is_postgres()
+
+        def settle(chain: list[Job], outcomes: list[str]) -> None:
+            for job, outcome in zip(chain, outcomes):
+                busy[self._group.get(job.kind, job.kind)] -= 1
+                counts[outcome] += 1
+                if job.complaint_id is not None:
+                    complaints.discard(job.complaint_id)
+                elif job.kind not in self._unordered:
+                    loose.discard(job.kind)
+
         try:
             while True:
                 free = self.concurrency - len(running)
@@ -327,7 +355,10 @@ class Worker:
                             loose.add(job.kind)
                         chains.setdefault(key, []).append(job)
                     for chain in chains.values():
-                        running[self._pool.submit(self._run_in_thread, chain)] = chain
+                        if inline and all(self._took.get(j.kind, INLINE_SECONDS) < INLINE_SECONDS for j in chain):
+                            settle(chain, [self.run_job(job) for job in chain])  # quick: here (see INLINE_SECONDS)
+                        else:
+                            running[self._pool.submit(self._run_in_thread, chain)] = chain
                     if jobs:
                         continue
                     if not full and not complaints and not loose:
@@ -337,13 +368,7 @@ class Worker:
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for f in finished:
                     chain = running.pop(f)
-                    for job, outcome in zip(chain, f.result()):
-                        busy[self._group.get(job.kind, job.kind)] -= 1
-                        counts[outcome] += 1
-                        if job.complaint_id is not None:
-                            complaints.discard(job.complaint_id)
-                        elif job.kind not in self._unordered:
-                            loose.discard(job.kind)
+                    settle(chain, f.result())
         finally:
             if running:  # only on an error in this thread: the jobs in hand still finish
                 wait(list(running))
