@@ -47,6 +47,9 @@ def _complaint(tracking_id: str) -> Complaint:
 
 # --- schemas ---------------------------------------------------------------------------------------
 
+LAPOR_ID = r"^[A-Za-z0-9_-]{1,64}$"
+LAPOR_ID_MESSAGE = _l("Must be a SP4N-LAPOR! complaint number (letters, digits, - or _).")
+
 class TicketQuery(Schema):
     state = fields.String(validate=validate.OneOf(TICKET_STATES))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
@@ -55,7 +58,7 @@ class TicketQuery(Schema):
 class ResolveIn(Schema):
     action = fields.String(required=True, validate=validate.OneOf(["link", "resend"]), metadata={
         "description": "link: the complaint exists in LAPOR! under lapor_id; resend: it does not, send it again"})
-    lapor_id = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$", error=_l("Must be a SP4N-LAPOR! complaint number (letters, digits, - or _).")))
+    lapor_id = fields.String(validate=validate.Regexp(LAPOR_ID, error=LAPOR_ID_MESSAGE))
     force = fields.Boolean(load_default=False, metadata={
         "description": "link without checking in LAPOR! that the complaint there carries our tracking id"})
 
@@ -73,8 +76,7 @@ class ReplyResolveIn(Schema):
 
 
 class ImportIn(Schema):
-    lapor_id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$",
-                                                                    error=_l("Must be a SP4N-LAPOR! complaint number (letters, digits, - or _).")))
+    lapor_id = fields.String(required=True, validate=validate.Regexp(LAPOR_ID, error=LAPOR_ID_MESSAGE))
 
 
 class AgencyMapIn(Schema):
