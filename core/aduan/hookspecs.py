@@ -108,7 +108,9 @@ def register_jobs() -> Mapping[str, Any]:
     ``JOB_MAX_ATTEMPTS`` and then marks it dead.
 
     Jobs run concurrently in a worker's threads (``WORKER_CONCURRENCY``): map a kind to an
-    :class:`aduan.JobKind` instead of a bare handler to bound how many of it run at once.
+    :class:`aduan.JobKind` instead of a bare handler to bound how many of it run at once. A handler
+    must not rely on running in a thread of its own: on SQLite a kind whose jobs take under
+    :data:`aduan.jobs.INLINE_SECONDS` runs in the worker's own thread.
 
     :return: a mapping from job kind (``"<plugin>.<verb>"``) to handler (or :class:`aduan.JobKind`).
     """
