@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from waitress.server import create_server
+
+from aduan.testing import waitress_in_thread
 
 CHROMIUM = next((p for p in (os.environ.get("ADUAN_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
                              shutil.which("chromium-browser")) if p and os.path.exists(p)), None)
@@ -34,12 +34,8 @@ pytestmark = [
 
 @pytest.fixture
 def live(app):
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=5)
+    with waitress_in_thread(app, port=0) as server:
+        yield f"http://127.0.0.1:{server.effective_port}"
 
 
 def test_docs_page_renders_offline_in_headless_chromium(live, tmp_path):

@@ -14,15 +14,13 @@ import logging
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
-from waitress.server import create_server
 
 from aduan.db import database
 from aduan.plugins import installed_plugins
-from aduan.testing import auth, seed_basics
+from aduan.testing import auth, seed_basics, waitress_in_thread
 
 SCHEMATHESIS = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,12 +58,8 @@ def live(make_app, lapor_sim):
     filed = client.post("/api/v1/complaints", json={"body": "Jalan rusak di Narmada", "category": "jalan"}).json
     # verified and disposed, so officers of agency A and the public see it too
     client.post(f"/api/v1/complaints/{filed['tracking_id']}/actions/verify", json={}, headers=auth(seed.coordinator))
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}", seed, filed
-    server.close()
-    thread.join(timeout=5)
+    with waitress_in_thread(app, port=0) as server:
+        yield f"http://127.0.0.1:{server.effective_port}", seed, filed
 
 
 def _config(tmp_path: Path, tracking_id: str | None) -> Path:

@@ -169,3 +169,28 @@ def recording_queries():
         yield seen
     finally:
         del db.execute_sql
+
+
+@contextmanager
+def waitress_in_thread(wsgi_app, *, host: str = "127.0.0.1", port: int = 0, threads: int = 4):
+    """Serve ``wsgi_app`` with waitress (the production server) in a thread: yields the server
+    (``server.effective_port``). On exit the server is closed from its own loop, so the loop never
+    waits in ``select()`` on descriptors another thread closed ("Bad file descriptor" in the
+    server's thread), and its task threads stop."""
+    import threading
+
+    from waitress.server import create_server
+
+    server = create_server(wsgi_app, host=host, port=port, threads=threads)
+    thread = threading.Thread(target=server.run, name="waitress-test", daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        def stop():
+            server.close()  # the listening socket and the trigger
+            for channel in list(server._map.values()):
+                channel.close()  # open connections: the map empties and the loop returns
+        server.trigger.pull_trigger(stop)
+        thread.join(timeout=5)
+        server.task_dispatcher.shutdown()

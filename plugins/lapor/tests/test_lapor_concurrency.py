@@ -7,6 +7,7 @@ import time
 from aduan.db import database
 from aduan.jobs import Worker
 from aduan.models import Complaint, Job
+from aduan.testing import waitress_in_thread
 from aduan_lapor.client import Throttle
 from aduan_lapor.models import LaporTicket
 from aduan_lapor.testing import drain, file
@@ -102,8 +103,6 @@ def test_connections_are_kept_alive_and_reused(lapor):
     each one), the client's five creates travel on one connection: no handshake per request."""
     import json
 
-    from waitress.server import create_server
-
     from aduan_lapor.client import LaporClient
 
     ports = []
@@ -115,15 +114,10 @@ def test_connections_are_kept_alive_and_reused(lapor):
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 
-    server = create_server(app, host="127.0.0.1", port=0, threads=2)
-    runner = threading.Thread(target=server.run, daemon=True)
-    runner.start()
-    try:
+    with waitress_in_thread(app, threads=2) as server:
         flask_app, _, _ = lapor(LAPOR_BASE_URL=f"http://127.0.0.1:{server.effective_port}", LAPOR_RATE_LIMIT=0)
         with flask_app.app_context():
             api = LaporClient(flask_app.config)
             got = [api.create({"title": "Jalan", "content": "Berlubang", "disposition_id": 1001}) for _ in range(5)]
-    finally:
-        server.close()
     assert got == [str(70001 + i) for i in range(5)]
     assert len(ports) == 5 and len(set(ports)) == 1, ports

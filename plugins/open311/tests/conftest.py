@@ -162,11 +162,7 @@ def free_port(lo: int = 5400, hi: int = 5499) -> int:
 @pytest.fixture
 def waitress_root(world):
     """The app served by waitress (the production server) on a port of the project's range."""
-    from waitress.server import create_server
+    from aduan.testing import waitress_in_thread
 
-    server = create_server(world.app, host="127.0.0.1", port=free_port(), threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=5)
+    with waitress_in_thread(world.app, port=free_port()) as server:
+        yield f"http://127.0.0.1:{server.effective_port}"

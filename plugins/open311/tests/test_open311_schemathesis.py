@@ -7,7 +7,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -17,14 +16,10 @@ SCHEMATHESIS = shutil.which("schemathesis", path=str(Path(sys.executable).parent
 
 @pytest.fixture
 def live_root(world):
-    from waitress.server import create_server
+    from aduan.testing import waitress_in_thread
 
-    server = create_server(world.app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=5)
+    with waitress_in_thread(world.app, port=0) as server:
+        yield f"http://127.0.0.1:{server.effective_port}"
 
 
 @pytest.mark.skipif(SCHEMATHESIS is None, reason="schemathesis is a test dependency of the core: pip install -e '.[test]'")

@@ -10,7 +10,6 @@ import io
 import os
 import shutil
 import socket
-import threading
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from aduan.db import database
 from aduan.models import Complaint, User
 from aduan.passwords import set_password
 from aduan.services import add_attachment, file_complaint, perform
-from aduan.testing import seed_basics
+from aduan.testing import seed_basics, waitress_in_thread
 
 CHROMIUM = next((p for p in (os.environ.get("ADUAN_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"))
                  if p and os.path.exists(p)), None)
@@ -54,7 +53,6 @@ def _free_port() -> int:
 
 @pytest.fixture
 def site(make_app):
-    from waitress.server import create_server
 
     app = make_app({"PLUGINS": ["portal"], "PORTAL_SITE_NAME": "NTB Care"})
     with app.app_context(), database.connection_context():
@@ -75,12 +73,8 @@ def site(make_app):
         PortalResponseTemplate.create(name="Tim menuju lokasi", agency=seed.agency_a.id,
                                       body="Aduan {tracking_id} sedang ditangani {agency}. Salam, {officer}.")
         ids = {"new": new.tracking_id, "work": work.tracking_id}
-    server = create_server(app, host="127.0.0.1", port=_free_port(), threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{server.effective_port}", "app": app, **ids}
-    server.close()
-    thread.join(timeout=5)
+    with waitress_in_thread(app, port=_free_port()) as server:
+        yield {"url": f"http://127.0.0.1:{server.effective_port}", "app": app, **ids}
 
 
 @pytest.fixture
