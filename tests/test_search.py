@@ -104,6 +104,23 @@ def test_postgres_search_uses_the_trigram_indexes(filed):
     assert "complaint_title_trgm" in plan and "complaint_body_trgm" in plan, plan
 
 
+def trigram_app(make_app, *, seqscan: bool = True):
+    """``(app, client, seed)`` on the PostgreSQL test database with ``pg_trgm`` (else the test is
+    skipped); ``seqscan=False``: the planner may not scan the table, as at a million complaints."""
+    import os
+
+    pg_url = os.environ.get("ADUAN_TEST_DATABASE_URL", "")
+    if not pg_url.startswith("postgres"):
+        pytest.skip("PostgreSQL only")
+    sep = "&" if "?" in pg_url else "?"
+    app = make_app({} if seqscan else {"DATABASE_URL": pg_url + sep + "options=-c%20enable_seqscan%3Doff"})
+    with app.app_context(), database.connection_context():
+        if not database.execute_sql("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'").fetchone():
+            pytest.skip("pg_trgm is not available to this role")
+        seed = seed_basics()
+    return app, app.test_client(), seed
+
+
 def list_sql(app, client, headers, q):
     """The list query (SQL, params) a ``GET /api/v1/complaints?q=…`` ran."""
     with recording_queries() as seen:
@@ -116,20 +133,9 @@ def test_postgres_rare_phrase_asks_the_index_only_for_rare_trigrams(make_app, mo
     """At a million complaints "gantung di Senaru" took 0.2 s: GIN intersected the posting lists of
     all its trigrams, " di" and "di " (in almost every text) included. The list's query now asks the
     trigram indexes only for rare trigrams of the phrase, and checks the phrase on the candidates."""
-    import os
-
     from aduan import search
 
-    pg_url = os.environ.get("ADUAN_TEST_DATABASE_URL", "")
-    if not pg_url.startswith("postgres"):
-        pytest.skip("PostgreSQL only")
-    sep = "&" if "?" in pg_url else "?"
-    app = make_app({"DATABASE_URL": pg_url + sep + "options=-c%20enable_seqscan%3Doff"})
-    with app.app_context(), database.connection_context():
-        if not database.execute_sql("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'").fetchone():
-            pytest.skip("pg_trgm is not available to this role")
-        seed = seed_basics()
-    client = app.test_client()
+    app, client, seed = trigram_app(make_app, seqscan=False)
     # 200 texts with " di " in each, one of them the phrase; the sample is the whole table here
     monkeypatch.setattr(search, "MIN_ROWS", 0)
     monkeypatch.setattr(search, "WALK_FRACTION", 0.02)  # rare: in fewer than 2% of the texts (the phrase: 0.5%)
@@ -180,19 +186,9 @@ def test_trigram_pieces_are_rare_substrings_of_the_term():
 def test_postgres_search_sample_keeps_no_secret_text(make_app, monkeypatch):
     """The sample that chooses how to search (kept in each process's memory for an hour) never holds
     a secret (rahasia) complaint's text; the secret complaint is still found by staff."""
-    import os
-
     from aduan import search
 
-    pg_url = os.environ.get("ADUAN_TEST_DATABASE_URL", "")
-    if not pg_url.startswith("postgres"):
-        pytest.skip("PostgreSQL only")
-    app = make_app()
-    with app.app_context(), database.connection_context():
-        if not database.execute_sql("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'").fetchone():
-            pytest.skip("pg_trgm is not available to this role")
-        seed = seed_basics()
-    client = app.test_client()
+    app, client, seed = trigram_app(make_app)
     monkeypatch.setattr(search, "MIN_ROWS", 0)
     for i in range(30):
         secret = i % 10 == 3
