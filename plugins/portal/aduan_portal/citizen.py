@@ -332,7 +332,7 @@ def file():
         errors["files"] = file_errors
     _levels, region_code = _region_levels(form)
     category_id = form.get("category_id") or None
-    if category_id is not None and not category_id.isdigit():
+    if category_id is not None and not (category_id.isascii() and category_id.isdigit() and len(category_id) < 10):
         errors["category_id"] = [_("Choose one of the categories.")]
         category_id = None
     data = {"kind": form.get("kind") or "pengaduan", "title": form.get("title", ""), "body": form.get("body", ""),
@@ -520,7 +520,8 @@ def track_file(tracking_id: str, attachment_id: int):
 
 def _int_arg(name: str) -> int | None:
     raw = request.args.get(name) or ""
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    # ASCII digits only: "²".isdigit() is true, and int("²") raised (a 500 on a public page)
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
 
 
 @bp.route("/complaints")

@@ -153,6 +153,11 @@ def test_field_errors_keep_what_was_typed(world):
     assert r.status_code == 422
     assert "wajib" in text_of(html).lower()  # "Teks pengaduan wajib diisi." next to the field
     assert 'id="body-error"' in html and 'id="reporter-phone-error"' in html
+    for odd in ("²", "٣"):  # a category id in digits int() refuses, or other scripts' digits
+        r = client.post("/portal/file?lang=en", content_type="multipart/form-data", data={
+            "csrf_token": csrf(client), "submit": "1", "title": "Sampah", "body": "Menumpuk di pasar",
+            "category_id": odd})
+        assert r.status_code == 422 and 'id="category_id-error"' in r.get_data(as_text=True), odd
 
 
 def test_a_file_of_the_wrong_type_files_nothing(world):
@@ -348,6 +353,12 @@ def test_public_list_filters_and_pages(world):
     assert not any(t in html for t in tids)
     assert client.get("/portal/complaints?page=99999999999999999999&category_id=x").status_code == 200
     assert client.get("/portal/complaints?after=99999999999999999999&before=-1").status_code == 200
+    # digits that str.isdigit() takes and int() refuses (superscripts), or reads (Arabic-Indic, full
+    # width): ignored like any other word, the whole list shown
+    for odd in ("²", "٣", "１", "⁹⁹"):
+        for key in ("after", "before", "category_id", "agency_id"):
+            r = client.get("/portal/complaints", query_string={key: odd})
+            assert r.status_code == 200 and all(t in r.get_data(as_text=True) for t in tids), (key, odd)
     page = client.get(f"/portal/complaints/{tids[0]}?lang=en")
     text = text_of(page.get_data(as_text=True))
     assert "Lampu mati nomor 0" in text and "Sudah diganti." in text and "Dinas PUPR" in text
