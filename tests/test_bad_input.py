@@ -22,6 +22,7 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
     ({"body": "x", "category_id": 999}, "category_id"),
     ({"body": "x", "region_code": "99.99"}, "region_code"),
     ({"body": "x", "reporter": {"nik": "12345"}}, "reporter"),
+    ({"body": "x", "reporter": {"nik": "٥٢٧١٠١٤٥١٢٨٠٠٠٠٣"}}, "reporter"),  # 16 digits, Arabic-Indic
     ({"body": "x", "reporter": {"phone": "bukan nomor"}}, "reporter"),
     ({"body": "x", "reporter": {"email": "not-an-email"}}, "reporter"),
     ({"body": "x", "incident_date": "kemarin"}, "incident_date"),

@@ -351,7 +351,7 @@ def file_complaint(data: Mapping[str, Any], *, actor: Actor, channel: str = "web
             errors[k] = [_("Must be between %(min)s and %(max)s.", min=-lim, max=lim)]
     rep_data = dict(data.get("reporter") or {})
     nik = clean_text(rep_data.get("nik")) if rep_data.get("nik") else None
-    if nik and not re.fullmatch(r"\d{16}", nik):
+    if nik and not re.fullmatch(r"[0-9]{16}", nik):  # ASCII: "\d" takes any script's digits
         errors["reporter"] = {"nik": [_("NIK must be 16 digits.")]}
     phone_raw = clean_text(rep_data.get("phone"), multiline=False) or None
     phone = normalise_phone(phone_raw) if phone_raw else None

@@ -57,7 +57,7 @@ class ReporterIn(Schema):
     name = fields.String(validate=validate.Length(max=255), metadata={"description": "Reporter's name"})
     phone = fields.String(validate=validate.Length(max=64), metadata={"description": "Any Indonesian form: 0812…, +62812…"})
     email = fields.Email(validate=validate.Length(max=255))
-    nik = fields.String(validate=validate.Regexp(r"^\d{16}$", error=_l("NIK must be 16 digits.")),
+    nik = fields.String(validate=validate.Regexp(r"^[0-9]{16}$", error=_l("NIK must be 16 digits.")),
                         metadata={"description": "National id number; stored encrypted, shown masked, never exported"})
     language = fields.String(validate=validate.OneOf(["id", "en"]), metadata={
         "description": "The reporter's language for notifications and their own view (id, en); "
