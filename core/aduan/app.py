@@ -10,7 +10,7 @@ from typing import Any, Iterable, Mapping
 from apispec import BasePlugin
 from flask import Blueprint, Flask, abort, g, jsonify, request
 from flask_smorest import Api
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from . import __version__
 from .config import CoreConfig, load_file, parse_env, validate_section
@@ -380,5 +380,12 @@ def _install_request_hooks(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return jsonify(code=500, status="Internal Server Error",
-                       message=_("Internal error; it has been logged.")), 500
+        message = _("Internal error; it has been logged.")
+        # pages for people stay pages (a citizen's phone showed the JSON below), unless that fails too
+        for prefix, page in app.extensions.get("aduan_error_pages", {}).items():
+            if request.path.startswith(prefix):
+                try:
+                    return page(InternalServerError(description=message))
+                except Exception:  # noqa: BLE001 - the plain answer below
+                    log.exception("the error page failed too on %s %s", request.method, request.path)
+        return jsonify(code=500, status="Internal Server Error", message=message), 500

@@ -500,3 +500,28 @@ def test_public_list_pages_by_keyset_both_ways_and_caps_its_count(world, monkeyp
     assert "7 pengaduan" in client.get("/portal/complaints?q=Jalan rusak").get_data(as_text=True)
     monkeypatch.setattr(citizen, "COUNT_CAP", 5)
     assert "Lebih dari 5 pengaduan" in client.get("/portal/complaints?q=Jalan rusak").get_data(as_text=True)
+
+
+def test_an_unexpected_error_on_a_page_is_a_page(make_app, caplog):
+    """A fault nobody foresaw, inside the portal, answers with the portal's error page in the
+    reader's language (it was the API's JSON, shown raw on a citizen's phone), and is logged."""
+    import logging
+
+    app = make_app(config())
+
+    def broken():
+        raise RuntimeError("a fault nobody foresaw")
+
+    app.add_url_rule("/portal/rusak", "portal_test_broken", broken)
+    caplog.set_level(logging.ERROR, logger="aduan")
+    r = app.test_client().get("/portal/rusak")
+    assert r.status_code == 500 and r.mimetype == "text/html", (r.status_code, r.data[:200])
+    assert "kesalahan internal" in text_of(r.get_data(as_text=True))  # "Terjadi kesalahan internal; …"
+    assert "unhandled error on GET /portal/rusak" in caplog.text
+    r = app.test_client().get("/portal/rusak?lang=en")
+    assert r.status_code == 500 and "Internal error" in text_of(r.get_data(as_text=True))
+    # the API keeps its JSON error
+    app2 = make_app(config())
+    app2.add_url_rule("/api/v1/rusak", "api_test_broken", broken)
+    r = app2.test_client().get("/api/v1/rusak")
+    assert r.status_code == 500 and r.is_json and r.json["code"] == 500
