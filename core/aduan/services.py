@@ -193,6 +193,22 @@ _UNKNOWN = {
 LOOKUP_CACHE_MAX = 4096
 
 
+def _cache_get(cache: dict, key, now: float, model):
+    """A fresh ``model`` instance from a live entry of the lookup cache, or None."""
+    hit = cache.get(key)
+    if hit is None or hit[0] < now:
+        return None
+    inst = model(__no_default__=1)
+    inst.__data__ = dict(hit[1])
+    return inst
+
+
+def _cache_put(cache: dict, key, now: float, ttl: float, row) -> None:
+    if len(cache) >= LOOKUP_CACHE_MAX:
+        cache.clear()
+    cache[key] = (now + ttl, dict(row.__data__))
+
+
 def _cached_row(model, by: str, value):
     """``model`` row whose ``by`` column equals ``value``, from a per-app cache of
     ``LOOKUP_CACHE_SECONDS`` (a filing looked both up on every request). Each call returns a fresh
@@ -202,19 +218,12 @@ def _cached_row(model, by: str, value):
     ttl = current_app.config.get("LOOKUP_CACHE_SECONDS", 0)
     if not ttl:
         return model.get_or_none(getattr(model, by) == value)
-    cache = _state().lookup_cache
-    key = (model.__name__, by, value)
-    now = time.monotonic()
-    hit = cache.get(key)
-    if hit is None or hit[0] < now:
-        row = model.get_or_none(getattr(model, by) == value)
-        if row is None:
-            return None
-        if len(cache) >= LOOKUP_CACHE_MAX:
-            cache.clear()
-        hit = cache[key] = (now + ttl, dict(row.__data__))
-    inst = model(__no_default__=1)
-    inst.__data__ = dict(hit[1])
+    cache, key, now = _state().lookup_cache, (model.__name__, by, value), time.monotonic()
+    inst = _cache_get(cache, key, now, model)
+    if inst is None:
+        inst = model.get_or_none(getattr(model, by) == value)
+        if inst is not None:
+            _cache_put(cache, key, now, ttl, inst)
     return inst
 
 
@@ -234,21 +243,17 @@ def cached_rows(model, by: str, values) -> dict:
     now = time.monotonic()
     out, missing = {}, []
     for v in wanted:
-        hit = cache.get((model.__name__, by, v))
-        if hit is not None and hit[0] >= now:
-            inst = model(__no_default__=1)
-            inst.__data__ = dict(hit[1])
+        inst = _cache_get(cache, (model.__name__, by, v), now, model)
+        if inst is not None:
             out[v] = inst
         else:
             missing.append(v)
     if missing:
-        field = getattr(model, by)
-        for row in model.select().where(among(field, sorted(missing))):
-            out[getattr(row, by)] = row
+        for row in model.select().where(among(getattr(model, by), sorted(missing))):
+            value = getattr(row, by)
+            out[value] = row
             if ttl:
-                if len(cache) >= LOOKUP_CACHE_MAX:
-                    cache.clear()
-                cache[(model.__name__, by, getattr(row, by))] = (now + ttl, dict(row.__data__))
+                _cache_put(cache, (model.__name__, by, value), now, ttl, row)
     return out
 
 
@@ -409,20 +414,6 @@ def _lock(complaint_id: int) -> Complaint:
     return c
 
 
-_EVENT_EXISTS: dict = {}
-
-
-def _event_recorded(complaint_id: int, source: str, external_id: str) -> bool:
-    """Is the entry ``external_id`` of ``source`` on the complaint's timeline already? (SQL built once.)"""
-    db = database.obj
-    sql = _EVENT_EXISTS.get(db.param)
-    if sql is None:
-        p = db.param
-        sql = _EVENT_EXISTS[db.param] = (f'SELECT 1 FROM "event" WHERE "complaint_id" = {p} AND "source" = {p} '
-                                         f'AND "external_id" = {p} LIMIT 1')
-    return db.execute_sql(sql, [complaint_id, source, external_id]).fetchone() is not None
-
-
 def _granted(actor: Actor, allowed: list[str]) -> list[str]:
     if actor.role != "integration":
         return allowed
@@ -469,7 +460,8 @@ def perform(complaint: Complaint | str, action: str, actor: Actor, *, text: str 
         # written, so a note written before a transfer is never dated after it.
         now = now or utcnow()
         _authorise(c, actor)  # on the locked row: a transfer that just committed is seen
-        if external_id and _event_recorded(c.id, source or actor.label or "core", external_id):
+        if external_id and select_row(Event, complaint=c.id, source=source or actor.label or "core",
+                                      external_id=external_id) is not None:  # SQL built once
             return None
         try:
             act = workflow.check(action, c.status, actor.role)
