@@ -8,7 +8,8 @@ One query per page whatever the filters and the table's size:
   region prefix, created dates in the deployment's zone, ``q``, overdue).
 * **Order and pages**: newest first by ``(created_at, id)``, the order of the ``(created_at, id)``
   and ``(agency_id, created_at, id)`` indexes (core migration 0011); a page is the rows after a
-  cursor complaint (keyset), so page 1,000 costs what page 1 costs.
+  cursor complaint (keyset), so page 1,000 costs what page 1 costs (on SQLite a cursor page may
+  take two queries: see :func:`_beyond`).
 * **Rows** come with their reporter from one joined query (:func:`aduan.db.select_related` /
   :func:`aduan.db.fetch_related`) and their agency, category and region from the process's
   directory cache (:func:`attach_directory`): no query per row.
@@ -173,11 +174,10 @@ def attach_directory(rows: list[Complaint]) -> list[Complaint]:
     process that changed it and within ``LOOKUP_CACHE_SECONDS`` in the others."""
     from .services import cached_rows
 
-    for name, model, by in DIRECTORY:
-        fk = Complaint._meta.fields[name].name
-        found = cached_rows(model, by, [c.__data__.get(fk) for c in rows])
+    for name, model, by in DIRECTORY:  # a foreign key's value is kept under its field's name
+        found = cached_rows(model, by, [c.__data__.get(name) for c in rows])
         for c in rows:
-            value = c.__data__.get(fk)
+            value = c.__data__.get(name)
             if value is not None:
                 c.__rel__[name] = found.get(value)
     return rows
