@@ -15,7 +15,7 @@ import hashlib
 import re
 import time
 import unicodedata
-from typing import Any, BinaryIO, Mapping
+from typing import Any, BinaryIO, Callable, Mapping
 
 import peewee as pw
 import phonenumbers
@@ -203,10 +203,28 @@ def _cache_get(cache: dict, key, now: float, model):
     return inst
 
 
-def _cache_put(cache: dict, key, now: float, ttl: float, row) -> None:
+def _cache_put(cache: dict, key, now: float, ttl: float, value) -> None:
     if len(cache) >= LOOKUP_CACHE_MAX:
         cache.clear()
-    cache[key] = (now + ttl, dict(row.__data__))
+    cache[key] = (now + ttl, value)
+
+
+def cached_value(key: tuple, compute: Callable[[], Any]) -> Any:
+    """``compute()``, kept under ``key`` in the same per-app cache as the directory rows
+    (``LOOKUP_CACHE_SECONDS``, emptied by :func:`forget_lookups`), for values derived from them that a
+    hot path needs again and again (a plugin's region names, say). ``key`` begins with the caller's
+    name. An empty value is not kept."""
+    ttl = current_app.config.get("LOOKUP_CACHE_SECONDS", 0)
+    if not ttl:
+        return compute()
+    cache, now = _state().lookup_cache, time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and hit[0] >= now:
+        return hit[1]
+    value = compute()
+    if value:
+        _cache_put(cache, key, now, ttl, value)
+    return value
 
 
 def _cached_row(model, by: str, value):
@@ -223,7 +241,7 @@ def _cached_row(model, by: str, value):
     if inst is None:
         inst = model.get_or_none(getattr(model, by) == value)
         if inst is not None:
-            _cache_put(cache, key, now, ttl, inst)
+            _cache_put(cache, key, now, ttl, dict(inst.__data__))
     return inst
 
 
@@ -253,7 +271,7 @@ def cached_rows(model, by: str, values) -> dict:
             value = getattr(row, by)
             out[value] = row
             if ttl:
-                _cache_put(cache, (model.__name__, by, value), now, ttl, row)
+                _cache_put(cache, (model.__name__, by, value), now, ttl, dict(row.__data__))
     return out
 
 

@@ -19,7 +19,6 @@ import json
 import os
 import logging
 import re
-import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -256,26 +255,18 @@ def location_id(region_code: str | None) -> int | None:
 def region_names(region_code: str | None) -> str:
     """``Cakranegara Barat, Cakranegara, Kota Mataram, Nusa Tenggara Barat`` for ``52.71.04.1001``.
 
-    Kept for ``LOOKUP_CACHE_SECONDS`` in the app's lookup cache, as the core keeps regions (cleared
-    with it by :func:`aduan.services.forget_lookups`): every push of a backlog names its region."""
+    Kept for ``LOOKUP_CACHE_SECONDS`` with the core's regions (:func:`aduan.services.cached_value`):
+    every push of a backlog names its region."""
     if not region_code:
         return ""
-    ttl = current_app.config.get("LOOKUP_CACHE_SECONDS", 0)
-    cache = current_app.extensions["aduan"].lookup_cache
-    key = ("lapor.region_names", region_code)
-    hit = cache.get(key) if ttl else None
-    now = time.monotonic()
-    if hit is not None and hit[0] >= now:
-        return hit[1]
-    parts = region_code.split(".")
-    codes = [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
-    names = {r.code: r.name for r in Region.select(Region.code, Region.name).where(Region.code.in_(codes))}
-    text = ", ".join(names[c] for c in codes if c in names)
-    if ttl and text:
-        if len(cache) >= services.LOOKUP_CACHE_MAX:
-            cache.clear()
-        cache[key] = (now + ttl, text)
-    return text
+
+    def names_of() -> str:
+        parts = region_code.split(".")
+        codes = [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
+        names = {r.code: r.name for r in Region.select(Region.code, Region.name).where(Region.code.in_(codes))}
+        return ", ".join(names[c] for c in codes if c in names)
+
+    return services.cached_value(("lapor.region_names", region_code), names_of)
 
 
 def attachment_files(c: Complaint) -> list[tuple[str, bytes, str]]:
@@ -1033,8 +1024,7 @@ def link(c: Complaint, lapor_id: str, *, force: bool = False) -> LaporTicket:
         LaporTicket.update(state=CREATED, lapor_id=lapor_id, last_error=None, next_poll_at=now,
                            poll_interval=cfg()["LAPOR_POLL_MIN_INTERVAL"], updated_at=now).where(
             LaporTicket.id == t.id).execute()
-        Job.update(run_at=now, updated_at=now).where(  # replies that waited for the link go now
-            (Job.complaint == c.id) & (Job.kind == "lapor.reply") & (Job.status == "pending") & (Job.run_at > now)).execute()
+        _wake_replies(c.id, now)  # replies that waited for the link go now, as after a create
         enqueue(JobRequest("lapor.push", {"complaint_id": c.id}, key=f"lapor.push:{c.id}:link:{lapor_id}",
                            complaint_id=c.id), default_max_attempts=cfg()["JOB_MAX_ATTEMPTS"])
     note(c.id, _n(N_("An operator linked this complaint to SP4N-LAPOR! number %(id)s."), id=lapor_id), f"linked:{lapor_id}")

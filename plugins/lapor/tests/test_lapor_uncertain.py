@@ -208,3 +208,31 @@ def test_a_worker_dying_mid_create_leaves_it_uncertain_not_resent(lapor, sim):
     t = _ticket(client, seed.coordinator, tid)
     assert t["state"] == "created" and t["lapor_id"] == str(sim.complaints_with(tid)[0]["id"])
     assert len(sim.complaints_with(tid)) == 1 and len(sim.calls("E4")) == 1
+
+
+def test_linking_sends_the_answers_that_waited_for_the_complaint(lapor, sim):
+    """Answers given while the create was uncertain wait for the complaint to be in LAPOR!. The
+    operator's link sends them at once, as a successful create does: the one waiting for its next
+    try, and one that an older release gave up on ("not in LAPOR! yet")."""
+    from aduan.db import database
+    from aduan.models import Job
+
+    app, client, seed = lapor()
+    tid, _ = file(client)
+    sim.fail_next("E4", "lost")
+    act(client, tid, "verify", seed.coordinator)
+    drain(app)
+    act(client, tid, "respond", seed.officer_a, text="Tim akan menambal jalan minggu ini.")
+    act(client, tid, "comment", seed.officer_a, text="Material sudah dipesan.", visibility="public")
+    drain(app)
+    assert sim.calls("E8") == []
+    with app.app_context(), database.connection_context():
+        replies = list(Job.select().where(Job.kind == "lapor.reply").order_by(Job.id))
+        assert len(replies) == 2 and all(j.status == "pending" for j in replies)  # waiting, minutes away
+        Job.update(status="dead", last_error="the complaint is not in LAPOR! yet (old release)").where(
+            Job.id == replies[1].id).execute()
+    (created,) = sim.complaints_with(tid)
+    r = app.test_cli_runner().invoke(lapor_group, ["link", tid, str(created["id"])])
+    assert r.exit_code == 0, r.output
+    drain(app)
+    assert len(sim.calls("E8")) == 2
