@@ -154,15 +154,11 @@ def bench(urls: list[str], sizes: tuple[int, int], rounds: int, n: int, keep: bo
 
         def count_queries() -> tuple[int, int, tuple]:
             """Statements the page ran, its items, and its list query (SQL and parameters)."""
+            from aduan.testing import recording_queries
+
             database.initialize(db)
-            seen = []
-            obj = database.obj
-            orig = obj.execute_sql
-            obj.execute_sql = lambda sql, params=None, *a, **k: (seen.append((sql, params)), orig(sql, params, *a, **k))[1]
-            try:
+            with recording_queries() as seen:
                 r = client.get(url, headers=headers)
-            finally:
-                del obj.execute_sql
             page_sql = next(x for x in seen if "ORDER BY" in x[0] and '"created_at"' in x[0] and " DESC" in x[0]
                             and "LIMIT" in x[0])
             return len(seen), len(r.get_json()["items"]), page_sql

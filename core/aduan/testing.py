@@ -12,7 +12,9 @@ Fixtures:
   holds :data:`aduan.auth.LEGACY_SCOPES`);
 * ``auth(token)``: the ``Authorization`` header for a token;
 * ``recording_queries()``: a context manager listing the ``(sql, params)`` of every statement run
-  inside it (query counts are tests; timings are not).
+  inside it (query counts are tests; timings are not);
+* ``waitress_in_thread(app)``: the app served by waitress in a thread, for clients that need a
+  real socket.
 
 Test apps use ``JOB_BACKOFF_BASE=0``: a failed job is due again at once, and
 ``Worker(app).run_once()`` runs each job at most once per pass, so a test of retries calls
